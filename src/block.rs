@@ -1,0 +1,220 @@
+//! One stored block: key and data in a single reference-counted allocation.
+//!
+//! A store holds millions of small blocks, so per-block overhead matters.
+//! `Arc<(Box<[u8]>, Box<[u8]>)>` would cost three allocations and ~90 bytes
+//! of bookkeeping per block; this type costs one allocation with a 24-byte
+//! header, and the map entry pointing at it is a single thin pointer.
+//! Allocation is fallible, so a failed allocation becomes
+//! [`Error::OutOfMemory`] instead of an abort.
+//!
+//! A `Block` is immutable once built. Clones share the allocation; the last
+//! one to drop frees it, so a reader holding a clone can copy data outside
+//! the store's lock while a writer replaces or deletes the key.
+
+use std::alloc::{self, Layout};
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{self, AtomicUsize};
+
+use crate::error::{Error, Result};
+
+/// Lives at the start of every block allocation, followed by the key bytes
+/// and then the data bytes.
+#[repr(C)]
+struct Header {
+    refs: AtomicUsize,
+    key_len: usize,
+    data_len: usize,
+}
+
+const HEADER: usize = std::mem::size_of::<Header>();
+
+/// Refcounts above this abort, like `Arc`, so the count can never wrap.
+const MAX_REFS: usize = isize::MAX as usize;
+
+pub(crate) struct Block {
+    ptr: NonNull<Header>,
+}
+
+// SAFETY: the allocation is immutable after construction except for the
+// atomic reference count, so sharing and sending between threads is sound.
+unsafe impl Send for Block {}
+unsafe impl Sync for Block {}
+
+fn layout_for(key_len: usize, data_len: usize) -> Option<Layout> {
+    let size = HEADER.checked_add(key_len)?.checked_add(data_len)?;
+    Layout::from_size_align(size, std::mem::align_of::<Header>()).ok()
+}
+
+impl Block {
+    /// Copies `key` and `data` into a new block.
+    pub(crate) fn try_new(key: &[u8], data: &[u8]) -> Result<Block> {
+        let oom = || Error::OutOfMemory {
+            size: (HEADER as u64)
+                .saturating_add(key.len() as u64)
+                .saturating_add(data.len() as u64),
+        };
+        let layout = layout_for(key.len(), data.len()).ok_or_else(oom)?;
+        // SAFETY: the layout has non-zero size (it includes the header).
+        let raw = unsafe { alloc::alloc(layout) };
+        let ptr = NonNull::new(raw.cast::<Header>()).ok_or_else(oom)?;
+        // SAFETY: `raw` is a fresh allocation of HEADER + key + data bytes
+        // aligned for Header; the sources cannot overlap it.
+        unsafe {
+            ptr.as_ptr().write(Header {
+                refs: AtomicUsize::new(1),
+                key_len: key.len(),
+                data_len: data.len(),
+            });
+            let body = raw.add(HEADER);
+            ptr::copy_nonoverlapping(key.as_ptr(), body, key.len());
+            ptr::copy_nonoverlapping(data.as_ptr(), body.add(key.len()), data.len());
+        }
+        Ok(Block { ptr })
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the header is initialised and lives as long as any clone.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    fn body(&self) -> *const u8 {
+        // SAFETY: the body starts right after the header, inside the allocation.
+        unsafe { self.ptr.as_ptr().cast::<u8>().add(HEADER) }
+    }
+
+    pub(crate) fn key(&self) -> &[u8] {
+        // SAFETY: key_len initialised bytes follow the header.
+        unsafe { std::slice::from_raw_parts(self.body(), self.header().key_len) }
+    }
+
+    pub(crate) fn data(&self) -> &[u8] {
+        let h = self.header();
+        // SAFETY: data_len initialised bytes follow the key.
+        unsafe { std::slice::from_raw_parts(self.body().add(h.key_len), h.data_len) }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.header().data_len
+    }
+
+    /// Gives up this reference as a raw pointer (for the C ABI). The
+    /// reference is still counted; pass it to [`Block::from_raw`] once.
+    pub(crate) fn into_raw(self) -> *const () {
+        let ptr = self.ptr.as_ptr() as *const ();
+        std::mem::forget(self);
+        ptr
+    }
+
+    /// Takes back a reference given up by [`Block::into_raw`].
+    ///
+    /// # Safety
+    /// `ptr` must come from `into_raw` and not have been passed here before.
+    pub(crate) unsafe fn from_raw(ptr: *const ()) -> Block {
+        Block {
+            // SAFETY: `into_raw` pointers are never NULL.
+            ptr: unsafe { NonNull::new_unchecked(ptr as *mut Header) },
+        }
+    }
+}
+
+impl Clone for Block {
+    fn clone(&self) -> Block {
+        // Relaxed is enough to take a new reference from an existing one
+        // (the same reasoning as `Arc::clone`).
+        let old = self.header().refs.fetch_add(1, atomic::Ordering::Relaxed);
+        if old > MAX_REFS {
+            std::process::abort();
+        }
+        Block { ptr: self.ptr }
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        if self.header().refs.fetch_sub(1, atomic::Ordering::Release) != 1 {
+            return;
+        }
+        atomic::fence(atomic::Ordering::Acquire);
+        let h = self.header();
+        let layout = layout_for(h.key_len, h.data_len).expect("layout was valid at allocation");
+        // SAFETY: this was the last reference; the layout is the one used
+        // to allocate.
+        unsafe { alloc::dealloc(self.ptr.as_ptr().cast::<u8>(), layout) };
+    }
+}
+
+// Blocks are ordered and compared by key alone, so a `BTreeSet<Block>` is a
+// sorted map from key to data that can be searched with a plain `&[u8]`.
+impl Borrow<[u8]> for Block {
+    fn borrow(&self) -> &[u8] {
+        self.key()
+    }
+}
+
+impl PartialEq for Block {
+    fn eq(&self, other: &Block) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Block {}
+
+impl PartialOrd for Block {
+    fn partial_cmp(&self, other: &Block) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Block {
+    fn cmp(&self, other: &Block) -> Ordering {
+        self.key().cmp(other.key())
+    }
+}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Block")
+            .field("key", &String::from_utf8_lossy(self.key()))
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+/// Gives `bytes::Bytes::from_owner` a view of just the data part.
+pub(crate) struct DataView(pub(crate) Block);
+
+impl AsRef<[u8]> for DataView {
+    fn as_ref(&self) -> &[u8] {
+        self.0.data()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_sharing() {
+        let b = Block::try_new(b"key", b"data").unwrap();
+        let c = b.clone();
+        drop(b);
+        assert_eq!(c.key(), b"key");
+        assert_eq!(c.data(), b"data");
+        assert_eq!(c.len(), 4);
+    }
+
+    #[test]
+    fn empty_data() {
+        let b = Block::try_new(b"k", b"").unwrap();
+        assert_eq!(b.data(), b"");
+        assert_eq!(b.key(), b"k");
+    }
+
+    #[test]
+    fn impossible_size_is_out_of_memory() {
+        assert!(layout_for(usize::MAX, 1).is_none());
+        assert!(layout_for(isize::MAX as usize, 0).is_none());
+    }
+}

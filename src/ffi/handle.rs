@@ -1,0 +1,207 @@
+//! The store handle: options, creation, close, free, and whole-store queries.
+
+use std::ffi::c_char;
+use std::mem::size_of;
+
+use super::buffers::out;
+use super::status::*;
+use crate::{ffi_boundary, ffi_status, MemoryStore, Options};
+
+/// The key length limit when `blockmem_options.max_key_len` is 0.
+pub const BLOCKMEM_DEFAULT_MAX_KEY_LEN: u64 = 1024;
+const _: () = assert!(BLOCKMEM_DEFAULT_MAX_KEY_LEN == crate::DEFAULT_MAX_KEY_LEN as u64);
+
+/// An open (or closed, but not yet freed) store. Opaque: create with
+/// `blockmem_store_new`, release with `blockmem_store_free`.
+pub struct blockmem_store {
+    pub(crate) store: MemoryStore,
+}
+
+/// Store limits. Always initialise with `blockmem_options_init` before
+/// setting fields: it sets `struct_size`, which lets newer libraries add
+/// fields without breaking callers compiled against an older header.
+/// Every limit uses 0 for "no limit" (`max_key_len`: 0 selects the default,
+/// 1024 bytes).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct blockmem_options {
+    /// `sizeof(blockmem_options)` as the caller knows it. Fields beyond it
+    /// are taken as 0.
+    pub struct_size: usize,
+    /// Cap on the sum of all block sizes; writes over it fail with
+    /// `BLOCKMEM_STATUS_STORE_FULL`.
+    pub max_bytes: u64,
+    /// Cap on one block's size; larger writes fail with
+    /// `BLOCKMEM_STATUS_BLOCK_TOO_LARGE`.
+    pub max_block_size: u64,
+    /// Cap on key length in bytes; 0 means 1024.
+    pub max_key_len: u64,
+}
+
+/// Counters and limits of a store, filled by `blockmem_store_stats`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct blockmem_stats {
+    /// Number of blocks stored.
+    pub block_count: u64,
+    /// Sum of all block sizes.
+    pub total_size: u64,
+    /// Effective `max_bytes` (0 = no limit).
+    pub max_bytes: u64,
+    /// Effective `max_block_size` (0 = no limit).
+    pub max_block_size: u64,
+    /// Effective `max_key_len` (never 0).
+    pub max_key_len: u64,
+    /// Whether `blockmem_store_close` has been called.
+    pub closed: bool,
+}
+
+/// Borrows the store behind a handle; NULL is `INVALID_ARGUMENT`.
+pub(crate) fn store<'a>(handle: *const blockmem_store) -> Result<&'a MemoryStore, blockmem_status> {
+    // SAFETY: a non-NULL handle comes from `blockmem_store_new` and, per
+    // the API contract, is not freed while calls on it are running.
+    unsafe { handle.as_ref() }
+        .map(|h| &h.store)
+        .ok_or(BLOCKMEM_STATUS_INVALID_ARGUMENT)
+}
+
+/// The library version, e.g. "0.1.0", as a static NUL-terminated string
+/// owned by the library; never free it.
+#[no_mangle]
+pub extern "C" fn blockmem_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Fills `*options` with defaults (all limits 0, `struct_size` set).
+/// `options` is caller-owned and only written.
+///
+/// Returns `INVALID_ARGUMENT` if `options` is NULL.
+#[no_mangle]
+pub extern "C" fn blockmem_options_init(options: *mut blockmem_options) -> blockmem_status {
+    ffi_status!({
+        *out(options)? = blockmem_options {
+            struct_size: size_of::<blockmem_options>(),
+            ..Default::default()
+        };
+        Ok(())
+    })
+}
+
+/// Reads a caller's options struct, honouring its `struct_size`.
+fn read_options(options: *const blockmem_options) -> Result<Options, blockmem_status> {
+    if options.is_null() {
+        return Ok(Options::default());
+    }
+    // SAFETY: non-NULL; the caller provides at least the `struct_size`
+    // field, then `struct_size` bytes in all.
+    let given = unsafe { options.cast::<usize>().read_unaligned() };
+    if given < size_of::<usize>() {
+        return Err(BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    }
+    let mut opts = blockmem_options::default();
+    let n = given.min(size_of::<blockmem_options>());
+    // SAFETY: copies only the `n <= struct_size` bytes the caller owns into
+    // a local of at least `n` bytes; fields beyond stay 0.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            options.cast::<u8>(),
+            (&mut opts as *mut blockmem_options).cast::<u8>(),
+            n,
+        );
+    }
+    Ok(Options {
+        max_bytes: opts.max_bytes,
+        max_block_size: opts.max_block_size,
+        max_key_len: usize::try_from(opts.max_key_len).unwrap_or(usize::MAX),
+    })
+}
+
+/// Creates a store and writes its handle to `*out_store`.
+///
+/// `options` may be NULL (defaults); it is only read during the call.
+/// The new handle is owned by the caller, who must release it with exactly
+/// one `blockmem_store_free`. `*out_store` is written only on success.
+///
+/// Returns `INVALID_ARGUMENT` if `out_store` is NULL or
+/// `options->struct_size` is smaller than `sizeof(size_t)`.
+#[no_mangle]
+pub extern "C" fn blockmem_store_new(
+    options: *const blockmem_options,
+    out_store: *mut *mut blockmem_store,
+) -> blockmem_status {
+    ffi_status!({
+        let slot = out(out_store)?;
+        let store = MemoryStore::with_options(read_options(options)?);
+        *slot = Box::into_raw(Box::new(blockmem_store { store }));
+        Ok(())
+    })
+}
+
+/// Releases a handle and everything stored in it. NULL is a no-op.
+///
+/// Call it exactly once per handle, after every other call on the handle
+/// has returned; the handle is invalid afterwards. Closing first is not
+/// required.
+#[no_mangle]
+pub extern "C" fn blockmem_store_free(store: *mut blockmem_store) {
+    ffi_boundary!((), {
+        if !store.is_null() {
+            // SAFETY: the handle came from `blockmem_store_new` and the
+            // caller gives up ownership here, once.
+            drop(unsafe { Box::from_raw(store) });
+        }
+    })
+}
+
+/// Frees every block and marks the store closed: later calls on the handle
+/// return `STORE_CLOSED`, and the counters read 0. Idempotent, and safe
+/// while other threads are using the handle (their calls finish normally
+/// or return `STORE_CLOSED`). The handle itself stays valid until
+/// `blockmem_store_free`.
+#[no_mangle]
+pub extern "C" fn blockmem_store_close(store: *const blockmem_store) -> blockmem_status {
+    ffi_status!({
+        self::store(store)?.close();
+        Ok(())
+    })
+}
+
+/// `OK` while the store is open, `STORE_CLOSED` after close.
+#[no_mangle]
+pub extern "C" fn blockmem_health_check(store: *const blockmem_store) -> blockmem_status {
+    ffi_status!({ Ok(self::store(store)?.health_check()?) })
+}
+
+/// Number of blocks stored; O(1). 0 for a NULL or closed handle.
+#[no_mangle]
+pub extern "C" fn blockmem_block_count(store: *const blockmem_store) -> u64 {
+    ffi_boundary!(0, self::store(store).map_or(0, MemoryStore::block_count))
+}
+
+/// Sum of all block sizes in bytes; O(1). 0 for a NULL or closed handle.
+#[no_mangle]
+pub extern "C" fn blockmem_total_size(store: *const blockmem_store) -> u64 {
+    ffi_boundary!(0, self::store(store).map_or(0, MemoryStore::total_size))
+}
+
+/// Writes counters and effective limits to the caller-owned `*out_stats`,
+/// in one call. `INVALID_ARGUMENT` if either pointer is NULL. Works on a
+/// closed store (`closed` is then true and the counters 0).
+#[no_mangle]
+pub extern "C" fn blockmem_store_stats(
+    store: *const blockmem_store,
+    out_stats: *mut blockmem_stats,
+) -> blockmem_status {
+    ffi_status!({
+        let s = self::store(store)?.stats();
+        *out(out_stats)? = blockmem_stats {
+            block_count: s.block_count,
+            total_size: s.total_size,
+            max_bytes: s.max_bytes,
+            max_block_size: s.max_block_size,
+            max_key_len: s.max_key_len as u64,
+            closed: s.closed,
+        };
+        Ok(())
+    })
+}

@@ -1,0 +1,41 @@
+//! The C ABI. Thin by design: every exported function checks and converts
+//! its arguments, calls the safe core in [`crate::store`], and converts the
+//! result to a [`status::blockmem_status`]. Every function body runs inside
+//! [`ffi_boundary!`](crate::ffi_boundary), so a Rust panic never unwinds
+//! into C.
+//!
+//! `include/blockmem.h` is generated from this module by cbindgen
+//! (`build.rs`); the doc comments here are the header's documentation.
+//!
+//! Conventions, shared by every function:
+//! - Inputs are `(pointer, length)` pairs borrowed for the duration of the
+//!   call only; a NULL pointer is allowed exactly when the length is 0.
+//!   Keys are never NUL-terminated and may contain any byte.
+//! - Outputs go through out-pointers, written only on success (and, for
+//!   `BLOCKMEM_STATUS_BUFFER_TOO_SMALL`, the needed size).
+//! - Caller buffers must not overlap key or data inputs.
+//! - A NULL handle, or a NULL pointer where one is needed, returns
+//!   `BLOCKMEM_STATUS_INVALID_ARGUMENT`.
+
+#![allow(non_camel_case_types)]
+// Every pointer argument is checked for NULL and documented in the header;
+// the remaining obligations (valid, non-overlapping memory) are the C
+// caller's, as for any C library.
+#![allow(clippy::missing_safety_doc)]
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+mod buffers;
+mod handle;
+mod list;
+mod panic;
+mod status;
+mod store;
+#[cfg(feature = "fault-injection")]
+mod testing;
+
+pub use handle::*;
+pub use list::*;
+pub use status::*;
+pub use store::*;
+#[cfg(feature = "fault-injection")]
+pub use testing::*;

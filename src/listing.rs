@@ -1,0 +1,170 @@
+//! Results of listing and prefix deletion.
+
+/// What [`MemoryStore::delete_by_prefix`](crate::MemoryStore::delete_by_prefix)
+/// removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// Number of blocks removed.
+    pub blocks: u64,
+    /// Sum of their sizes.
+    pub bytes: u64,
+}
+
+/// Keys with their block sizes, in ascending byte order.
+///
+/// Stored compactly (all key bytes in one buffer, plus offsets), which is
+/// also the layout the C ABI hands out, so a page crosses the ABI without
+/// any per-key allocation.
+///
+/// ```
+/// let store = blockmem::MemoryStore::new();
+/// store.write("a/1", b"x").unwrap();
+/// store.write("a/2", b"yy").unwrap();
+/// store.write("b/1", b"z").unwrap();
+/// let listing = store.list("a/").unwrap();
+/// let keys: Vec<&[u8]> = listing.keys().collect();
+/// assert_eq!(keys, [&b"a/1"[..], &b"a/2"[..]]);
+/// assert_eq!(listing.size(1), Some(2));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Listing {
+    bytes: Vec<u8>,
+    /// `offsets[i]..offsets[i + 1]` is key `i`; always starts with 0.
+    offsets: Vec<usize>,
+    sizes: Vec<u64>,
+    more: bool,
+}
+
+impl Default for Listing {
+    fn default() -> Self {
+        Listing {
+            bytes: Vec::new(),
+            offsets: vec![0],
+            sizes: Vec::new(),
+            more: false,
+        }
+    }
+}
+
+impl Listing {
+    pub(crate) fn push(&mut self, key: &[u8], size: u64) {
+        self.bytes.extend_from_slice(key);
+        self.offsets.push(self.bytes.len());
+        self.sizes.push(size);
+    }
+
+    pub(crate) fn set_more(&mut self, more: bool) {
+        self.more = more;
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.sizes.len()
+    }
+
+    /// Whether no key matched.
+    pub fn is_empty(&self) -> bool {
+        self.sizes.is_empty()
+    }
+
+    /// Key `i`, if `i < len()`.
+    pub fn key(&self, i: usize) -> Option<&[u8]> {
+        let start = *self.offsets.get(i)?;
+        let end = *self.offsets.get(i + 1)?;
+        Some(&self.bytes[start..end])
+    }
+
+    /// Size of block `i`, if `i < len()`.
+    pub fn size(&self, i: usize) -> Option<u64> {
+        self.sizes.get(i).copied()
+    }
+
+    /// The keys in order.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        self.offsets.windows(2).map(|w| &self.bytes[w[0]..w[1]])
+    }
+
+    /// `(key, size)` pairs in order.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            listing: self,
+            next: 0,
+        }
+    }
+
+    /// For a page from `list_page`: whether more matching keys follow.
+    /// Always `false` for a full `list`.
+    pub fn has_more(&self) -> bool {
+        self.more
+    }
+
+    /// The last key, to pass as `start_after` for the next page.
+    pub fn last_key(&self) -> Option<&[u8]> {
+        self.len().checked_sub(1).and_then(|i| self.key(i))
+    }
+
+    /// The keys as owned vectors.
+    pub fn to_vecs(&self) -> Vec<Vec<u8>> {
+        self.keys().map(<[u8]>::to_vec).collect()
+    }
+
+    /// All key bytes, concatenated (used by the C ABI).
+    pub(crate) fn raw_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// `len() + 1` offsets into [`raw_bytes`](Self::raw_bytes).
+    pub(crate) fn raw_offsets(&self) -> &[usize] {
+        &self.offsets
+    }
+
+    /// `len()` block sizes.
+    pub(crate) fn raw_sizes(&self) -> &[u64] {
+        &self.sizes
+    }
+}
+
+impl std::fmt::Debug for Listing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|(k, s)| (String::from_utf8_lossy(k), s)))
+            .finish()?;
+        if self.more {
+            f.write_str(" (more)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Iterator over a [`Listing`]'s `(key, size)` pairs.
+#[derive(Debug, Clone)]
+pub struct Iter<'a> {
+    listing: &'a Listing,
+    next: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a [u8], u64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let i = self.next;
+        let item = (self.listing.key(i)?, self.listing.sizes[i]);
+        self.next += 1;
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.listing.len() - self.next;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+impl<'a> IntoIterator for &'a Listing {
+    type Item = (&'a [u8], u64);
+    type IntoIter = Iter<'a>;
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}

@@ -1,0 +1,509 @@
+//! The in-memory store: a sorted set of immutable blocks behind one
+//! reader-writer lock.
+//!
+//! Design rules, all from the behaviour contract:
+//! - Block data is copied outside the lock. A write builds its block before
+//!   locking; a read clones a reference (one atomic increment) under the
+//!   lock and copies after releasing it. Blocks being replaced or deleted
+//!   are freed after the lock is released. Lock hold time therefore never
+//!   depends on block size.
+//! - Blocks live in a `BTreeSet` ordered by key, so prefix listing and
+//!   deletion are range operations: O(log n + k).
+//! - `block_count` and `total_size` are atomics updated while the write lock
+//!   is held, so they are O(1), lock-free to read, and always agree with the
+//!   set once writers are quiet.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use bytes::Bytes;
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::block::{Block, DataView};
+use crate::error::{Error, Result};
+use crate::listing::{Deleted, Listing};
+
+/// The key length limit used when [`Options::max_key_len`] is 0.
+pub const DEFAULT_MAX_KEY_LEN: usize = 1024;
+
+/// Limits for a [`MemoryStore`]. Zero means "no limit" (for `max_key_len`:
+/// the default of [`DEFAULT_MAX_KEY_LEN`] bytes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Cap on the sum of all block sizes (what `total_size` reports).
+    /// Writes that would exceed it fail with [`Error::StoreFull`].
+    pub max_bytes: u64,
+    /// Cap on one block's size. Larger writes fail with
+    /// [`Error::BlockTooLarge`].
+    pub max_block_size: u64,
+    /// Cap on key length in bytes. Longer (or empty) keys fail with
+    /// [`Error::InvalidKey`]. 0 selects [`DEFAULT_MAX_KEY_LEN`].
+    pub max_key_len: usize,
+}
+
+/// A point-in-time summary of a store, read without locking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Number of blocks stored.
+    pub block_count: u64,
+    /// Sum of the sizes of all blocks stored.
+    pub total_size: u64,
+    /// The effective limits (0 = no limit).
+    pub max_bytes: u64,
+    /// See [`Options::max_block_size`].
+    pub max_block_size: u64,
+    /// The effective key length limit (never 0).
+    pub max_key_len: usize,
+    /// Whether the store has been closed.
+    pub closed: bool,
+}
+
+struct Inner {
+    blocks: BTreeSet<Block>,
+    closed: bool,
+}
+
+/// A thread-safe in-memory block store.
+///
+/// Cheap to share: wrap it in an `Arc` and call it from any number of
+/// threads. All data lives in process memory and is gone after
+/// [`close`](MemoryStore::close) or drop.
+///
+/// ```
+/// use blockmem::MemoryStore;
+///
+/// let store = MemoryStore::new();
+/// store.write("share/content/chunk-0/block-0", b"hello").unwrap();
+/// let data = store.read("share/content/chunk-0/block-0").unwrap();
+/// assert_eq!(&data[..], b"hello");
+/// assert_eq!(store.block_count(), 1);
+/// assert_eq!(store.total_size(), 5);
+/// ```
+pub struct MemoryStore {
+    inner: RwLock<Inner>,
+    count: AtomicU64,
+    total: AtomicU64,
+    max_bytes: u64,
+    max_block_size: u64,
+    max_key_len: usize,
+    fault: crate::fault::Fault,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::new()
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// The smallest key greater than every key that starts with `prefix`, or
+/// `None` when no such key exists (empty prefix, or all bytes 0xFF).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let last = prefix.iter().rposition(|&b| b != 0xFF)?;
+    let mut end = prefix[..=last].to_vec();
+    end[last] += 1;
+    Some(end)
+}
+
+impl MemoryStore {
+    /// A store with no limits but the default key length.
+    pub fn new() -> MemoryStore {
+        MemoryStore::with_options(Options::default())
+    }
+
+    /// A store with the given limits.
+    pub fn with_options(options: Options) -> MemoryStore {
+        MemoryStore {
+            inner: RwLock::new(Inner {
+                blocks: BTreeSet::new(),
+                closed: false,
+            }),
+            count: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+            max_bytes: options.max_bytes,
+            max_block_size: options.max_block_size,
+            max_key_len: if options.max_key_len == 0 {
+                DEFAULT_MAX_KEY_LEN
+            } else {
+                options.max_key_len
+            },
+            fault: Default::default(),
+        }
+    }
+
+    /// The limits in effect (with `max_key_len` resolved from 0 to the
+    /// default).
+    pub fn options(&self) -> Options {
+        Options {
+            max_bytes: self.max_bytes,
+            max_block_size: self.max_block_size,
+            max_key_len: self.max_key_len,
+        }
+    }
+
+    fn check_key(&self, key: &[u8]) -> Result<()> {
+        if key.is_empty() || key.len() > self.max_key_len {
+            return Err(Error::InvalidKey {
+                len: key.len(),
+                max_len: self.max_key_len,
+            });
+        }
+        Ok(())
+    }
+
+    fn read_lock(&self) -> Result<RwLockReadGuard<'_, Inner>> {
+        let guard = self.inner.read();
+        self.fault.point();
+        if guard.closed {
+            return Err(Error::StoreClosed);
+        }
+        Ok(guard)
+    }
+
+    fn write_lock(&self) -> Result<RwLockWriteGuard<'_, Inner>> {
+        let guard = self.inner.write();
+        self.fault.point();
+        if guard.closed {
+            return Err(Error::StoreClosed);
+        }
+        Ok(guard)
+    }
+
+    /// A shared reference to the block under `key`, taken under the read
+    /// lock and used after it is released.
+    pub(crate) fn get(&self, key: &[u8]) -> Result<Block> {
+        self.check_key(key)?;
+        let inner = self.read_lock()?;
+        inner.blocks.get(key).cloned().ok_or(Error::NotFound)
+    }
+
+    /// Stores a private copy of `data` under `key`, replacing any block
+    /// already there. Readers see the old block or the new one, never a mix.
+    ///
+    /// Errors: [`Error::InvalidKey`], [`Error::BlockTooLarge`],
+    /// [`Error::StoreFull`] (a replacement counts as
+    /// `total - old + new`), [`Error::OutOfMemory`], [`Error::StoreClosed`].
+    /// On error nothing changes.
+    pub fn write(&self, key: impl AsRef<[u8]>, data: impl AsRef<[u8]>) -> Result<()> {
+        self.write_bytes(key.as_ref(), data.as_ref())
+    }
+
+    fn write_bytes(&self, key: &[u8], data: &[u8]) -> Result<()> {
+        self.check_key(key)?;
+        let size = data.len() as u64;
+        if self.max_block_size != 0 && size > self.max_block_size {
+            return Err(Error::BlockTooLarge {
+                size,
+                max: self.max_block_size,
+            });
+        }
+        if self.max_bytes != 0 && size > self.max_bytes {
+            // Cannot fit even in an empty store: fail before allocating.
+            return Err(Error::StoreFull {
+                needed: size,
+                max: self.max_bytes,
+            });
+        }
+        // The copy happens here, before any lock is taken.
+        let block = Block::try_new(key, data)?;
+        let old = {
+            let mut inner = self.write_lock()?;
+            let total = self.total.load(Relaxed);
+            if self.max_bytes != 0 {
+                let old_size = inner.blocks.get(key).map_or(0, |b| b.len() as u64);
+                let needed = total - old_size + size;
+                if needed > self.max_bytes {
+                    return Err(Error::StoreFull {
+                        needed,
+                        max: self.max_bytes,
+                    });
+                }
+            }
+            let old = inner.blocks.replace(block);
+            match &old {
+                Some(old) => self.total.store(total - old.len() as u64 + size, Relaxed),
+                None => {
+                    self.total.store(total + size, Relaxed);
+                    self.count.fetch_add(1, Relaxed);
+                }
+            }
+            old
+        };
+        // The replaced block (if no reader still holds it) is freed here,
+        // after the lock is released.
+        drop(old);
+        Ok(())
+    }
+
+    /// The whole block, without copying: the returned `Bytes` shares the
+    /// stored, immutable allocation, so it stays valid (and unchanged) even
+    /// if the key is overwritten or deleted. Constant time in block size.
+    ///
+    /// An empty block reads as an empty `Bytes`, not as [`Error::NotFound`].
+    pub fn read(&self, key: impl AsRef<[u8]>) -> Result<Bytes> {
+        let block = self.get(key.as_ref())?;
+        Ok(Bytes::from_owner(DataView(block)))
+    }
+
+    /// Copies the whole block into `buf` and returns its size. When `buf` is
+    /// too small, returns [`Error::BufferTooSmall`] with the size needed and
+    /// writes nothing.
+    pub fn read_into(&self, key: impl AsRef<[u8]>, buf: &mut [u8]) -> Result<usize> {
+        let block = self.get(key.as_ref())?;
+        copy_out(block.data(), buf)
+    }
+
+    /// Bytes `[offset, min(offset + length, size))` of the block, without
+    /// copying. `offset == size` or `length == 0` gives an empty result;
+    /// `offset > size` is [`Error::InvalidRange`]. `offset + length` past
+    /// the end (even past `u64::MAX`) simply clamps.
+    pub fn read_range(&self, key: impl AsRef<[u8]>, offset: u64, length: u64) -> Result<Bytes> {
+        let block = self.get(key.as_ref())?;
+        let (start, end) = clamp_range(block.len(), offset, length)?;
+        Ok(Bytes::from_owner(DataView(block)).slice(start..end))
+    }
+
+    /// Copies the range (as in [`read_range`](Self::read_range)) into `buf`
+    /// and returns the number of bytes written. [`Error::BufferTooSmall`]
+    /// when the clamped range does not fit; nothing is written then.
+    pub fn read_range_into(
+        &self,
+        key: impl AsRef<[u8]>,
+        offset: u64,
+        length: u64,
+        buf: &mut [u8],
+    ) -> Result<usize> {
+        let block = self.get(key.as_ref())?;
+        let (start, end) = clamp_range(block.len(), offset, length)?;
+        copy_out(&block.data()[start..end], buf)
+    }
+
+    /// The size of the block, without touching its data.
+    pub fn stat(&self, key: impl AsRef<[u8]>) -> Result<u64> {
+        let key = key.as_ref();
+        self.check_key(key)?;
+        let inner = self.read_lock()?;
+        inner
+            .blocks
+            .get(key)
+            .map(|b| b.len() as u64)
+            .ok_or(Error::NotFound)
+    }
+
+    /// Whether a block is stored under `key`.
+    pub fn exists(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        let key = key.as_ref();
+        self.check_key(key)?;
+        Ok(self.read_lock()?.blocks.contains(key))
+    }
+
+    /// Removes the block under `key` and reports whether there was one.
+    /// Deleting a missing key succeeds (returns `false`).
+    pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        let key = key.as_ref();
+        self.check_key(key)?;
+        let removed = {
+            let mut inner = self.write_lock()?;
+            let removed = inner.blocks.take(key);
+            if let Some(b) = &removed {
+                self.count.fetch_sub(1, Relaxed);
+                self.total.fetch_sub(b.len() as u64, Relaxed);
+            }
+            removed
+        };
+        Ok(removed.is_some())
+    }
+
+    /// Removes every block whose key starts with `prefix` (the empty prefix
+    /// matches everything) and reports how many blocks and bytes were freed.
+    /// O(log n + k) for k matching blocks.
+    pub fn delete_by_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Deleted> {
+        let prefix = prefix.as_ref();
+        // Range bounds must be blocks themselves for `extract_if`; they are
+        // tiny (key only) and built before locking.
+        let lo = Block::try_new(prefix, &[])?;
+        let hi = prefix_end(prefix)
+            .map(|end| Block::try_new(&end, &[]))
+            .transpose()?;
+        let (removed, bytes) = {
+            let mut inner = self.write_lock()?;
+            let lo_bound = Bound::Included(&lo);
+            let hi_bound = hi.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
+            let removed: Vec<Block> = inner
+                .blocks
+                .extract_if((lo_bound, hi_bound), |_| true)
+                .collect();
+            let bytes: u64 = removed.iter().map(|b| b.len() as u64).sum();
+            self.count.fetch_sub(removed.len() as u64, Relaxed);
+            self.total.fetch_sub(bytes, Relaxed);
+            (removed, bytes)
+        };
+        // `removed` is dropped (and the blocks freed) after the lock.
+        Ok(Deleted {
+            blocks: removed.len() as u64,
+            bytes,
+        })
+    }
+
+    /// Every key starting with `prefix`, in ascending byte order, with its
+    /// block size, as of one point in time.
+    pub fn list(&self, prefix: impl AsRef<[u8]>) -> Result<Listing> {
+        self.list_page(prefix, None::<&[u8]>, 0)
+    }
+
+    /// Up to `limit` keys starting with `prefix` and strictly greater than
+    /// `start_after`, in ascending order, each with its size.
+    /// [`Listing::has_more`] tells whether further matches remain; pass
+    /// [`Listing::last_key`] as the next `start_after`. `limit == 0` means
+    /// no limit.
+    pub fn list_page(
+        &self,
+        prefix: impl AsRef<[u8]>,
+        start_after: Option<impl AsRef<[u8]>>,
+        limit: usize,
+    ) -> Result<Listing> {
+        let prefix = prefix.as_ref();
+        let start_after = start_after.as_ref().map(|s| s.as_ref());
+        let end = prefix_end(prefix);
+        let lo = match start_after {
+            Some(after) if after >= prefix => Bound::Excluded(after),
+            _ => Bound::Included(prefix),
+        };
+        let hi = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        let mut listing = Listing::default();
+        // `BTreeSet::range` panics on an empty or inverted range; such a
+        // range simply has no keys.
+        if let (Bound::Excluded(after), Bound::Excluded(end)) = (lo, hi) {
+            if after >= end {
+                drop(self.read_lock()?);
+                return Ok(listing);
+            }
+        }
+        let limit = if limit == 0 { usize::MAX } else { limit };
+        let inner = self.read_lock()?;
+        let mut range = inner.blocks.range::<[u8], _>((lo, hi));
+        for block in range.by_ref().take(limit) {
+            listing.push(block.key(), block.len() as u64);
+        }
+        listing.set_more(range.next().is_some());
+        Ok(listing)
+    }
+
+    /// Frees every block and marks the store closed; later operations fail
+    /// with [`Error::StoreClosed`] and the stats read 0. Idempotent.
+    pub fn close(&self) {
+        let blocks = {
+            let mut inner = self.inner.write();
+            if inner.closed {
+                return;
+            }
+            inner.closed = true;
+            self.count.store(0, Relaxed);
+            self.total.store(0, Relaxed);
+            std::mem::take(&mut inner.blocks)
+        };
+        drop(blocks);
+    }
+
+    /// Test builds only (feature `fault-injection`): the next operation
+    /// that takes this store's lock panics while holding it, once.
+    #[cfg(feature = "fault-injection")]
+    pub fn arm_panic(&self) {
+        self.fault.arm();
+    }
+
+    /// Whether [`close`](Self::close) has been called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.read().closed
+    }
+
+    /// `Ok` while the store is open, [`Error::StoreClosed`] after close.
+    pub fn health_check(&self) -> Result<()> {
+        self.read_lock().map(drop)
+    }
+
+    /// Number of blocks stored. O(1), never blocks; 0 after close.
+    pub fn block_count(&self) -> u64 {
+        self.count.load(Relaxed)
+    }
+
+    /// Sum of the sizes of all blocks stored. O(1), never blocks; 0 after
+    /// close; never exceeds `max_bytes`.
+    pub fn total_size(&self) -> u64 {
+        self.total.load(Relaxed)
+    }
+
+    /// Counters and limits in one call, without locking.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            block_count: self.block_count(),
+            total_size: self.total_size(),
+            max_bytes: self.max_bytes,
+            max_block_size: self.max_block_size,
+            max_key_len: self.max_key_len,
+            closed: self.is_closed(),
+        }
+    }
+}
+
+/// Resolves a (offset, length) request against a block of `size` bytes.
+fn clamp_range(size: usize, offset: u64, length: u64) -> Result<(usize, usize)> {
+    let size64 = size as u64;
+    if offset > size64 {
+        return Err(Error::InvalidRange {
+            offset,
+            size: size64,
+        });
+    }
+    let end = offset.saturating_add(length).min(size64);
+    Ok((offset as usize, end as usize))
+}
+
+fn copy_out(src: &[u8], buf: &mut [u8]) -> Result<usize> {
+    let capacity = buf.len();
+    let dst = buf.get_mut(..src.len()).ok_or(Error::BufferTooSmall {
+        needed: src.len(),
+        capacity,
+    })?;
+    dst.copy_from_slice(src);
+    Ok(src.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_cases() {
+        assert_eq!(prefix_end(b""), None);
+        assert_eq!(prefix_end(b"\xff\xff"), None);
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(b"\x00"), Some(b"\x01".to_vec()));
+    }
+
+    #[test]
+    fn clamp_range_cases() {
+        assert_eq!(clamp_range(10, 0, 10), Ok((0, 10)));
+        assert_eq!(clamp_range(10, 10, 5), Ok((10, 10)));
+        assert_eq!(clamp_range(10, 3, u64::MAX), Ok((3, 10)));
+        assert_eq!(clamp_range(10, 3, 0), Ok((3, 3)));
+        assert!(matches!(
+            clamp_range(10, 11, 0),
+            Err(Error::InvalidRange {
+                offset: 11,
+                size: 10
+            })
+        ));
+        assert!(clamp_range(10, u64::MAX, u64::MAX).is_err());
+    }
+}
