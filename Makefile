@@ -30,9 +30,11 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --all-targets --features fault-injection -- -D warnings
 
+# Release build for speed; the fault-injection build (panic hooks) is a
+# debug build so it never touches the release libraries.
 test-rust:
 	$(CARGO) test --release
-	$(CARGO) test --release --features fault-injection
+	$(CARGO) test --features fault-injection
 	$(CARGO) bench --no-run
 
 # A build must not change the committed header.
@@ -45,6 +47,19 @@ test-c: build
 
 test-go: build
 	$(MAKE) -C bindings/go test
+
+# Benchmarks (not part of `make test`): writes bench/REPORT.md and the chart.
+bench: build
+	$(MAKE) -C bench all
+
+bench-quick: build
+	$(MAKE) -C bench quick
+
+# Long-running self-verifying load (not part of `make test`).
+DURATION ?= 60s
+soak: build
+	$(CARGO) run --release --example soak -- --duration $(DURATION)
+	$(MAKE) -C bindings/go soak DURATION=$(DURATION)
 
 install: build
 	$(MAKE) -C bindings/c install PREFIX=$(PREFIX)
