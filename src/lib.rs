@@ -39,6 +39,11 @@
 
 #![warn(missing_docs)]
 
+// Compiles and runs the Rust examples in README.md as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod block;
 mod error;
 mod fault;
