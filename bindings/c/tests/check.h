@@ -1,0 +1,235 @@
+/*
+ * A tiny test harness shared by the C test programs.
+ *
+ * CHECK(cond) and CHECK_STATUS(call, want) count every check and report
+ * failures with file, line and the rule being tested, and carry on so one
+ * run shows every broken rule. They are safe to use from several threads.
+ * CHECK_STATUS also records which statuses the library actually returned,
+ * so the runner can prove that the suite produces every status code.
+ *
+ * A test program defines one function per contract rule, named after the
+ * rule, and calls them with RUN(rule_...) from main(), which ends with
+ * `return check_report("test_name");`.
+ */
+#ifndef BLOCKMEM_TEST_CHECK_H
+#define BLOCKMEM_TEST_CHECK_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <blockmem.h>
+
+static atomic_ulong check_count;
+static atomic_ulong check_failures;
+static atomic_uint check_statuses_seen; /* bit n set: status n returned */
+static unsigned long check_tests;
+static const char *check_rule = "(none)";
+
+/* Symbolic names for failure messages; not the library's own strings. */
+static inline const char *check_status_name(int32_t s)
+{
+    static const char *const names[] = {
+        "OK",           "NOT_FOUND",        "STORE_CLOSED",
+        "INVALID_KEY",  "INVALID_RANGE",    "BUFFER_TOO_SMALL",
+        "BLOCK_TOO_LARGE", "STORE_FULL",    "OUT_OF_MEMORY",
+        "INVALID_ARGUMENT", "PANIC",
+    };
+    if (s >= 0 && (size_t)s < sizeof names / sizeof names[0])
+        return names[s];
+    return "(unknown)";
+}
+
+static inline int check_fail_(const char *file, int line)
+{
+    unsigned long n = atomic_fetch_add(&check_failures, 1) + 1;
+    if (n > 50)
+        return 0; /* enough detail; the count still goes up */
+    fprintf(stderr, "FAIL %s:%d in %s: ", file, line, check_rule);
+    return 1;
+}
+
+static inline int check_(int ok, const char *expr, const char *file, int line)
+{
+    atomic_fetch_add(&check_count, 1);
+    if (!ok && check_fail_(file, line))
+        fprintf(stderr, "%s\n", expr);
+    return ok;
+}
+
+static inline int check_status_(int32_t got, int32_t want, const char *expr,
+                         const char *file, int line)
+{
+    atomic_fetch_add(&check_count, 1);
+    if (got >= 0 && got < 32)
+        atomic_fetch_or(&check_statuses_seen, 1u << got);
+    if (got != want) {
+        if (check_fail_(file, line))
+            fprintf(stderr, "%s returned %s (%d), want %s (%d)\n", expr,
+                    check_status_name(got), (int)got, check_status_name(want),
+                    (int)want);
+        return 0;
+    }
+    return 1;
+}
+
+/* Records a status returned by a call whose result is checked by hand
+ * (for example in stress loops that accept several outcomes). */
+static inline void check_saw_status(int32_t got)
+{
+    if (got >= 0 && got < 32)
+        atomic_fetch_or(&check_statuses_seen, 1u << got);
+}
+
+#define CHECK(cond) check_(!!(cond), #cond, __FILE__, __LINE__)
+#define CHECK_STATUS(call, want)                                              \
+    check_status_((int32_t)(call), (int32_t)(want), #call, __FILE__, __LINE__)
+/* Unconditional failure with a printf-style message. */
+#define CHECK_FAILF(...)                                                      \
+    do {                                                                      \
+        atomic_fetch_add(&check_count, 1);                                    \
+        if (check_fail_(__FILE__, __LINE__)) {                                \
+            fprintf(stderr, __VA_ARGS__);                                     \
+            fputc('\n', stderr);                                              \
+        }                                                                     \
+    } while (0)
+
+#define RUN(rule)                                                             \
+    do {                                                                      \
+        unsigned long before_ = atomic_load(&check_count);                    \
+        unsigned long failed_ = atomic_load(&check_failures);                 \
+        check_rule = #rule;                                                   \
+        check_tests++;                                                        \
+        rule();                                                               \
+        printf("  %-4s %s (%lu checks)\n",                                    \
+               atomic_load(&check_failures) == failed_ ? "ok" : "FAIL", #rule, \
+               atomic_load(&check_count) - before_);                          \
+        fflush(stdout);                                                       \
+    } while (0)
+
+/* Prints the summary lines the runner parses; returns the exit status. */
+static inline int check_report(const char *program)
+{
+    unsigned seen = atomic_load(&check_statuses_seen);
+    unsigned long failures = atomic_load(&check_failures);
+    printf("%s: %lu tests, %lu checks, %lu failures\n", program, check_tests,
+           atomic_load(&check_count), failures);
+    printf("statuses:");
+    for (int s = 0; s < 32; s++)
+        if (seen & (1u << s))
+            printf(" %d", s);
+    printf("\n");
+    fflush(stdout);
+    return failures == 0 ? 0 : 1;
+}
+
+/* ---- helpers shared by the tests ---- */
+
+/* A string literal as a (pointer, length) key, without its NUL. */
+#define KEY(lit) (const uint8_t *)(lit), (sizeof(lit) - 1)
+
+/* Creates a store with the given limits (0 = none / default), or exits:
+ * every test needs one. */
+static inline blockmem_store *new_store(uint64_t max_bytes, uint64_t max_block_size,
+                                 uint64_t max_key_len)
+{
+    blockmem_options opts;
+    blockmem_store *store = NULL;
+    if (blockmem_options_init(&opts) != BLOCKMEM_STATUS_OK) {
+        fprintf(stderr, "blockmem_options_init failed\n");
+        exit(2);
+    }
+    opts.max_bytes = max_bytes;
+    opts.max_block_size = max_block_size;
+    opts.max_key_len = max_key_len;
+    if (blockmem_store_new(&opts, &store) != BLOCKMEM_STATUS_OK || !store) {
+        fprintf(stderr, "blockmem_store_new failed\n");
+        exit(2);
+    }
+    return store;
+}
+
+/* Whether the block under key holds exactly want[0..want_len). */
+static inline int block_equals(const blockmem_store *store, const uint8_t *key,
+                        size_t key_len, const void *want, size_t want_len)
+{
+    size_t cap = want_len ? want_len : 1;
+    uint8_t *buf = malloc(cap);
+    size_t n = 0;
+    int ok;
+    if (!buf)
+        return 0;
+    ok = blockmem_read(store, key, key_len, buf, cap, &n) == BLOCKMEM_STATUS_OK
+         && n == want_len && (want_len == 0 || memcmp(buf, want, n) == 0);
+    free(buf);
+    return ok;
+}
+
+/* Whether the counters read (count, size), through both the single-value
+ * getters and blockmem_store_stats. */
+static inline int counters_are(const blockmem_store *store, uint64_t count,
+                        uint64_t size)
+{
+    blockmem_stats st;
+    memset(&st, 0xA5, sizeof st);
+    return blockmem_block_count(store) == count
+           && blockmem_total_size(store) == size
+           && blockmem_store_stats(store, &st) == BLOCKMEM_STATUS_OK
+           && st.block_count == count && st.total_size == size;
+}
+
+/* Counts blocks and bytes by listing every key (pages of page_limit),
+ * checking order on the way. Returns 0 if listing failed. */
+static inline int recount(const blockmem_store *store, size_t page_limit,
+                   uint64_t *out_count, uint64_t *out_size)
+{
+    uint64_t count = 0, size = 0;
+    uint8_t *last = NULL;
+    size_t last_len = 0;
+    int ok = 1;
+    for (;;) {
+        blockmem_list_page *page = NULL;
+        if (blockmem_list(store, NULL, 0, last, last_len, page_limit, &page)
+            != BLOCKMEM_STATUS_OK) {
+            ok = 0;
+            break;
+        }
+        for (size_t i = 0; i < page->count; i++) {
+            const uint8_t *k = page->keys + page->key_offsets[i];
+            size_t klen = page->key_offsets[i + 1] - page->key_offsets[i];
+            if (last) {
+                size_t m = klen < last_len ? klen : last_len;
+                int c = memcmp(last, k, m);
+                if (c > 0 || (c == 0 && last_len >= klen))
+                    ok = 0; /* not strictly ascending */
+            }
+            free(last);
+            last = malloc(klen ? klen : 1);
+            if (!last) {
+                ok = 0;
+                break;
+            }
+            memcpy(last, k, klen);
+            last_len = klen;
+            count++;
+            size += page->sizes[i];
+        }
+        int more = page->has_more;
+        size_t got = page->count;
+        blockmem_list_page_free(page);
+        if (!ok || !more)
+            break;
+        if (got == 0) { /* "more" with an empty page would never end */
+            ok = 0;
+            break;
+        }
+    }
+    free(last);
+    *out_count = count;
+    *out_size = size;
+    return ok;
+}
+
+#endif /* BLOCKMEM_TEST_CHECK_H */
