@@ -1,0 +1,3 @@
+module github.com/blockmem/blockmem/bindings/go
+
+go 1.24

@@ -1,0 +1,418 @@
+// Package memory is an in-memory [store.BlockStore] backed by blockmem, a
+// block store written in Rust and linked in statically through cgo.
+//
+// It is a drop-in replacement for a Go map-based memory store: change the
+// import path and keep calling New. Block data lives outside the Go heap,
+// so stored blocks add nothing to garbage collection work, writes copy
+// once into native memory, and counts, sizes and prefix queries never scan
+// the store.
+//
+// Beyond [store.BlockStore], a Store offers reads into caller buffers
+// ([Store.ReadBlockInto], [Store.ReadBlockRangeInto]) that allocate
+// nothing, [Store.Stat] and [Store.Exists] that copy no data, paginated
+// listing with sizes ([Store.ListPage], [Store.Entries]), deletes that
+// report what they removed ([Store.Delete], [Store.DeleteByPrefixStats]),
+// byte and size limits ([Options]) and [Store.Stats].
+//
+// Rules every method follows:
+//   - A context that is already done returns ctx.Err() and changes nothing.
+//     Operations never block, so a context is only checked on entry.
+//   - Errors are the sentinels of package store, unwrapped, so == works.
+//     Argument errors (ErrInvalidKey, ErrInvalidRange) are reported before
+//     the store's state (ErrStoreClosed, ErrBlockNotFound).
+//   - No argument makes a method panic: negative or huge offsets and
+//     lengths are ErrInvalidRange, bad keys ErrInvalidKey.
+//   - Every method is safe for concurrent use, including with Close.
+package memory
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/blockmem/blockmem/bindings/go/store"
+)
+
+/*
+#include "blockmem.h"
+*/
+import "C"
+
+// Store is a blockmem store. Create it with New or NewWithOptions; the zero
+// value is not usable (its methods return a *NativeError).
+//
+// # Lifetime
+//
+// Close marks the store closed and frees every block at once; it is
+// idempotent and safe while other goroutines are mid-call (their calls
+// finish normally or return store.ErrStoreClosed). The small native handle
+// itself is freed by a runtime cleanup registered in New, which runs only
+// once the *Store is unreachable. Every method reads the handle through
+// the Store and calls runtime.KeepAlive(s) after its C call, so the
+// cleanup cannot run while a call is using the handle, and it runs exactly
+// once. That is why no Go-side lock or reference count is needed on the
+// hot path.
+//
+// Close does not free the handle itself: doing so safely would need every
+// call to register with Close (a lock or an atomic counter per operation)
+// to learn when the last call has left the library, costing every
+// operation to save about a hundred bytes per closed store until the next
+// garbage collection.
+type Store struct {
+	h *C.blockmem_store
+}
+
+var _ store.BlockStore = (*Store)(nil)
+
+// Options sets a store's limits. The zero value of each field means "no
+// limit", except MaxKeyLen, whose zero value means the default of 1024
+// bytes. Negative values are rejected by NewWithOptions.
+type Options struct {
+	// MaxBytes caps the sum of all block sizes (what TotalSize reports).
+	// A write that would exceed it fails with store.ErrStoreFull; a
+	// replacement counts as total - old size + new size.
+	MaxBytes int64
+	// MaxBlockSize caps one block's size; larger writes fail with
+	// store.ErrBlockTooLarge.
+	MaxBlockSize int64
+	// MaxKeyLen caps key length in bytes; longer keys fail with
+	// store.ErrInvalidKey.
+	MaxKeyLen int
+}
+
+// DefaultMaxKeyLen is the key length limit when Options.MaxKeyLen is 0.
+const DefaultMaxKeyLen = int(C.BLOCKMEM_DEFAULT_MAX_KEY_LEN)
+
+// New returns an empty store with no limits but the default key length
+// (1024 bytes), like the classic memory store's New.
+func New() *Store {
+	s, err := NewWithOptions(Options{})
+	if err != nil {
+		// Only a broken library can fail here: the options are valid.
+		panic("blockmem: creating a store failed: " + err.Error())
+	}
+	return s
+}
+
+// NewWithOptions returns an empty store with the given limits. It fails
+// only when a limit is negative.
+func NewWithOptions(opts Options) (*Store, error) {
+	if opts.MaxBytes < 0 {
+		return nil, errors.New("memory: Options.MaxBytes is negative")
+	}
+	if opts.MaxBlockSize < 0 {
+		return nil, errors.New("memory: Options.MaxBlockSize is negative")
+	}
+	if opts.MaxKeyLen < 0 {
+		return nil, errors.New("memory: Options.MaxKeyLen is negative")
+	}
+	var copts C.blockmem_options
+	if err := check("NewWithOptions", C.blockmem_options_init(&copts)); err != nil {
+		return nil, err
+	}
+	copts.max_bytes = C.uint64_t(opts.MaxBytes)
+	copts.max_block_size = C.uint64_t(opts.MaxBlockSize)
+	copts.max_key_len = C.uint64_t(opts.MaxKeyLen)
+	var h *C.blockmem_store
+	if err := check("NewWithOptions", C.blockmem_store_new(&copts, &h)); err != nil {
+		return nil, err
+	}
+	s := &Store{h: h}
+	runtime.AddCleanup(s, freeHandle, h)
+	return s, nil
+}
+
+// freeHandle releases a native handle once its Store is unreachable. It
+// must not refer to the Store, or the Store would never become unreachable.
+func freeHandle(h *C.blockmem_store) {
+	C.blockmem_store_free(h)
+	handlesFreed.Add(1)
+}
+
+// handlesFreed counts handles released by cleanups, so tests can observe
+// that an unreachable Store is freed.
+var handlesFreed atomic.Int64
+
+// WriteBlock stores a private copy of data under blockKey, replacing any
+// existing block atomically. data is copied once, straight from the Go
+// slice into native memory; later changes to data do not affect the store.
+//
+// Errors: store.ErrInvalidKey, store.ErrBlockTooLarge, store.ErrStoreFull,
+// store.ErrOutOfMemory, store.ErrStoreClosed. On error nothing changes.
+func (s *Store) WriteBlock(ctx context.Context, blockKey string, data []byte) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	st := C.blockmem_write(s.h, keyPtr(blockKey), C.size_t(len(blockKey)),
+		bufPtr(data), C.size_t(len(data)))
+	runtime.KeepAlive(s)
+	return check("WriteBlock", st)
+}
+
+// ReadBlock returns a copy of the whole block under blockKey in a new slice
+// owned by the caller. An empty block reads as an empty, non-nil slice.
+//
+// Errors: store.ErrBlockNotFound, store.ErrInvalidKey,
+// store.ErrStoreClosed.
+func (s *Store) ReadBlock(ctx context.Context, blockKey string) ([]byte, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	return s.readPinned("ReadBlock", blockKey, 0, -1)
+}
+
+// ReadBlockRange returns a copy of bytes [offset, min(offset+length, size))
+// of the block in a new slice. offset == size or length == 0 gives an
+// empty, non-nil slice; a length past the end clamps.
+//
+// Errors: store.ErrInvalidRange (offset > size, or a negative offset or
+// length), store.ErrBlockNotFound, store.ErrInvalidKey,
+// store.ErrStoreClosed.
+func (s *Store) ReadBlockRange(ctx context.Context, blockKey string, offset, length int64) ([]byte, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	if offset < 0 || length < 0 {
+		return nil, store.ErrInvalidRange
+	}
+	return s.readPinned("ReadBlockRange", blockKey, offset, length)
+}
+
+// readPinned pins the block (one lookup), copies [offset, offset+length)
+// of it into a new Go slice of exactly the right size, and releases the
+// pin: two C calls, and the Go allocation is never zeroed first because
+// append fills it. length < 0 means "to the end". The pinned bytes are
+// immutable, so the copy needs no lock.
+func (s *Store) readPinned(op, key string, offset, length int64) ([]byte, error) {
+	var (
+		data *C.uint8_t
+		n    C.size_t
+		blk  *C.blockmem_block
+	)
+	st := C.blockmem_get(s.h, keyPtr(key), C.size_t(len(key)), &data, &n, &blk)
+	runtime.KeepAlive(s)
+	if st != C.BLOCKMEM_STATUS_OK {
+		return nil, errFor(op, int32(st))
+	}
+	size := int64(n)
+	if offset > size {
+		C.blockmem_block_free(blk)
+		return nil, store.ErrInvalidRange
+	}
+	end := size
+	if length >= 0 && length < size-offset {
+		end = offset + length
+	}
+	src := unsafe.Slice((*byte)(unsafe.Pointer(data)), int(size))
+	out := append([]byte{}, src[offset:end]...)
+	C.blockmem_block_free(blk)
+	return out, nil
+}
+
+// ReadBlockInto copies the whole block into dst and returns its size,
+// without allocating.
+//
+// When dst is too small it returns the block's size and
+// store.ErrBufferTooSmall, and writes nothing to dst: grow dst to the
+// returned size and call again (the block may have been replaced in
+// between, in which case the call reports the new size the same way).
+//
+// Errors: store.ErrBufferTooSmall, store.ErrBlockNotFound,
+// store.ErrInvalidKey, store.ErrStoreClosed.
+func (s *Store) ReadBlockInto(ctx context.Context, blockKey string, dst []byte) (int, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	var n C.size_t
+	st := C.blockmem_read(s.h, keyPtr(blockKey), C.size_t(len(blockKey)),
+		bufPtr(dst), C.size_t(len(dst)), &n)
+	runtime.KeepAlive(s)
+	switch st {
+	case C.BLOCKMEM_STATUS_OK:
+		return int(n), nil
+	case C.BLOCKMEM_STATUS_BUFFER_TOO_SMALL:
+		return int(n), store.ErrBufferTooSmall
+	}
+	return 0, errFor("ReadBlockInto", int32(st))
+}
+
+// ReadBlockRangeInto copies bytes [offset, min(offset+len(dst), size)) of
+// the block into dst and returns how many it copied, without allocating.
+// offset == size or an empty dst copies nothing and succeeds.
+//
+// Errors: store.ErrInvalidRange (offset > size or negative),
+// store.ErrBlockNotFound, store.ErrInvalidKey, store.ErrStoreClosed.
+func (s *Store) ReadBlockRangeInto(ctx context.Context, blockKey string, offset int64, dst []byte) (int, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	if offset < 0 {
+		return 0, store.ErrInvalidRange
+	}
+	var n C.size_t
+	st := C.blockmem_read_range(s.h, keyPtr(blockKey), C.size_t(len(blockKey)),
+		C.uint64_t(offset), C.uint64_t(len(dst)), bufPtr(dst), C.size_t(len(dst)), &n)
+	runtime.KeepAlive(s)
+	if st != C.BLOCKMEM_STATUS_OK {
+		return 0, errFor("ReadBlockRangeInto", int32(st))
+	}
+	return int(n), nil
+}
+
+// Stat returns the size of the block under blockKey without copying it.
+//
+// Errors: store.ErrBlockNotFound, store.ErrInvalidKey,
+// store.ErrStoreClosed.
+func (s *Store) Stat(ctx context.Context, blockKey string) (int64, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	var size C.uint64_t
+	st := C.blockmem_stat(s.h, keyPtr(blockKey), C.size_t(len(blockKey)), &size)
+	runtime.KeepAlive(s)
+	if st != C.BLOCKMEM_STATUS_OK {
+		return 0, errFor("Stat", int32(st))
+	}
+	return int64(size), nil
+}
+
+// Exists reports whether a block is stored under blockKey.
+//
+// Errors: store.ErrInvalidKey, store.ErrStoreClosed.
+func (s *Store) Exists(ctx context.Context, blockKey string) (bool, error) {
+	if err := ctxErr(ctx); err != nil {
+		return false, err
+	}
+	var ok C.bool
+	st := C.blockmem_exists(s.h, keyPtr(blockKey), C.size_t(len(blockKey)), &ok)
+	runtime.KeepAlive(s)
+	if st != C.BLOCKMEM_STATUS_OK {
+		return false, errFor("Exists", int32(st))
+	}
+	return bool(ok), nil
+}
+
+// DeleteBlock removes the block under blockKey. Deleting a missing key
+// succeeds.
+//
+// Errors: store.ErrInvalidKey, store.ErrStoreClosed.
+func (s *Store) DeleteBlock(ctx context.Context, blockKey string) error {
+	_, err := s.delete(ctx, "DeleteBlock", blockKey)
+	return err
+}
+
+// Delete removes the block under blockKey like DeleteBlock and also
+// reports whether there was one.
+func (s *Store) Delete(ctx context.Context, blockKey string) (existed bool, err error) {
+	return s.delete(ctx, "Delete", blockKey)
+}
+
+func (s *Store) delete(ctx context.Context, op, key string) (bool, error) {
+	if err := ctxErr(ctx); err != nil {
+		return false, err
+	}
+	var existed C.bool
+	st := C.blockmem_delete(s.h, keyPtr(key), C.size_t(len(key)), &existed)
+	runtime.KeepAlive(s)
+	if st != C.BLOCKMEM_STATUS_OK {
+		return false, errFor(op, int32(st))
+	}
+	return bool(existed), nil
+}
+
+// DeleteByPrefix removes every block whose key starts with prefix; the
+// empty prefix removes everything. Cost is O(log n + k) for k removed
+// blocks.
+//
+// Errors: store.ErrStoreClosed, store.ErrOutOfMemory.
+func (s *Store) DeleteByPrefix(ctx context.Context, prefix string) error {
+	_, _, err := s.deletePrefix(ctx, "DeleteByPrefix", prefix)
+	return err
+}
+
+// DeleteByPrefixStats removes every block whose key starts with prefix,
+// like DeleteByPrefix, and reports how many blocks and bytes it freed.
+func (s *Store) DeleteByPrefixStats(ctx context.Context, prefix string) (blocks int, bytes int64, err error) {
+	return s.deletePrefix(ctx, "DeleteByPrefixStats", prefix)
+}
+
+func (s *Store) deletePrefix(ctx context.Context, op, prefix string) (int, int64, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, 0, err
+	}
+	var blocks, bytes C.uint64_t
+	st := C.blockmem_delete_prefix(s.h, keyPtr(prefix), C.size_t(len(prefix)), &blocks, &bytes)
+	runtime.KeepAlive(s)
+	if st != C.BLOCKMEM_STATUS_OK {
+		return 0, 0, errFor(op, int32(st))
+	}
+	return int(blocks), int64(bytes), nil
+}
+
+// Close frees every block and marks the store closed; afterwards every
+// method returns store.ErrStoreClosed and the counters read 0. Close is
+// idempotent, safe to call concurrently with any method, and always
+// returns nil.
+func (s *Store) Close() error {
+	st := C.blockmem_store_close(s.h)
+	runtime.KeepAlive(s)
+	return check("Close", st)
+}
+
+// HealthCheck returns nil while the store is open and store.ErrStoreClosed
+// after Close.
+func (s *Store) HealthCheck(ctx context.Context) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	st := C.blockmem_health_check(s.h)
+	runtime.KeepAlive(s)
+	return check("HealthCheck", st)
+}
+
+// BlockCount returns the number of blocks stored, in O(1); 0 after Close.
+func (s *Store) BlockCount() int {
+	n := C.blockmem_block_count(s.h)
+	runtime.KeepAlive(s)
+	return int(n)
+}
+
+// TotalSize returns the sum of all block sizes in bytes, in O(1); 0 after
+// Close. It never exceeds Options.MaxBytes when that is set.
+func (s *Store) TotalSize() int64 {
+	n := C.blockmem_total_size(s.h)
+	runtime.KeepAlive(s)
+	return int64(n)
+}
+
+// Stats is a point-in-time summary of a store.
+type Stats struct {
+	BlockCount   int   // number of blocks stored
+	TotalSize    int64 // sum of all block sizes in bytes
+	MaxBytes     int64 // effective byte limit (0 = none)
+	MaxBlockSize int64 // effective block size limit (0 = none)
+	MaxKeyLen    int   // effective key length limit (never 0)
+	Closed       bool  // whether Close has been called
+}
+
+// Stats returns the counters and effective limits in one call. After Close
+// the counters are 0 and Closed is true. A Store not made by New returns
+// the zero Stats.
+func (s *Store) Stats() Stats {
+	var cs C.blockmem_stats
+	st := C.blockmem_store_stats(s.h, &cs)
+	runtime.KeepAlive(s)
+	if st != C.BLOCKMEM_STATUS_OK {
+		return Stats{}
+	}
+	return Stats{
+		BlockCount:   int(cs.block_count),
+		TotalSize:    int64(cs.total_size),
+		MaxBytes:     int64(cs.max_bytes),
+		MaxBlockSize: int64(cs.max_block_size),
+		MaxKeyLen:    int(cs.max_key_len),
+		Closed:       bool(cs.closed),
+	}
+}
