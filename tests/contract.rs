@@ -973,6 +973,52 @@ fn ops_after_close_return_store_closed() {
 }
 
 #[test]
+fn argument_checks_come_first_then_closed() {
+    let store = with(Options {
+        max_bytes: 10,
+        max_block_size: 8,
+        max_key_len: 4,
+    });
+    store.write("k", b"1234").unwrap();
+    store.close();
+    // Errors that depend only on the arguments are reported as such ...
+    assert_eq!(
+        store.write("", b"1"),
+        Err(Error::InvalidKey { len: 0, max_len: 4 })
+    );
+    assert_eq!(
+        store.read("abcde").map(drop),
+        Err(Error::InvalidKey { len: 5, max_len: 4 })
+    );
+    assert_eq!(
+        store.write("k", [0u8; 9]),
+        Err(Error::BlockTooLarge { size: 9, max: 8 })
+    );
+    let never_fits = with(Options {
+        max_bytes: 10,
+        ..Options::default()
+    });
+    never_fits.close();
+    assert_eq!(
+        never_fits.write("k", [0u8; 11]),
+        Err(Error::StoreFull {
+            needed: 11,
+            max: 10
+        })
+    );
+    // ... and everything else is StoreClosed, including a write that would
+    // fit an empty store but not the one that was closed.
+    assert_eq!(store.write("k", [0u8; 8]), Err(Error::StoreClosed));
+    assert_eq!(never_fits.write("k", [0u8; 10]), Err(Error::StoreClosed));
+    assert_eq!(store.read("zz").map(drop), Err(Error::StoreClosed));
+    assert_eq!(
+        store.read_range("k", u64::MAX, 0).map(drop),
+        Err(Error::StoreClosed)
+    );
+    assert_eq!(store.read_into("k", &mut []), Err(Error::StoreClosed));
+}
+
+#[test]
 fn stats_zero_after_close() {
     let store = with(Options {
         max_bytes: 1 << 20,

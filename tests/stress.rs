@@ -1,0 +1,525 @@
+//! Multi-threaded stress: writers, readers, listers and deleters at once,
+//! with self-verifying payloads so a torn or misdirected read is caught,
+//! plus a close in the middle, a quiet recount, and a byte-capped store.
+//!
+//! Every test runs for a bounded wall-clock time (well under two seconds)
+//! so the suite stays quick in both release and debug builds.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use blockmem::{Error, MemoryStore, Options};
+
+// ---------------------------------------------------------------- payloads
+
+/// A block is a sequence of little-endian u64 words:
+/// - word 0: tag = key hash (high 32 bits) | version (low 32 bits)
+/// - word 1: number of words
+/// - word 2: checksum of words 3.. and of words 0 and 1
+/// - word i >= 3: tag ^ whiten(i)
+///
+/// A read that mixes two versions, comes from another key, or is cut short
+/// fails the check; so does a range read (word-aligned) whose words do not
+/// all carry the same tag.
+mod payload {
+    pub fn key_hash(key: &[u8]) -> u32 {
+        // FNV-1a, 32 bits.
+        let mut h: u32 = 0x811c_9dc5;
+        for &b in key {
+            h ^= b as u32;
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        h
+    }
+
+    fn whiten(i: u64) -> u64 {
+        let mut x = i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x ^= x >> 31;
+        x
+    }
+
+    fn checksum(words: impl Iterator<Item = u64>) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for w in words {
+            h = (h ^ w).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h
+    }
+
+    pub fn tag(key: &[u8], version: u32) -> u64 {
+        ((key_hash(key) as u64) << 32) | version as u64
+    }
+
+    /// A payload of `words` words (at least 3).
+    pub fn make(key: &[u8], version: u32, words: usize) -> Vec<u8> {
+        let words = words.max(3);
+        let tag = tag(key, version);
+        let mut w = vec![0u64; words];
+        w[0] = tag;
+        w[1] = words as u64;
+        for (i, slot) in w.iter_mut().enumerate().skip(3) {
+            *slot = tag ^ whiten(i as u64);
+        }
+        w[2] = checksum(w.iter().copied().take(2).chain(w.iter().copied().skip(3)));
+        w.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    fn words(bytes: &[u8]) -> Vec<u64> {
+        bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    }
+
+    /// Checks a whole block read under `key`; returns its version.
+    pub fn verify(key: &[u8], bytes: &[u8]) -> Result<u32, String> {
+        if !bytes.len().is_multiple_of(8) || bytes.len() < 24 {
+            return Err(format!("bad length {}", bytes.len()));
+        }
+        let w = words(bytes);
+        if (w[0] >> 32) as u32 != key_hash(key) {
+            return Err(format!("block for another key under {key:?}"));
+        }
+        if w[1] != w.len() as u64 {
+            return Err(format!("length word {} but {} words", w[1], w.len()));
+        }
+        let sum = checksum(w.iter().copied().take(2).chain(w.iter().copied().skip(3)));
+        if w[2] != sum {
+            return Err("checksum mismatch (torn block)".into());
+        }
+        for (i, &x) in w.iter().enumerate().skip(3) {
+            if x ^ whiten(i as u64) != w[0] {
+                return Err(format!("word {i} belongs to another version"));
+            }
+        }
+        Ok(w[0] as u32)
+    }
+
+    /// Checks a word-aligned range `[first_word ..)` of a block under `key`.
+    pub fn verify_range(key: &[u8], first_word: usize, bytes: &[u8]) -> Result<(), String> {
+        if !bytes.len().is_multiple_of(8) {
+            return Err(format!("unaligned range length {}", bytes.len()));
+        }
+        let mut tag = None;
+        for (j, x) in words(bytes).into_iter().enumerate() {
+            let i = first_word + j;
+            let t = match i {
+                0 => x,
+                1 | 2 => continue,
+                _ => x ^ whiten(i as u64),
+            };
+            if (t >> 32) as u32 != key_hash(key) {
+                return Err(format!("word {i} is not from key {key:?}"));
+            }
+            if *tag.get_or_insert(t) != t {
+                return Err(format!("word {i} belongs to another version"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// xorshift64*: a small, deterministic per-thread random source.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const GROUPS: u64 = 8;
+const KEYS_PER_GROUP: u64 = 32;
+
+fn key_for(rng: &mut Rng) -> Vec<u8> {
+    let g = rng.below(GROUPS);
+    let k = rng.below(KEYS_PER_GROUP);
+    format!("g{g}/k{k:02}").into_bytes()
+}
+
+fn group_prefix(rng: &mut Rng) -> Vec<u8> {
+    format!("g{}/", rng.below(GROUPS)).into_bytes()
+}
+
+/// Payload sizes from 3 words (24 bytes) to about 16 KiB, mostly small.
+fn words_for(rng: &mut Rng) -> usize {
+    match rng.below(8) {
+        0 => 3 + rng.below(2048) as usize,
+        _ => 3 + rng.below(64) as usize,
+    }
+}
+
+/// Fails the test on any error other than the ones listed.
+fn expect_ok_or<T>(r: Result<T, Error>, allowed: &[Error], what: &str) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) if allowed.contains(&e) => None,
+        Err(e) => panic!("{what}: unexpected error {e:?}"),
+    }
+}
+
+fn assert_recount(store: &MemoryStore) {
+    let listing = store.list("").unwrap();
+    let mut bytes = 0u64;
+    for (key, size) in &listing {
+        let data = store.read(key).unwrap();
+        assert_eq!(data.len() as u64, size);
+        payload::verify(key, &data).unwrap_or_else(|e| panic!("{key:?}: {e}"));
+        bytes += size;
+    }
+    assert_eq!(store.block_count(), listing.len() as u64, "block_count");
+    assert_eq!(store.total_size(), bytes, "total_size");
+}
+
+#[derive(Clone, Copy)]
+enum Role {
+    Writer,
+    Reader,
+    Lister,
+    Deleter,
+}
+
+/// One worker: runs its role's operations until `stop` is set. `closed` is
+/// set by the main thread once `close()` has returned; an operation that
+/// starts after that must fail with `StoreClosed`. Returns the number of
+/// operations that succeeded.
+fn worker(
+    store: &MemoryStore,
+    role: Role,
+    seed: u64,
+    stop: &AtomicBool,
+    closed: &AtomicBool,
+) -> u64 {
+    let mut rng = Rng::new(seed);
+    let mut version = (seed as u32) << 20;
+    let mut buf = vec![0u8; 16 * 1024 + 64];
+    let mut ok = 0u64;
+    let mut held = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let was_closed = closed.load(Ordering::SeqCst);
+        let key = key_for(&mut rng);
+        let done: Option<()> = match role {
+            Role::Writer => {
+                version += 1;
+                let data = payload::make(&key, version, words_for(&mut rng));
+                expect_ok_or(store.write(&key, &data), &[Error::StoreClosed], "write")
+            }
+            Role::Reader => match rng.below(5) {
+                0 => {
+                    let r = store.read(&key);
+                    expect_ok_or(r, &[Error::NotFound, Error::StoreClosed], "read").map(|d| {
+                        payload::verify(&key, &d).unwrap_or_else(|e| panic!("read: {e}"));
+                        // Keep a few views alive across later writes and
+                        // the close; they are checked again at the end.
+                        if rng.below(64) == 0 && held.len() < 32 {
+                            held.push((key.clone(), d));
+                        }
+                    })
+                }
+                1 => {
+                    let r = store.read_into(&key, &mut buf);
+                    expect_ok_or(r, &[Error::NotFound, Error::StoreClosed], "read_into").map(|n| {
+                        payload::verify(&key, &buf[..n])
+                            .unwrap_or_else(|e| panic!("read_into: {e}"));
+                    })
+                }
+                2 => {
+                    let first = rng.below(70) as usize;
+                    let len = rng.below(70) * 8;
+                    let r = store.read_range(&key, first as u64 * 8, len);
+                    let allowed = [Error::NotFound, Error::StoreClosed];
+                    match r {
+                        Err(Error::InvalidRange { offset, size }) => {
+                            assert!(offset > size);
+                            Some(())
+                        }
+                        r => expect_ok_or(r, &allowed, "read_range").map(|d| {
+                            assert!(d.len() as u64 <= len);
+                            payload::verify_range(&key, first, &d)
+                                .unwrap_or_else(|e| panic!("read_range: {e}"))
+                        }),
+                    }
+                }
+                3 => {
+                    let first = rng.below(70) as usize;
+                    let r = store.read_range_into(&key, first as u64 * 8, u64::MAX, &mut buf);
+                    let allowed = [Error::NotFound, Error::StoreClosed];
+                    match r {
+                        Err(Error::InvalidRange { offset, size }) => {
+                            assert!(offset > size);
+                            Some(())
+                        }
+                        r => expect_ok_or(r, &allowed, "read_range_into").map(|n| {
+                            payload::verify_range(&key, first, &buf[..n])
+                                .unwrap_or_else(|e| panic!("read_range_into: {e}"))
+                        }),
+                    }
+                }
+                _ => {
+                    let r = store.stat(&key);
+                    expect_ok_or(r, &[Error::NotFound, Error::StoreClosed], "stat").map(|s| {
+                        assert!(s >= 24 && s.is_multiple_of(8), "stat {s}");
+                    })
+                }
+            },
+            Role::Lister => {
+                let prefix = if rng.below(4) == 0 {
+                    Vec::new()
+                } else {
+                    group_prefix(&mut rng)
+                };
+                let r = if rng.below(2) == 0 {
+                    store.list(&prefix)
+                } else {
+                    store.list_page(&prefix, Some(&key), 1 + rng.below(20) as usize)
+                };
+                expect_ok_or(r, &[Error::StoreClosed], "list").map(|l| {
+                    let keys: Vec<&[u8]> = l.keys().collect();
+                    assert!(keys.windows(2).all(|w| w[0] < w[1]), "not sorted");
+                    assert!(keys.iter().all(|k| k.starts_with(&prefix)), "prefix");
+                    for (_, size) in &l {
+                        assert!(size >= 24 && size.is_multiple_of(8), "listed size {size}");
+                    }
+                })
+            }
+            Role::Deleter => {
+                if rng.below(16) == 0 {
+                    let r = store.delete_by_prefix(group_prefix(&mut rng));
+                    expect_ok_or(r, &[Error::StoreClosed], "delete_by_prefix").map(|d| {
+                        assert!(d.bytes >= d.blocks * 24);
+                    })
+                } else {
+                    expect_ok_or(store.delete(&key), &[Error::StoreClosed], "delete").map(drop)
+                }
+            }
+        };
+        match done {
+            Some(()) => {
+                assert!(!was_closed, "an operation succeeded after close returned");
+                ok += 1;
+            }
+            None if was_closed => {
+                // Closed for good: every further operation fails the same way.
+                assert_eq!(store.health_check(), Err(Error::StoreClosed));
+            }
+            None => {}
+        }
+        if matches!(role, Role::Deleter) {
+            // Deleters pause now and then so the store fills up again.
+            thread::yield_now();
+        }
+    }
+    for (key, data) in held {
+        payload::verify(&key, &data).unwrap_or_else(|e| panic!("held view: {e}"));
+    }
+    ok
+}
+
+const ROLES: [Role; 7] = [
+    Role::Writer,
+    Role::Writer,
+    Role::Reader,
+    Role::Reader,
+    Role::Lister,
+    Role::Deleter,
+    Role::Writer,
+];
+
+/// Starts one thread per role, runs `middle` on this thread, stops the
+/// workers and returns their success counts.
+fn run_workers(store: &Arc<MemoryStore>, closed: &Arc<AtomicBool>, middle: impl FnOnce()) -> u64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Arc::new(Barrier::new(ROLES.len() + 1));
+    let handles: Vec<_> = ROLES
+        .iter()
+        .enumerate()
+        .map(|(i, &role)| {
+            let (store, stop, closed, start) =
+                (store.clone(), stop.clone(), closed.clone(), start.clone());
+            thread::spawn(move || {
+                start.wait();
+                worker(&store, role, i as u64 + 1, &stop, &closed)
+            })
+        })
+        .collect();
+    start.wait();
+    middle();
+    stop.store(true, Ordering::Relaxed);
+    handles.into_iter().map(|h| h.join().unwrap()).sum()
+}
+
+#[test]
+fn mixed_load_with_close_in_the_middle() {
+    let store = Arc::new(MemoryStore::new());
+    let closed = Arc::new(AtomicBool::new(false));
+    let ops = run_workers(&store, &closed, || {
+        thread::sleep(Duration::from_millis(600));
+        store.close();
+        closed.store(true, Ordering::SeqCst);
+        thread::sleep(Duration::from_millis(100));
+    });
+    eprintln!("{ops} operations succeeded");
+    assert!(ops > 100, "only {ops} operations succeeded");
+    assert!(store.is_closed());
+    assert_eq!(store.block_count(), 0);
+    assert_eq!(store.total_size(), 0);
+    assert_eq!(store.list("").map(drop), Err(Error::StoreClosed));
+    assert_eq!(store.write("k", b"x"), Err(Error::StoreClosed));
+}
+
+#[test]
+fn mixed_load_then_quiet_recount() {
+    let store = Arc::new(MemoryStore::new());
+    let closed = Arc::new(AtomicBool::new(false));
+    let ops = run_workers(&store, &closed, || {
+        thread::sleep(Duration::from_millis(700))
+    });
+    eprintln!("{ops} operations succeeded");
+    assert!(ops > 100, "only {ops} operations succeeded");
+    assert!(store.block_count() > 0);
+    assert_recount(&store);
+    // The accounting stays right through a final prefix delete.
+    let before = (store.block_count(), store.total_size());
+    let d = store.delete_by_prefix("g1/").unwrap();
+    assert_eq!(store.block_count(), before.0 - d.blocks);
+    assert_eq!(store.total_size(), before.1 - d.bytes);
+    assert_recount(&store);
+}
+
+/// Closing while many threads are mid-call, repeatedly: every call either
+/// completes or reports `StoreClosed`, and nothing crashes.
+#[test]
+fn close_races_with_every_operation() {
+    let deadline = Instant::now() + Duration::from_millis(500);
+    let mut rounds = 0;
+    while rounds < 5 || Instant::now() < deadline {
+        let store = Arc::new(MemoryStore::new());
+        let closed = Arc::new(AtomicBool::new(false));
+        for i in 0..64u32 {
+            let key = format!("g{}/k{:02}", i % 8, i % 32);
+            store
+                .write(&key, payload::make(key.as_bytes(), i, 8))
+                .unwrap();
+        }
+        run_workers(&store, &closed, || {
+            thread::sleep(Duration::from_millis(5 + rounds % 7));
+            store.close();
+            closed.store(true, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(2));
+        });
+        assert_eq!((store.block_count(), store.total_size()), (0, 0));
+        rounds += 1;
+    }
+}
+
+// ---------------------------------------------------------------- byte cap
+
+#[test]
+fn byte_capped_store_under_concurrent_writers() {
+    const MAX: u64 = 256 * 1024;
+    const WRITERS: u64 = 3;
+    let store = Arc::new(MemoryStore::with_options(Options {
+        max_bytes: MAX,
+        ..Options::default()
+    }));
+    let stop = Arc::new(AtomicBool::new(false));
+    let samples = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (store, stop, samples) = (store.clone(), stop.clone(), samples.clone());
+        thread::spawn(move || {
+            let mut max_seen = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let total = store.total_size();
+                assert!(total <= MAX, "total_size {total} over the cap {MAX}");
+                max_seen = max_seen.max(total);
+                samples.fetch_add(1, Ordering::Relaxed);
+            }
+            max_seen
+        })
+    };
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = store.clone();
+            thread::spawn(move || {
+                let mut rng = Rng::new(100 + w);
+                // Each writer owns its keys, so it knows what each holds.
+                let mut mine: Vec<Option<Vec<u8>>> = vec![None; 48];
+                let (mut accepted, mut full) = (0u64, 0u64);
+                let deadline = Instant::now() + Duration::from_millis(800);
+                let mut version = 0u32;
+                while Instant::now() < deadline || accepted == 0 || full == 0 {
+                    assert!(
+                        Instant::now() < deadline + Duration::from_secs(10),
+                        "no StoreFull or no accepted write"
+                    );
+                    let slot = rng.below(mine.len() as u64) as usize;
+                    let key = format!("w{w}/{slot:02}").into_bytes();
+                    if rng.below(6) == 0 {
+                        assert_eq!(store.delete(&key), Ok(mine[slot].is_some()));
+                        mine[slot] = None;
+                        continue;
+                    }
+                    version += 1;
+                    let words = 3 + rng.below(1024) as usize;
+                    let data = payload::make(&key, version, words);
+                    match store.write(&key, &data) {
+                        Ok(()) => {
+                            accepted += 1;
+                            mine[slot] = Some(data);
+                        }
+                        Err(Error::StoreFull { needed, max }) => {
+                            assert_eq!(max, MAX);
+                            assert!(needed > MAX);
+                            full += 1;
+                        }
+                        Err(e) => panic!("write: {e:?}"),
+                    }
+                    // Accepted blocks read back intact; a refused write left
+                    // the previous block (or its absence) in place.
+                    match (&mine[slot], store.read(&key)) {
+                        (Some(want), Ok(got)) => assert_eq!(&got[..], &want[..]),
+                        (None, Err(Error::NotFound)) => {}
+                        (want, got) => panic!(
+                            "{key:?}: expected {:?} bytes, got {got:?}",
+                            want.as_ref().map(Vec::len)
+                        ),
+                    }
+                }
+                // Everything this writer still owns is intact.
+                for (slot, want) in mine.iter().enumerate() {
+                    let key = format!("w{w}/{slot:02}");
+                    match want {
+                        Some(want) => assert_eq!(&store.read(&key).unwrap()[..], &want[..]),
+                        None => assert_eq!(store.read(&key), Err(Error::NotFound)),
+                    }
+                }
+                (accepted, full)
+            })
+        })
+        .collect();
+    let (mut accepted, mut full) = (0, 0);
+    for h in writers {
+        let (a, f) = h.join().unwrap();
+        accepted += a;
+        full += f;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let max_seen = sampler.join().unwrap();
+    eprintln!("accepted {accepted}, full {full}, max seen {max_seen}");
+    assert!(accepted > 0 && full > 0, "accepted {accepted}, full {full}");
+    assert!(samples.load(Ordering::Relaxed) > 0);
+    assert!(max_seen > MAX / 2, "the cap was never approached");
+    assert!(store.total_size() <= MAX);
+    assert_recount(&store);
+}
