@@ -39,7 +39,8 @@ pub struct Options {
     /// [`Error::BlockTooLarge`].
     pub max_block_size: u64,
     /// Cap on key length in bytes. Longer (or empty) keys fail with
-    /// [`Error::InvalidKey`]. 0 selects [`DEFAULT_MAX_KEY_LEN`].
+    /// [`Error::InvalidKey`]. 0 selects [`DEFAULT_MAX_KEY_LEN`]; values
+    /// above 2^32 - 1 (the longest key a block can hold) act as 2^32 - 1.
     pub max_key_len: usize,
 }
 
@@ -134,7 +135,7 @@ impl MemoryStore {
             max_key_len: if options.max_key_len == 0 {
                 DEFAULT_MAX_KEY_LEN
             } else {
-                options.max_key_len
+                options.max_key_len.min(crate::block::MAX_KEY_LEN)
             },
             fault: Default::default(),
         }
@@ -328,6 +329,12 @@ impl MemoryStore {
     /// O(log n + k) for k matching blocks.
     pub fn delete_by_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Deleted> {
         let prefix = prefix.as_ref();
+        if prefix.len() > self.max_key_len {
+            // No stored key is that long, so nothing matches (and no bound
+            // block below could hold such a prefix).
+            drop(self.read_lock()?);
+            return Ok(Deleted::default());
+        }
         // Range bounds must be blocks themselves for `extract_if`; they are
         // tiny (key only) and built before locking.
         let lo = Block::try_new(prefix, &[])?;
