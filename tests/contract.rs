@@ -1056,15 +1056,20 @@ fn close_racing_with_operations_completes_or_reports_closed() {
     for i in 0..100 {
         store.write(format!("k{i}"), vec![i as u8; 512]).unwrap();
     }
+    let ops_before_close = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..2)
         .map(|t| {
-            let store = store.clone();
+            let (store, ops) = (store.clone(), ops_before_close.clone());
             thread::spawn(move || {
                 let mut buf = vec![0u8; 512];
-                for i in 0..20_000usize {
+                let mut closed_seen = 0;
+                let deadline = Instant::now() + Duration::from_secs(20);
+                let mut i = t;
+                while closed_seen < 1000 {
+                    assert!(Instant::now() < deadline, "close never observed");
                     let key = format!("k{}", i % 100);
-                    let closed = store.is_closed();
-                    let r = match (i + t) % 4 {
+                    let was_closed = store.is_closed();
+                    let r = match i % 4 {
                         0 => store.write(&key, vec![(i % 100) as u8; 512]).map(drop),
                         1 => store
                             .read(&key)
@@ -1073,15 +1078,22 @@ fn close_racing_with_operations_completes_or_reports_closed() {
                         _ => store.list("k1").map(drop),
                     };
                     match r {
-                        Ok(()) => assert!(!closed, "succeeded after close"),
-                        Err(Error::StoreClosed) => {}
+                        Ok(()) => {
+                            assert!(!was_closed, "succeeded after close");
+                            ops.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(Error::StoreClosed) => closed_seen += 1,
                         Err(e) => panic!("unexpected error {e}"),
                     }
+                    i += 1;
                 }
             })
         })
         .collect();
-    thread::sleep(std::time::Duration::from_millis(5));
+    // Close while both threads are busy.
+    while ops_before_close.load(Ordering::Relaxed) < 2000 {
+        thread::yield_now();
+    }
     store.close();
     for h in handles {
         h.join().unwrap();
