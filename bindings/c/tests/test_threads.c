@@ -1,0 +1,706 @@
+/*
+ * Concurrency: many threads on one handle, a close in the middle, a
+ * byte-capped store under concurrent writers, and proof that block data is
+ * copied outside the store's lock.
+ *
+ * Every block describes itself: a 16-byte header (magic, key number,
+ * version, size) followed by a fill byte derived from key and version. A
+ * reader that ever sees a mix of two writes (a torn read) finds a header
+ * or fill byte that does not match.
+ *
+ * BLOCKMEM_STRESS_OPS (environment) sets the operations per thread and
+ * phase; the default keeps the valgrind run short.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+
+#define GROUPS 4
+#define PER_GROUP 16
+#define NKEYS (GROUPS * PER_GROUP)
+#define HDR 16
+#define MAX_FILL 3000
+#define MAGIC 0x31546D42u /* "BmT1" */
+
+static unsigned long ops_per_thread = 20000;
+
+/* ---- self-describing blocks ---- */
+
+static uint32_t mix(uint32_t k, uint32_t v)
+{
+    uint32_t x = k * 0x9E3779B1u ^ v * 0x85EBCA77u;
+    x ^= x >> 15;
+    x *= 0x2C1B3C6Du;
+    x ^= x >> 12;
+    return x;
+}
+
+static uint8_t fill_of(uint32_t k, uint32_t v)
+{
+    return (uint8_t)(mix(k, v) >> 24);
+}
+
+static size_t key_of(uint32_t k, uint8_t out[16])
+{
+    return (size_t)snprintf((char *)out, 16, "t/%u/%02u", k / PER_GROUP, k % PER_GROUP);
+}
+
+/* Fills buf (at least HDR + MAX_FILL bytes) with block (k, v); returns its size. */
+static size_t make_block(uint32_t k, uint32_t v, uint8_t *buf)
+{
+    uint32_t size = HDR + mix(v, k) % (MAX_FILL + 1);
+    uint32_t hdr[4] = {MAGIC, k, v, size};
+    memcpy(buf, hdr, HDR);
+    memset(buf + HDR, fill_of(k, v), size - HDR);
+    return size;
+}
+
+/* Whether b[0..n) is exactly one whole block written for key k. */
+static int block_ok(uint32_t k, const uint8_t *b, size_t n)
+{
+    uint32_t hdr[4];
+    if (n < HDR)
+        return 0;
+    memcpy(hdr, b, HDR);
+    if (hdr[0] != MAGIC || hdr[1] != k || hdr[3] != n)
+        return 0;
+    uint8_t f = fill_of(k, hdr[2]);
+    for (size_t i = HDR; i < n; i++)
+        if (b[i] != f)
+            return 0;
+    return 1;
+}
+
+/* Whether b[0..n) is a consistent start (header + fill) of a block of k. */
+static int prefix_ok(uint32_t k, const uint8_t *b, size_t n)
+{
+    uint32_t hdr[4];
+    if (n < HDR)
+        return 0;
+    memcpy(hdr, b, HDR);
+    if (hdr[0] != MAGIC || hdr[1] != k || hdr[3] < n)
+        return 0;
+    uint8_t f = fill_of(k, hdr[2]);
+    for (size_t i = HDR; i < n; i++)
+        if (b[i] != f)
+            return 0;
+    return 1;
+}
+
+/* ---- the mixed workload ---- */
+
+enum role { WRITER, READER, GETTER, RANGER, LISTER, DELETER, MONITOR };
+
+struct shared {
+    blockmem_store *store;
+    uint64_t max_bytes;       /* 0: uncapped */
+    atomic_uint version;
+    atomic_ulong ops_done;
+    atomic_int close_done;    /* set once blockmem_store_close returned */
+    int may_close;            /* STORE_CLOSED is acceptable */
+    atomic_ulong reads_verified, writes_ok, writes_full, closed_seen;
+};
+
+struct worker {
+    struct shared *sh;
+    enum role role;
+    uint32_t seed;
+    pthread_t thread;
+};
+
+static uint32_t rnd(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+/* Checks a status against what the phase allows; `ok_also` is one more
+ * acceptable status (or -1). Returns the status. */
+static blockmem_status expect(struct shared *sh, int closed_before, blockmem_status st,
+                              int ok_also, const char *what)
+{
+    check_saw_status(st);
+    if (closed_before) {
+        /* The operation started after close returned. */
+        if (st != BLOCKMEM_STATUS_STORE_CLOSED)
+            CHECK_FAILF("%s after close returned %s, want STORE_CLOSED", what,
+                        check_status_name(st));
+        return st;
+    }
+    if (st == BLOCKMEM_STATUS_OK || (ok_also >= 0 && st == ok_also))
+        return st;
+    if (st == BLOCKMEM_STATUS_STORE_CLOSED && sh->may_close) {
+        atomic_fetch_add(&sh->closed_seen, 1);
+        return st;
+    }
+    CHECK_FAILF("%s returned %s", what, check_status_name(st));
+    return st;
+}
+
+static void do_write(struct worker *w, uint8_t *buf)
+{
+    struct shared *sh = w->sh;
+    uint32_t k = rnd(&w->seed) % NKEYS;
+    uint32_t v = atomic_fetch_add(&sh->version, 1) + 1;
+    uint8_t key[16];
+    size_t klen = key_of(k, key), n = make_block(k, v, buf);
+    int closed = atomic_load(&sh->close_done);
+    blockmem_status st = blockmem_write(sh->store, key, klen, buf, n);
+    expect(sh, closed, st, sh->max_bytes ? BLOCKMEM_STATUS_STORE_FULL : -1, "write");
+    if (st == BLOCKMEM_STATUS_OK)
+        atomic_fetch_add(&sh->writes_ok, 1);
+    else if (st == BLOCKMEM_STATUS_STORE_FULL)
+        atomic_fetch_add(&sh->writes_full, 1);
+}
+
+/* Reads a whole block with size negotiation, as a careful caller would:
+ * start with a guess, grow to the size reported, retry (the block may be
+ * replaced in between). */
+static void do_read(struct worker *w, uint8_t **buf, size_t *cap)
+{
+    struct shared *sh = w->sh;
+    uint32_t k = rnd(&w->seed) % NKEYS;
+    uint8_t key[16];
+    size_t klen = key_of(k, key);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        size_t n = 0;
+        int closed = atomic_load(&sh->close_done);
+        blockmem_status st = blockmem_read(sh->store, key, klen, *buf, *cap, &n);
+        if (st == BLOCKMEM_STATUS_BUFFER_TOO_SMALL && !closed) {
+            check_saw_status(st);
+            if (!CHECK(n > *cap && n <= HDR + MAX_FILL))
+                return;
+            uint8_t *bigger = realloc(*buf, n);
+            if (!bigger)
+                return;
+            *buf = bigger;
+            *cap = n;
+            continue;
+        }
+        if (expect(sh, closed, st, BLOCKMEM_STATUS_NOT_FOUND, "read") == BLOCKMEM_STATUS_OK) {
+            if (!CHECK(block_ok(k, *buf, n)))
+                fprintf(stderr, "  torn or wrong block for key %u (%zu bytes)\n", k, n);
+            atomic_fetch_add(&sh->reads_verified, 1);
+        }
+        return;
+    }
+}
+
+#define MAX_PINS 4
+struct pin {
+    blockmem_block *block;
+    const uint8_t *data;
+    size_t len;
+    uint32_t k;
+};
+
+static void do_get(struct worker *w, struct pin *pins, int *npins)
+{
+    struct shared *sh = w->sh;
+    uint32_t k = rnd(&w->seed) % NKEYS;
+    uint8_t key[16];
+    size_t klen = key_of(k, key);
+    struct pin p = {NULL, NULL, 0, k};
+    int closed = atomic_load(&sh->close_done);
+    blockmem_status st = blockmem_get(sh->store, key, klen, &p.data, &p.len, &p.block);
+    if (expect(sh, closed, st, BLOCKMEM_STATUS_NOT_FOUND, "get") != BLOCKMEM_STATUS_OK)
+        return;
+    CHECK(block_ok(k, p.data, p.len));
+    atomic_fetch_add(&sh->reads_verified, 1);
+    /* Keep a few pins across later overwrites, deletes and the close;
+     * check them again when they are released. */
+    if (*npins == MAX_PINS) {
+        int i = (int)(rnd(&w->seed) % MAX_PINS);
+        CHECK(block_ok(pins[i].k, pins[i].data, pins[i].len));
+        blockmem_block_free(pins[i].block);
+        pins[i] = p;
+    } else {
+        pins[(*npins)++] = p;
+    }
+}
+
+static void do_range(struct worker *w)
+{
+    struct shared *sh = w->sh;
+    uint32_t k = rnd(&w->seed) % NKEYS;
+    uint8_t key[16], buf[256];
+    size_t klen = key_of(k, key), n = 0;
+    uint64_t size = 0;
+    bool exists;
+    int closed = atomic_load(&sh->close_done);
+    switch (rnd(&w->seed) % 4) {
+    case 0: /* the start of the block: header and first fill bytes */
+        if (expect(sh, closed,
+                   blockmem_read_range(sh->store, key, klen, 0, 64, buf, sizeof buf, &n),
+                   BLOCKMEM_STATUS_NOT_FOUND, "read_range") == BLOCKMEM_STATUS_OK) {
+            CHECK(prefix_ok(k, buf, n));
+            atomic_fetch_add(&sh->reads_verified, 1);
+        }
+        break;
+    case 1: { /* somewhere in the fill: all one byte, or past the end */
+        uint64_t off = HDR + rnd(&w->seed) % (MAX_FILL + 8);
+        blockmem_status st = blockmem_read_range(sh->store, key, klen, off, sizeof buf, buf,
+                                                 sizeof buf, &n);
+        if (st == BLOCKMEM_STATUS_INVALID_RANGE && !closed) {
+            check_saw_status(st);
+            break;
+        }
+        if (expect(sh, closed, st, BLOCKMEM_STATUS_NOT_FOUND, "read_range") ==
+            BLOCKMEM_STATUS_OK) {
+            size_t i = 1;
+            while (i < n && buf[i] == buf[0])
+                i++;
+            CHECK(i >= n);
+        }
+        break;
+    }
+    case 2:
+        if (expect(sh, closed, blockmem_stat(sh->store, key, klen, &size),
+                   BLOCKMEM_STATUS_NOT_FOUND, "stat") == BLOCKMEM_STATUS_OK)
+            CHECK(size >= HDR && size <= HDR + MAX_FILL);
+        break;
+    default:
+        expect(sh, closed, blockmem_exists(sh->store, key, klen, &exists), -1, "exists");
+        break;
+    }
+}
+
+/* Lists one group in small pages: keys strictly ascending (so no key twice
+ * across pages), all in the group, sizes plausible. */
+static void do_list(struct worker *w)
+{
+    struct shared *sh = w->sh;
+    uint8_t prefix[8], last[16];
+    size_t plen = (size_t)snprintf((char *)prefix, sizeof prefix, "t/%u/",
+                                   rnd(&w->seed) % GROUPS);
+    size_t last_len = 0;
+    for (int pages = 0; pages < NKEYS; pages++) {
+        blockmem_list_page *page = NULL;
+        int closed = atomic_load(&sh->close_done);
+        if (expect(sh, closed,
+                   blockmem_list(sh->store, prefix, plen, last, last_len, 5, &page), -1,
+                   "list") != BLOCKMEM_STATUS_OK)
+            return;
+        for (size_t i = 0; i < page->count; i++) {
+            const uint8_t *k = page->keys + page->key_offsets[i];
+            size_t klen = page->key_offsets[i + 1] - page->key_offsets[i];
+            int order = 0;
+            if (last_len) {
+                size_t m = klen < last_len ? klen : last_len;
+                order = memcmp(last, k, m);
+                if (order == 0)
+                    order = last_len < klen ? -1 : 1;
+            } else {
+                order = -1;
+            }
+            CHECK(order < 0);
+            CHECK(klen >= plen && klen <= sizeof last && memcmp(k, prefix, plen) == 0);
+            CHECK(page->sizes[i] >= HDR && page->sizes[i] <= HDR + MAX_FILL);
+            if (klen <= sizeof last) {
+                memcpy(last, k, klen);
+                last_len = klen;
+            }
+        }
+        bool more = page->has_more;
+        blockmem_list_page_free(page);
+        if (!more)
+            return;
+    }
+    CHECK_FAILF("a group of %d keys listed in more than %d pages", PER_GROUP, NKEYS);
+}
+
+static void do_delete(struct worker *w)
+{
+    struct shared *sh = w->sh;
+    uint32_t r = rnd(&w->seed);
+    int closed = atomic_load(&sh->close_done);
+    if (r % 4 != 0) { /* mostly cheap queries, so blocks live a while */
+        bool exists;
+        uint8_t key[16];
+        size_t klen = key_of(r / 16 % NKEYS, key);
+        expect(sh, closed, blockmem_exists(sh->store, key, klen, &exists), -1, "exists");
+    } else if (r % 64 == 0) {
+        uint8_t prefix[8];
+        uint64_t blocks = 0, bytes = 0;
+        size_t plen = (size_t)snprintf((char *)prefix, sizeof prefix, "t/%u/", r / 16 % GROUPS);
+        if (expect(sh, closed, blockmem_delete_prefix(sh->store, prefix, plen, &blocks, &bytes),
+                   -1, "delete_prefix") == BLOCKMEM_STATUS_OK)
+            CHECK(blocks <= PER_GROUP && bytes >= blocks * HDR
+                  && bytes <= blocks * (HDR + MAX_FILL));
+    } else {
+        uint8_t key[16];
+        size_t klen = key_of(r / 16 % NKEYS, key);
+        bool existed;
+        expect(sh, closed, blockmem_delete(sh->store, key, klen, &existed), -1, "delete");
+    }
+}
+
+/* Watches the counters: never above the cap (or the possible maximum). */
+static void do_monitor(struct worker *w)
+{
+    struct shared *sh = w->sh;
+    blockmem_stats st;
+    uint64_t total = blockmem_total_size(sh->store);
+    uint64_t limit = sh->max_bytes ? sh->max_bytes : (uint64_t)NKEYS * (HDR + MAX_FILL);
+    CHECK(total <= limit);
+    CHECK(blockmem_block_count(sh->store) <= NKEYS);
+    CHECK_STATUS(blockmem_store_stats(sh->store, &st), BLOCKMEM_STATUS_OK);
+    CHECK(st.total_size <= limit && st.block_count <= NKEYS);
+    if (!atomic_load(&sh->close_done))
+        (void)expect(sh, 0, blockmem_health_check(sh->store), -1, "health_check");
+}
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    size_t cap = 512;
+    uint8_t *buf = malloc(HDR + MAX_FILL);
+    uint8_t *rbuf = malloc(cap);
+    struct pin pins[MAX_PINS];
+    int npins = 0;
+    if (!buf || !rbuf) {
+        CHECK_FAILF("out of memory in the test");
+        free(buf);
+        free(rbuf);
+        return NULL;
+    }
+    for (unsigned long i = 0; i < ops_per_thread; i++) {
+        switch (w->role) {
+        case WRITER: do_write(w, buf); break;
+        case READER: do_read(w, &rbuf, &cap); break;
+        case GETTER: do_get(w, pins, &npins); break;
+        case RANGER: do_range(w); break;
+        case LISTER: do_list(w); break;
+        case DELETER: do_delete(w); break;
+        case MONITOR: do_monitor(w); break;
+        }
+        atomic_fetch_add(&w->sh->ops_done, 1);
+    }
+    for (int i = 0; i < npins; i++) {
+        CHECK(block_ok(pins[i].k, pins[i].data, pins[i].len));
+        blockmem_block_free(pins[i].block);
+    }
+    free(buf);
+    free(rbuf);
+    return NULL;
+}
+
+static void start(struct worker *ws, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (pthread_create(&ws[i].thread, NULL, work, &ws[i]) != 0) {
+            fprintf(stderr, "pthread_create failed\n");
+            exit(2);
+        }
+}
+
+static void join(struct worker *ws, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        pthread_join(ws[i].thread, NULL);
+}
+
+/* With writers quiet: counters equal a recount, and every block reads back
+ * whole and intact. */
+static void check_quiet_store(struct shared *sh)
+{
+    uint64_t count = 0, size = 0, verified = 0;
+    uint8_t *buf = malloc(HDR + MAX_FILL);
+    CHECK(recount(sh->store, 7, &count, &size));
+    CHECK(counters_are(sh->store, count, size));
+    if (sh->max_bytes)
+        CHECK(size <= sh->max_bytes);
+    for (uint32_t k = 0; buf && k < NKEYS; k++) {
+        uint8_t key[16];
+        size_t klen = key_of(k, key), n = 0;
+        blockmem_status st = blockmem_read(sh->store, key, klen, buf, HDR + MAX_FILL, &n);
+        if (st == BLOCKMEM_STATUS_NOT_FOUND)
+            continue;
+        CHECK_STATUS(st, BLOCKMEM_STATUS_OK);
+        CHECK(block_ok(k, buf, n));
+        verified++;
+    }
+    CHECK(verified == count);
+    free(buf);
+}
+
+static void init_workers(struct worker *ws, size_t n, struct shared *sh, const enum role *roles)
+{
+    for (size_t i = 0; i < n; i++) {
+        ws[i].sh = sh;
+        ws[i].role = roles[i];
+        ws[i].seed = 0x1234567u + (uint32_t)i * 7919u;
+    }
+}
+
+static const enum role mixed_roles[] = {WRITER, WRITER, READER, GETTER,
+                                        RANGER, LISTER, DELETER, MONITOR};
+#define NMIXED (sizeof mixed_roles / sizeof mixed_roles[0])
+
+static void rule_concurrent_operations_never_tear_and_counters_match_a_recount(void)
+{
+    struct shared sh = {0};
+    struct worker ws[NMIXED];
+    sh.store = new_store(0, 0, 0);
+    init_workers(ws, NMIXED, &sh, mixed_roles);
+    start(ws, NMIXED);
+    join(ws, NMIXED);
+    check_quiet_store(&sh);
+    CHECK(atomic_load(&sh.reads_verified) > 0 && atomic_load(&sh.writes_ok) > 0);
+    printf("       %lu ops, %lu writes, %lu whole reads verified\n",
+           atomic_load(&sh.ops_done), atomic_load(&sh.writes_ok),
+           atomic_load(&sh.reads_verified));
+    blockmem_store_free(sh.store);
+}
+
+static void rule_operations_racing_with_close_finish_or_return_store_closed(void)
+{
+    struct shared sh = {0};
+    struct worker ws[NMIXED];
+    blockmem_stats st;
+    sh.store = new_store(0, 0, 0);
+    sh.may_close = 1;
+    init_workers(ws, NMIXED, &sh, mixed_roles);
+    start(ws, NMIXED);
+    /* Close when about half the work is done. */
+    while (atomic_load(&sh.ops_done) < ops_per_thread * NMIXED / 2)
+        sched_yield();
+    CHECK_STATUS(blockmem_store_close(sh.store), BLOCKMEM_STATUS_OK);
+    atomic_store(&sh.close_done, 1);
+    join(ws, NMIXED); /* pins held across the close are checked here */
+    CHECK(counters_are(sh.store, 0, 0));
+    CHECK_STATUS(blockmem_store_stats(sh.store, &st), BLOCKMEM_STATUS_OK);
+    CHECK(st.closed);
+    CHECK_STATUS(blockmem_health_check(sh.store), BLOCKMEM_STATUS_STORE_CLOSED);
+    printf("       %lu ops, %lu STORE_CLOSED while racing the close\n",
+           atomic_load(&sh.ops_done), atomic_load(&sh.closed_seen));
+    blockmem_store_free(sh.store);
+}
+
+static void rule_capped_store_never_exceeds_max_bytes_under_concurrent_writers(void)
+{
+    static const enum role roles[] = {WRITER, WRITER, WRITER, WRITER, MONITOR, MONITOR,
+                                      READER, DELETER};
+    enum { NROLES = sizeof roles / sizeof roles[0] };
+    struct shared sh = {0};
+    struct worker ws[NROLES];
+    sh.max_bytes = 32 * 1024; /* about a third of what the keys could hold */
+    sh.store = new_store(sh.max_bytes, 0, 0);
+    init_workers(ws, NROLES, &sh, roles);
+    start(ws, NROLES);
+    join(ws, NROLES);
+    check_quiet_store(&sh);
+    CHECK(atomic_load(&sh.writes_full) > 0); /* the cap was actually hit */
+    printf("       %lu writes accepted, %lu refused with STORE_FULL\n",
+           atomic_load(&sh.writes_ok), atomic_load(&sh.writes_full));
+    blockmem_store_free(sh.store);
+}
+
+/* ---- copies happen outside the lock ----
+ *
+ * One thread's copy is stopped halfway: the last page of its source (for a
+ * write) or destination (for a read) is protected, and the SIGSEGV handler
+ * parks that thread inside the library's memcpy. Meanwhile another thread
+ * runs operations that need the store lock, exclusively or shared. If the
+ * copy were made under the lock, they would wait for it, and the test
+ * reports it after a timeout (no hang: the parked copy is then released).
+ * With a close in the middle, the parked copy must finish without touching
+ * freed memory (the sanitizers and valgrind watch that). */
+
+static long page_size;
+static uint8_t *volatile trap_page;
+static volatile int trap_restore;
+static atomic_int trap_parked, trap_release;
+
+static void on_segv(int sig, siginfo_t *si, void *ctx)
+{
+    uint8_t *addr = si->si_addr, *page = trap_page;
+    (void)ctx;
+    if (page && addr >= page && addr < page + page_size) {
+        struct timespec ms = {0, 1000000};
+        atomic_store(&trap_parked, 1);
+        while (!atomic_load(&trap_release))
+            nanosleep(&ms, NULL);
+        mprotect(page, (size_t)page_size, trap_restore);
+        trap_page = NULL;
+        return; /* the copy resumes */
+    }
+    signal(sig, SIG_DFL); /* not ours: crash as usual */
+}
+
+enum { TRAP_PAGES = 8 };
+
+struct trapped {
+    blockmem_store *store;
+    int is_read;
+    uint8_t *buf;
+    size_t len, n;
+    blockmem_status status;
+};
+
+static void *trapped_op(void *arg)
+{
+    struct trapped *t = arg;
+    if (t->is_read)
+        t->status = blockmem_read(t->store, KEY("big"), t->buf, t->len, &t->n);
+    else
+        t->status = blockmem_write(t->store, KEY("big"), t->buf, t->len);
+    return NULL;
+}
+
+struct contender {
+    blockmem_store *store;
+    int close;
+    blockmem_status st[6];
+    atomic_int done;
+};
+
+static void *contend(void *arg)
+{
+    struct contender *c = arg;
+    uint64_t size;
+    blockmem_list_page *page = NULL;
+    c->st[0] = blockmem_write(c->store, KEY("other"), KEY("x")); /* exclusive */
+    c->st[1] = blockmem_stat(c->store, KEY("other"), &size);     /* shared */
+    c->st[2] = blockmem_list(c->store, NULL, 0, NULL, 0, 0, &page);
+    blockmem_list_page_free(page);
+    c->st[3] = blockmem_delete(c->store, KEY("other"), NULL);
+    c->st[4] = blockmem_delete_prefix(c->store, KEY("zzz"), NULL, NULL);
+    c->st[5] = c->close ? blockmem_store_close(c->store) : BLOCKMEM_STATUS_OK;
+    atomic_store(&c->done, 1);
+    return NULL;
+}
+
+/* Waits up to `seconds` for *flag; returns whether it was set. */
+static int wait_flag(atomic_int *flag, int seconds)
+{
+    struct timespec ms = {0, 1000000};
+    for (long i = 0; i < seconds * 1000L; i++) {
+        if (atomic_load(flag))
+            return 1;
+        nanosleep(&ms, NULL);
+    }
+    return atomic_load(flag);
+}
+
+static void copy_while_others_use_the_lock(int is_read, int close)
+{
+    size_t len = (size_t)page_size * TRAP_PAGES;
+    uint8_t *region = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint8_t *pattern = malloc(len);
+    struct trapped t = {0};
+    struct contender c = {0};
+    pthread_t tt, ct;
+    if (!CHECK(region != MAP_FAILED && pattern != NULL))
+        return;
+    for (size_t i = 0; i < len; i++)
+        pattern[i] = (uint8_t)(i * 31 + (i >> 12));
+    t.store = new_store(0, 0, 0);
+    t.is_read = is_read;
+    t.buf = region;
+    t.len = len;
+    c.store = t.store;
+    c.close = close;
+    if (is_read) {
+        CHECK_STATUS(blockmem_write(t.store, KEY("big"), pattern, len), BLOCKMEM_STATUS_OK);
+        memset(region, 0, len);
+    } else {
+        memcpy(region, pattern, len);
+    }
+    uint8_t *last = region + len - (size_t)page_size;
+    trap_restore = is_read ? PROT_READ | PROT_WRITE : PROT_READ;
+    atomic_store(&trap_parked, 0);
+    atomic_store(&trap_release, 0);
+    trap_page = last;
+    CHECK(mprotect(last, (size_t)page_size, is_read ? PROT_READ : PROT_NONE) == 0);
+
+    pthread_create(&tt, NULL, trapped_op, &t);
+    if (CHECK(wait_flag(&trap_parked, 60))) {
+        pthread_create(&ct, NULL, contend, &c);
+        if (!CHECK(wait_flag(&c.done, 20)))
+            fprintf(stderr, "  operations waited for a %s copy in another thread: "
+                            "the copy holds the store lock\n", is_read ? "read" : "write");
+        atomic_store(&trap_release, 1);
+        pthread_join(ct, NULL);
+    } else {
+        fprintf(stderr, "  the copy never reached the protected page\n");
+        atomic_store(&trap_release, 1);
+        mprotect(last, (size_t)page_size, trap_restore);
+        trap_page = NULL;
+    }
+    pthread_join(tt, NULL);
+
+    for (int i = 0; i < 6; i++)
+        CHECK_STATUS(c.st[i], BLOCKMEM_STATUS_OK);
+    if (is_read) {
+        /* The block was found before the close: the copy completes. */
+        CHECK_STATUS(t.status, BLOCKMEM_STATUS_OK);
+        CHECK(t.n == len && memcmp(region, pattern, len) == 0);
+    } else if (close) {
+        /* The store closed while the data was being copied. */
+        CHECK_STATUS(t.status, BLOCKMEM_STATUS_STORE_CLOSED);
+        CHECK(counters_are(t.store, 0, 0));
+    } else {
+        CHECK_STATUS(t.status, BLOCKMEM_STATUS_OK);
+        CHECK(block_equals(t.store, KEY("big"), pattern, len));
+        CHECK(counters_are(t.store, 1, len));
+    }
+    blockmem_store_free(t.store);
+    munmap(region, len);
+    free(pattern);
+}
+
+static void rule_a_write_copies_its_data_outside_the_lock(void)
+{
+    copy_while_others_use_the_lock(0, 0);
+}
+
+static void rule_a_read_copies_its_data_outside_the_lock(void)
+{
+    copy_while_others_use_the_lock(1, 0);
+}
+
+static void rule_close_during_a_read_copy_is_safe(void)
+{
+    copy_while_others_use_the_lock(1, 1);
+}
+
+static void rule_close_during_a_write_copy_is_safe(void)
+{
+    copy_while_others_use_the_lock(0, 1);
+}
+
+int main(void)
+{
+    const char *ops = getenv("BLOCKMEM_STRESS_OPS");
+    struct sigaction sa;
+    if (ops && strtoul(ops, NULL, 10) > 0)
+        ops_per_thread = strtoul(ops, NULL, 10);
+    page_size = sysconf(_SC_PAGESIZE);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, NULL) != 0) {
+        perror("sigaction");
+        return 2;
+    }
+    printf("test_threads: %lu operations per thread and phase\n", ops_per_thread);
+
+    RUN(rule_concurrent_operations_never_tear_and_counters_match_a_recount);
+    RUN(rule_operations_racing_with_close_finish_or_return_store_closed);
+    RUN(rule_capped_store_never_exceeds_max_bytes_under_concurrent_writers);
+    RUN(rule_a_write_copies_its_data_outside_the_lock);
+    RUN(rule_a_read_copies_its_data_outside_the_lock);
+    RUN(rule_close_during_a_read_copy_is_safe);
+    RUN(rule_close_during_a_write_copy_is_safe);
+    return check_report("test_threads");
+}
