@@ -1,0 +1,198 @@
+//! `OutOfMemory` is a typed error, never an abort, and a failed write
+//! changes nothing.
+//!
+//! A block too large to allocate cannot be built from safe Rust (its source
+//! slice would have to exist first), so this test maps a large source that
+//! is never touched, then lowers the process's address-space limit
+//! (`RLIMIT_AS`) to just above what is in use: the store's copy of the
+//! source cannot be allocated, while small allocations still succeed.
+//!
+//! The limit is process-wide, so this file holds exactly one test and runs
+//! every check inside it, in order.
+
+#![cfg(target_os = "linux")]
+
+use std::ptr::{null, null_mut};
+
+use blockmem::ffi::blockmem_status::*;
+use blockmem::ffi::*;
+use blockmem::{Error, MemoryStore, Options};
+
+/// Address space in use by this process, from /proc/self/status.
+fn vm_size() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmSize:"))
+        .expect("VmSize in /proc/self/status");
+    let kb: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("VmSize value");
+    kb * 1024
+}
+
+/// A read-only, never-touched mapping of zero bytes: it takes address
+/// space but no memory.
+struct Source {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl Source {
+    fn map(len: usize) -> Source {
+        // SAFETY: an anonymous private mapping with no address hint.
+        let ptr = unsafe {
+            libc::mmap(
+                null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(ptr, libc::MAP_FAILED, "cannot map a {len}-byte source");
+        Source { ptr, len }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping is readable for `len` bytes while `self` lives.
+        unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
+    }
+}
+
+impl Drop for Source {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `map`.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
+/// Lowers RLIMIT_AS for as long as it lives; restores the old limit on drop.
+struct AddressLimit {
+    old: libc::rlimit,
+}
+
+impl AddressLimit {
+    /// `None` when the limit cannot be set (the test is then skipped).
+    fn set(limit: u64) -> Option<AddressLimit> {
+        let mut old = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `old` is a valid out-pointer.
+        if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut old) } != 0 {
+            return None;
+        }
+        let new = libc::rlimit {
+            rlim_cur: limit.min(old.rlim_cur as u64) as libc::rlim_t,
+            rlim_max: old.rlim_max,
+        };
+        // SAFETY: `new` is a valid rlimit.
+        if unsafe { libc::setrlimit(libc::RLIMIT_AS, &new) } != 0 {
+            return None;
+        }
+        Some(AddressLimit { old })
+    }
+}
+
+impl Drop for AddressLimit {
+    fn drop(&mut self) {
+        // Raising the soft limit back up to the unchanged hard limit is
+        // always allowed.
+        // SAFETY: `old` is the rlimit read before lowering it.
+        let rc = unsafe { libc::setrlimit(libc::RLIMIT_AS, &self.old) };
+        assert_eq!(rc, 0, "restoring RLIMIT_AS");
+    }
+}
+
+const SOURCE_LEN: usize = 1 << 30;
+const MARGIN: u64 = 128 << 20;
+
+#[test]
+fn out_of_memory_is_a_typed_error_and_changes_nothing() {
+    let store = MemoryStore::new();
+    store.write("a", b"first").unwrap();
+    store.write("b", vec![7u8; 1000]).unwrap();
+    let capped = MemoryStore::with_options(Options {
+        max_bytes: 4 << 30,
+        max_block_size: 2 << 30,
+        ..Options::default()
+    });
+    capped.write("a", b"first").unwrap();
+    let mut handle = null_mut();
+    assert_eq!(blockmem_store_new(null(), &mut handle), BLOCKMEM_STATUS_OK);
+    assert_eq!(
+        blockmem_write(handle, b"a".as_ptr(), 1, b"first".as_ptr(), 5),
+        BLOCKMEM_STATUS_OK
+    );
+    let source = Source::map(SOURCE_LEN);
+    let big = source.bytes();
+
+    let limit = vm_size() + MARGIN;
+    let Some(guard) = AddressLimit::set(limit) else {
+        println!("SKIPPED: setrlimit(RLIMIT_AS) failed; cannot provoke OutOfMemory here");
+        blockmem_store_free(handle);
+        return;
+    };
+
+    // A new block that cannot be allocated.
+    match store.write("big", big) {
+        Err(Error::OutOfMemory { size }) => assert!(size >= SOURCE_LEN as u64, "size {size}"),
+        other => panic!("expected OutOfMemory, got {other:?}"),
+    }
+    // Replacing an existing block: the old one stays.
+    assert!(matches!(
+        store.write("a", big),
+        Err(Error::OutOfMemory { .. })
+    ));
+    // On a store with limits that the block satisfies.
+    assert!(matches!(
+        capped.write("big", big),
+        Err(Error::OutOfMemory { .. })
+    ));
+    // Through the C ABI.
+    assert_eq!(
+        blockmem_write(handle, b"big".as_ptr(), 3, big.as_ptr(), big.len()),
+        BLOCKMEM_STATUS_OUT_OF_MEMORY
+    );
+    assert_eq!(
+        blockmem_write(handle, b"a".as_ptr(), 1, big.as_ptr(), big.len()),
+        BLOCKMEM_STATUS_OUT_OF_MEMORY
+    );
+
+    // Nothing changed, and small operations still work under the limit.
+    assert_eq!(store.block_count(), 2);
+    assert_eq!(store.total_size(), 1005);
+    assert_eq!(&store.read("a").unwrap()[..], b"first");
+    assert_eq!(store.read("big"), Err(Error::NotFound));
+    assert_eq!(store.list("").unwrap().len(), 2);
+    store.write("small", b"still works").unwrap();
+    assert_eq!(&store.read("small").unwrap()[..], b"still works");
+    assert_eq!(store.block_count(), 3);
+    assert_eq!((capped.block_count(), capped.total_size()), (1, 5));
+    capped.write("small", b"ok").unwrap();
+    assert_eq!(blockmem_block_count(handle), 1);
+    assert_eq!(blockmem_total_size(handle), 5);
+    let mut buf = [0u8; 8];
+    let mut n = 0;
+    assert_eq!(
+        blockmem_read(handle, b"a".as_ptr(), 1, buf.as_mut_ptr(), 8, &mut n),
+        BLOCKMEM_STATUS_OK
+    );
+    assert_eq!(&buf[..n], b"first");
+    assert_eq!(
+        blockmem_write(handle, b"c".as_ptr(), 1, b"xyz".as_ptr(), 3),
+        BLOCKMEM_STATUS_OK
+    );
+    assert_eq!(blockmem_health_check(handle), BLOCKMEM_STATUS_OK);
+
+    drop(guard);
+    // With the limit lifted, a large block fits again (64 MiB, touched).
+    store.write("big", vec![1u8; 64 << 20]).unwrap();
+    assert_eq!(store.stat("big"), Ok(64 << 20));
+    assert_eq!(store.total_size(), 1005 + 11 + (64 << 20));
+    blockmem_store_free(handle);
+}
