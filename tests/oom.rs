@@ -87,7 +87,7 @@ impl AddressLimit {
             return None;
         }
         let new = libc::rlimit {
-            rlim_cur: limit.min(old.rlim_cur as u64) as libc::rlim_t,
+            rlim_cur: limit.min(old.rlim_cur),
             rlim_max: old.rlim_max,
         };
         // SAFETY: `new` is a valid rlimit.
