@@ -8,8 +8,10 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"unsafe"
 
@@ -99,13 +101,18 @@ func TestSentinelIdentity(t *testing.T) {
 
 // writeUnallocatable writes a block of 192 TiB, more than any x86-64 or
 // arm64 process can map, so the library's allocation fails. The slice
-// header claims that length over a one-byte buffer: the library allocates
-// its copy before reading the data and stops when that fails (CONTRACT:
-// allocation is fallible, nothing changes on error), so the bytes beyond
-// the first are never read.
+// claims that length over one mapped page outside the Go heap (so Go's
+// pointer checks, which apply to Go memory, have nothing to object to).
+// The library allocates its copy before reading the data and stops when
+// that fails (CONTRACT: allocation is fallible, nothing changes on
+// error), so the bytes past the page are never read.
 func writeUnallocatable(s *memory.Store) error {
-	one := []byte{1}
-	huge := unsafe.Slice(&one[0], 3<<46)
+	page, err := syscall.Mmap(-1, 0, os.Getpagesize(), syscall.PROT_READ, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		panic(err)
+	}
+	defer syscall.Munmap(page)
+	huge := unsafe.Slice(&page[0], 3<<46)
 	return s.WriteBlock(bg, "huge", huge)
 }
 

@@ -72,17 +72,19 @@ func recount(t testing.TB, s *memory.Store) (blocks int, size int64) {
 	return blocks, size
 }
 
-// Self-verifying payloads: a block is an 8-byte seed, then a body derived
-// from the seed, then the FNV-64a of the key and everything before it.
-// A torn, mixed or misdirected read fails verify.
+// Self-verifying payloads: an 8-byte seed, the 8-byte size, a body derived
+// from the seed, then the FNV-64a of the key and everything before it. A
+// torn, mixed or misdirected read fails verify; any prefix of at least 16
+// bytes can be checked with verifyPrefix.
+const minPayload = 24
+
 func payload(key string, seed uint64, size int) []byte {
-	if size < 16 {
-		size = 16
-	}
+	size = max(size, minPayload)
 	b := make([]byte, size)
 	binary.LittleEndian.PutUint64(b, seed)
-	x := seed
-	for i := 8; i < size-8; i++ {
+	binary.LittleEndian.PutUint64(b[8:], uint64(size))
+	x := seed | 1
+	for i := 16; i < size-8; i++ {
 		x ^= x << 13
 		x ^= x >> 7
 		x ^= x << 17
@@ -100,12 +102,16 @@ func sum(key string, body []byte) uint64 {
 }
 
 func verify(key string, b []byte) bool {
+	return len(b) >= minPayload && binary.LittleEndian.Uint64(b[8:]) == uint64(len(b)) && verifyPrefix(key, b)
+}
+
+func verifyPrefix(key string, b []byte) bool {
 	if len(b) < 16 {
 		return false
 	}
-	n := len(b)
-	if binary.LittleEndian.Uint64(b[n-8:]) != sum(key, b[:n-8]) {
+	size := binary.LittleEndian.Uint64(b[8:])
+	if size < minPayload || size > 1<<30 || uint64(len(b)) > size {
 		return false
 	}
-	return bytes.Equal(b, payload(key, binary.LittleEndian.Uint64(b), n))
+	return bytes.Equal(b, payload(key, binary.LittleEndian.Uint64(b), int(size))[:len(b)])
 }

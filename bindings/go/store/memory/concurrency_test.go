@@ -1,0 +1,290 @@
+package memory_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/blockmem/blockmem/bindings/go/store"
+	"github.com/blockmem/blockmem/bindings/go/store/memory"
+)
+
+const (
+	mixKeys    = 48
+	mixMaxSize = 12 << 10
+)
+
+func mixKey(i int) string { return fmt.Sprintf("mix/%02d/block-%d", i%6, i) }
+
+// mixedOp runs one random operation on s and checks its result. It returns
+// the error the store reported, for the caller to judge against close.
+// Every successful read must verify; listings must be sorted and filtered.
+func mixedOp(t *testing.T, s *memory.Store, rng *rand.Rand, buf []byte) error {
+	k := mixKey(rng.IntN(mixKeys))
+	switch op := rng.IntN(100); {
+	case op < 30:
+		return s.WriteBlock(bg, k, payload(k, rng.Uint64(), minPayload+rng.IntN(mixMaxSize)))
+	case op < 45:
+		b, err := s.ReadBlock(bg, k)
+		if err == nil && !verify(k, b) {
+			t.Errorf("ReadBlock(%q): %d bytes fail verification", k, len(b))
+		}
+		return err
+	case op < 55:
+		n, err := s.ReadBlockInto(bg, k, buf)
+		if err == nil && !verify(k, buf[:n]) {
+			t.Errorf("ReadBlockInto(%q): %d bytes fail verification", k, n)
+		}
+		return err
+	case op < 62:
+		// Offsets up to minPayload exist in every block.
+		b, err := s.ReadBlockRange(bg, k, 0, int64(16+rng.IntN(mixMaxSize)))
+		if err == nil && !verifyPrefix(k, b) {
+			t.Errorf("ReadBlockRange(%q): %d bytes fail verification", k, len(b))
+		}
+		return err
+	case op < 67:
+		n, err := s.ReadBlockRangeInto(bg, k, int64(rng.IntN(minPayload+1)), buf[:rng.IntN(len(buf))])
+		if err == nil && n > len(buf) {
+			t.Errorf("ReadBlockRangeInto returned n = %d", n)
+		}
+		return err
+	case op < 72:
+		size, err := s.Stat(bg, k)
+		if err == nil && (size < minPayload || size > minPayload+mixMaxSize) {
+			t.Errorf("Stat(%q) = %d", k, size)
+		}
+		return err
+	case op < 76:
+		_, err := s.Exists(bg, k)
+		return err
+	case op < 86:
+		_, err := s.Delete(bg, k)
+		return err
+	case op < 88:
+		_, _, err := s.DeleteByPrefixStats(bg, k[:len("mix/00/")])
+		return err
+	case op < 94:
+		prefix := k[:len("mix/00/")]
+		keys, err := s.ListByPrefix(bg, prefix)
+		if !slices.IsSorted(keys) || slices.ContainsFunc(keys, func(key string) bool { return !strings.HasPrefix(key, prefix) }) {
+			t.Errorf("ListByPrefix(%q) = %q", prefix, keys)
+		}
+		return err
+	case op < 97:
+		page, err := s.ListPage(bg, "mix/", k, 5)
+		if len(page.Entries) > 5 || slices.ContainsFunc(page.Entries, func(e memory.Entry) bool { return e.Key <= k }) {
+			t.Errorf("ListPage after %q = %v", k, page.Entries)
+		}
+		return err
+	default:
+		if st := s.Stats(); st.BlockCount < 0 || st.TotalSize < 0 {
+			t.Errorf("Stats() = %+v", st)
+		}
+		return s.HealthCheck(bg)
+	}
+}
+
+func runMixed(t *testing.T, s *memory.Store, goroutines, opsEach int, onOp func(g int, err error)) {
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 42))
+			buf := make([]byte, minPayload+mixMaxSize)
+			for range opsEach {
+				onOp(g, mixedOp(t, s, rng, buf))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Calls racing with Close finish normally or return ErrStoreClosed; once a
+// goroutine has seen ErrStoreClosed it sees nothing else; afterwards the
+// store is empty and reports itself closed.
+func TestConcurrentMixedOpsWithClose(t *testing.T) {
+	s := memory.New()
+	const goroutines, opsEach = 8, 3000
+	var ops atomic.Int64
+	var closers sync.WaitGroup
+	for range 3 { // several concurrent Close calls: idempotent and thread-safe
+		closers.Add(1)
+		go func() {
+			defer closers.Done()
+			for ops.Load() < goroutines*opsEach/2 {
+				runtime.Gosched()
+			}
+			if err := s.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		}()
+	}
+	sawClosed := make([]bool, goroutines)
+	var closedErrs atomic.Int64
+	runMixed(t, s, goroutines, opsEach, func(g int, err error) {
+		ops.Add(1)
+		switch {
+		case err == store.ErrStoreClosed:
+			sawClosed[g] = true
+			closedErrs.Add(1)
+		case sawClosed[g]:
+			t.Errorf("goroutine %d: %v after ErrStoreClosed", g, err)
+		case err != nil && err != store.ErrBlockNotFound:
+			t.Errorf("goroutine %d: unexpected error %v", g, err)
+		}
+	})
+	closers.Wait()
+	if closedErrs.Load() == 0 {
+		t.Error("no operation saw the close")
+	}
+	wantCounts(t, s, 0, 0)
+	if err := s.HealthCheck(bg); err != store.ErrStoreClosed || !s.Stats().Closed {
+		t.Errorf("after close: HealthCheck %v, Stats %+v", err, s.Stats())
+	}
+}
+
+// Once writers are quiet, BlockCount and TotalSize equal a recount, and
+// every stored block verifies.
+func TestConcurrentMixedOpsStatsEqualRecount(t *testing.T) {
+	s := memory.New()
+	runMixed(t, s, 8, 3000, func(g int, err error) {
+		if err != nil && err != store.ErrBlockNotFound {
+			t.Errorf("goroutine %d: unexpected error %v", g, err)
+		}
+	})
+	n, size := recount(t, s)
+	if n == 0 {
+		t.Fatal("store ended empty; the test checks nothing")
+	}
+	wantCounts(t, s, n, size)
+	keys, err := s.ListByPrefix(bg, "")
+	if err != nil || len(keys) != n {
+		t.Fatalf("ListByPrefix: %d keys, %v; recount %d", len(keys), err, n)
+	}
+	for _, k := range keys {
+		if b := mustRead(t, s, k); !verify(k, b) {
+			t.Errorf("block %q fails verification", k)
+		}
+	}
+}
+
+// Under concurrent writers a byte-capped store rejects what does not fit
+// with ErrStoreFull, TotalSize never exceeds the cap when sampled, and
+// every accepted block reads back intact.
+func TestCappedStoreConcurrentWriters(t *testing.T) {
+	const (
+		capBytes = 256 << 10
+		writers  = 6
+		keysEach = 12
+		opsEach  = 1500
+	)
+	s := newStore(t, memory.Options{MaxBytes: capBytes})
+	var done atomic.Bool
+	var samples, full, accepted atomic.Int64
+	sampler := make(chan struct{})
+	go func() {
+		defer close(sampler)
+		for !done.Load() {
+			if n := s.TotalSize(); n > capBytes {
+				t.Errorf("TotalSize() = %d over the cap %d", n, capBytes)
+			}
+			if st := s.Stats(); st.TotalSize > capBytes {
+				t.Errorf("Stats().TotalSize = %d over the cap %d", st.TotalSize, capBytes)
+			}
+			samples.Add(1)
+			runtime.Gosched()
+		}
+	}()
+
+	// Each writer owns its keys, so it knows what each must hold.
+	want := make([]map[string][]byte, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		want[w] = map[string][]byte{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for range opsEach {
+				k := fmt.Sprintf("cap/w%d/k%d", w, rng.IntN(keysEach))
+				if rng.IntN(5) == 0 {
+					if err := s.DeleteBlock(bg, k); err != nil {
+						t.Errorf("DeleteBlock: %v", err)
+					}
+					delete(want[w], k)
+					continue
+				}
+				data := payload(k, rng.Uint64(), 4<<10+rng.IntN(28<<10))
+				switch err := s.WriteBlock(bg, k, data); err {
+				case nil:
+					want[w][k] = data
+					accepted.Add(1)
+				case store.ErrStoreFull:
+					full.Add(1)
+				default:
+					t.Errorf("WriteBlock: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	done.Store(true)
+	<-sampler
+
+	if full.Load() == 0 || accepted.Load() == 0 || samples.Load() == 0 {
+		t.Fatalf("%d accepted, %d full, %d samples: the test did not exercise the cap", accepted.Load(), full.Load(), samples.Load())
+	}
+	var wantBlocks int
+	var wantBytes int64
+	for w := range writers {
+		for k := range keysEach {
+			key := fmt.Sprintf("cap/w%d/k%d", w, k)
+			data, ok := want[w][key]
+			got, err := s.ReadBlock(bg, key)
+			switch {
+			case !ok && err != store.ErrBlockNotFound:
+				t.Errorf("%s: got %d bytes, %v; want ErrBlockNotFound", key, len(got), err)
+			case ok && (err != nil || string(got) != string(data)):
+				t.Errorf("%s: accepted block does not read back intact (%v)", key, err)
+			}
+			if ok {
+				wantBlocks++
+				wantBytes += int64(len(data))
+			}
+		}
+	}
+	wantCounts(t, s, wantBlocks, wantBytes)
+	t.Logf("%d writes accepted, %d rejected with ErrStoreFull, %d samples of TotalSize", accepted.Load(), full.Load(), samples.Load())
+}
+
+// A Store used only for one call may become unreachable while that call
+// runs; runtime.KeepAlive in every method keeps the cleanup from freeing
+// the handle under it. The collector runs continuously meanwhile.
+func TestStoreUnreachableDuringCallIsNotFreed(t *testing.T) {
+	var stop atomic.Bool
+	gc := make(chan struct{})
+	go func() {
+		defer close(gc)
+		for !stop.Load() {
+			runtime.GC()
+		}
+	}()
+	data := make([]byte, 1<<20)
+	for range 300 {
+		if err := memory.New().WriteBlock(bg, "k", data); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := memory.New().ListByPrefix(bg, ""); n != nil || err != nil {
+			t.Fatal(n, err)
+		}
+	}
+	stop.Store(true)
+	<-gc
+}
