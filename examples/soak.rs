@@ -1,0 +1,547 @@
+//! Soak test: many threads run mixed operations on one byte-capped store for
+//! a given time. Every block describes itself (key hash, version, length
+//! and a checksum), so every read is verified; at the end the store is
+//! recounted and every block checked once more.
+//!
+//! ```text
+//! cargo run --release --example soak -- --duration 5m [--threads N]
+//!     [--keys N] [--max-bytes BYTES] [--seed N]
+//! ```
+//!
+//! Prints the operations executed per kind, the totals and PASS or FAIL;
+//! exits with status 1 on any failure.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use blockmem::{Error, MemoryStore, Options};
+
+// ---------------------------------------------------------------- payloads
+
+/// A block is a sequence of little-endian u64 words:
+/// word 0 = tag (key hash << 32 | version), word 1 = number of words,
+/// word 2 = checksum of every other word, word i >= 3 = tag ^ whiten(i).
+/// Any mix of two versions, a block under the wrong key, or a cut-short
+/// read fails verification; a word-aligned range can be checked on its own.
+mod payload {
+    pub fn key_hash(key: &[u8]) -> u32 {
+        let mut h: u32 = 0x811c_9dc5;
+        for &b in key {
+            h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+        }
+        h
+    }
+
+    fn whiten(i: u64) -> u64 {
+        let x = i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x ^ (x >> 29)
+    }
+
+    fn checksum(w: &[u64]) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for (i, &x) in w.iter().enumerate() {
+            if i != 2 {
+                h = (h ^ x).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        h
+    }
+
+    pub fn make(key: &[u8], version: u32, words: usize) -> Vec<u8> {
+        let words = words.max(3);
+        let tag = ((key_hash(key) as u64) << 32) | version as u64;
+        let mut w: Vec<u64> = (0..words as u64).map(|i| tag ^ whiten(i)).collect();
+        w[0] = tag;
+        w[1] = words as u64;
+        w[2] = checksum(&w);
+        w.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    fn words(bytes: &[u8]) -> Vec<u64> {
+        bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    }
+
+    pub fn verify(key: &[u8], bytes: &[u8]) -> Result<(), String> {
+        if !bytes.len().is_multiple_of(8) || bytes.len() < 24 {
+            return Err(format!("{key:?}: bad block length {}", bytes.len()));
+        }
+        let w = words(bytes);
+        if (w[0] >> 32) as u32 != key_hash(key) {
+            return Err(format!("{key:?}: holds another key's block"));
+        }
+        if w[1] != w.len() as u64 {
+            return Err(format!("{key:?}: {} words, header says {}", w.len(), w[1]));
+        }
+        if w[2] != checksum(&w) {
+            return Err(format!("{key:?}: checksum mismatch"));
+        }
+        if let Some(i) = (3..w.len()).find(|&i| w[i] ^ whiten(i as u64) != w[0]) {
+            return Err(format!("{key:?}: word {i} from another version"));
+        }
+        Ok(())
+    }
+
+    /// Checks a range starting at word `first` (offset `first * 8`).
+    pub fn verify_range(key: &[u8], first: usize, bytes: &[u8]) -> Result<(), String> {
+        if !bytes.len().is_multiple_of(8) {
+            return Err(format!("{key:?}: unaligned range of {} bytes", bytes.len()));
+        }
+        let mut tag = None;
+        for (j, x) in words(bytes).into_iter().enumerate() {
+            let i = first + j;
+            let t = match i {
+                0 => x,
+                1 | 2 => continue,
+                _ => x ^ whiten(i as u64),
+            };
+            if (t >> 32) as u32 != key_hash(key) || *tag.get_or_insert(t) != t {
+                return Err(format!("{key:?}: range word {i} is inconsistent"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// xorshift64*.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+// ---------------------------------------------------------------- configuration
+
+struct Config {
+    duration: Duration,
+    threads: usize,
+    keys: u64,
+    max_bytes: u64,
+    seed: u64,
+}
+
+const GROUPS: u64 = 64;
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("bad duration {s:?}"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        _ => Err(format!("bad duration unit in {s:?} (use ms, s, m or h)")),
+    }
+}
+
+fn parse_args() -> Result<Config, String> {
+    let cpus = thread::available_parallelism().map_or(1, |n| n.get());
+    let mut cfg = Config {
+        duration: Duration::from_secs(60),
+        threads: cpus * 2,
+        keys: 8192,
+        max_bytes: 24 << 20,
+        seed: 1,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        let number = |v: String| v.parse::<u64>().map_err(|_| format!("bad number {v:?}"));
+        match arg.as_str() {
+            "--duration" => cfg.duration = parse_duration(&value()?)?,
+            "--threads" => cfg.threads = number(value()?)?.max(1) as usize,
+            "--keys" => cfg.keys = number(value()?)?.max(GROUPS),
+            "--max-bytes" => cfg.max_bytes = number(value()?)?,
+            "--seed" => cfg.seed = number(value()?)?,
+            "-h" | "--help" => {
+                println!(
+                    "usage: soak [--duration 60s|5m|1h] [--threads N] [--keys N] \
+                     [--max-bytes BYTES (0: no cap)] [--seed N]"
+                );
+                std::process::exit(0);
+            }
+            _ => return Err(format!("unknown argument {arg:?}")),
+        }
+    }
+    Ok(cfg)
+}
+
+// ---------------------------------------------------------------- the load
+
+const KINDS: [&str; 10] = [
+    "write",
+    "read",
+    "read_range",
+    "read_into",
+    "read_range_into",
+    "stat",
+    "exists",
+    "delete",
+    "delete_by_prefix",
+    "list",
+];
+/// Relative weights of KINDS (per mille). Deletes are rare enough that the
+/// store stays around two thirds full, so the default cap is reached.
+const WEIGHTS: [u64; 10] = [300, 200, 100, 120, 60, 80, 50, 40, 1, 49];
+
+#[derive(Default)]
+struct Counts {
+    ops: [u64; KINDS.len()],
+    not_found: u64,
+    store_full: u64,
+    invalid_range: u64,
+    errors: u64,
+    verify_failures: u64,
+    bytes_read: u64,
+    bytes_written: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        for (a, b) in self.ops.iter_mut().zip(o.ops) {
+            *a += b;
+        }
+        self.not_found += o.not_found;
+        self.store_full += o.store_full;
+        self.invalid_range += o.invalid_range;
+        self.errors += o.errors;
+        self.verify_failures += o.verify_failures;
+        self.bytes_read += o.bytes_read;
+        self.bytes_written += o.bytes_written;
+    }
+}
+
+struct Shared {
+    store: MemoryStore,
+    cfg: Config,
+    stop: AtomicBool,
+    failures: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    fn fail(&self, msg: String) {
+        let mut f = self.failures.lock().unwrap();
+        if f.len() < 20 {
+            f.push(msg);
+        }
+    }
+}
+
+fn key(g: u64, k: u64) -> Vec<u8> {
+    format!("soak/g{g:02}/k{k:06}").into_bytes()
+}
+
+fn group_prefix(g: u64) -> Vec<u8> {
+    format!("soak/g{g:02}/").into_bytes()
+}
+
+/// Mostly small blocks, some medium, a few large (up to 256 KiB).
+fn block_words(rng: &mut Rng) -> usize {
+    match rng.below(100) {
+        0..=79 => 3 + rng.below(128) as usize,
+        80..=97 => 3 + rng.below(4096) as usize,
+        _ => 3 + rng.below(32 * 1024) as usize,
+    }
+}
+
+fn worker(shared: &Shared, id: u64) -> Counts {
+    let cfg = &shared.cfg;
+    let store = &shared.store;
+    let mut rng = Rng::new(cfg.seed ^ (id + 1).wrapping_mul(0xA076_1D64_78BD_642F));
+    let mut c = Counts::default();
+    let mut buf = vec![0u8; (32 * 1024 + 3) * 8];
+    let mut version = (id as u32) << 24;
+    let per_group = cfg.keys / GROUPS;
+    let weight_sum: u64 = WEIGHTS.iter().sum();
+
+    // Records an unexpected outcome.
+    let check = |c: &mut Counts, what: &str, r: Result<(), Error>| match r {
+        Ok(()) => {}
+        Err(Error::NotFound) => c.not_found += 1,
+        Err(Error::StoreFull { needed, max }) if needed > max => c.store_full += 1,
+        Err(Error::InvalidRange { offset, size }) if offset > size => c.invalid_range += 1,
+        Err(e) => {
+            c.errors += 1;
+            shared.fail(format!("{what}: unexpected error: {e}"));
+        }
+    };
+    let verified = |c: &mut Counts, r: Result<(), String>| -> Result<(), Error> {
+        if let Err(msg) = r {
+            c.verify_failures += 1;
+            shared.fail(msg);
+        }
+        Ok(())
+    };
+
+    while !shared.stop.load(Ordering::Relaxed) {
+        let g = rng.below(GROUPS);
+        let k = key(g, rng.below(per_group));
+        let mut pick = rng.below(weight_sum);
+        let kind = WEIGHTS
+            .iter()
+            .position(|&w| {
+                if pick < w {
+                    true
+                } else {
+                    pick -= w;
+                    false
+                }
+            })
+            .unwrap();
+        c.ops[kind] += 1;
+        let r = match KINDS[kind] {
+            "write" => {
+                version = version.wrapping_add(1);
+                let data = payload::make(&k, version, block_words(&mut rng));
+                let r = store.write(&k, &data);
+                if r.is_ok() {
+                    c.bytes_written += data.len() as u64;
+                }
+                r
+            }
+            "read" => store.read(&k).and_then(|d| {
+                c.bytes_read += d.len() as u64;
+                verified(&mut c, payload::verify(&k, &d))
+            }),
+            "read_range" => {
+                let first = rng.below(128) as usize;
+                let len = rng.below(512) * 8;
+                store.read_range(&k, first as u64 * 8, len).and_then(|d| {
+                    c.bytes_read += d.len() as u64;
+                    verified(&mut c, payload::verify_range(&k, first, &d))
+                })
+            }
+            "read_into" => store.read_into(&k, &mut buf).and_then(|n| {
+                c.bytes_read += n as u64;
+                verified(&mut c, payload::verify(&k, &buf[..n]))
+            }),
+            "read_range_into" => {
+                let first = rng.below(128) as usize;
+                let len = if rng.below(4) == 0 {
+                    u64::MAX
+                } else {
+                    rng.below(512) * 8
+                };
+                store
+                    .read_range_into(&k, first as u64 * 8, len, &mut buf)
+                    .and_then(|n| {
+                        c.bytes_read += n as u64;
+                        verified(&mut c, payload::verify_range(&k, first, &buf[..n]))
+                    })
+            }
+            "stat" => store.stat(&k).and_then(|size| {
+                let ok = size >= 24 && size.is_multiple_of(8);
+                verified(&mut c, ok.then_some(()).ok_or(format!("stat: size {size}")))
+            }),
+            "exists" => store.exists(&k).map(drop),
+            "delete" => store.delete(&k).map(drop),
+            "delete_by_prefix" => store.delete_by_prefix(group_prefix(g)).and_then(|d| {
+                let ok = d.bytes >= d.blocks * 24;
+                verified(&mut c, ok.then_some(()).ok_or(format!("deleted {d:?}")))
+            }),
+            "list" => {
+                let prefix = group_prefix(g);
+                let listing = if rng.below(2) == 0 {
+                    store.list(&prefix)
+                } else {
+                    store.list_page(&prefix, Some(&k), 1 + rng.below(64) as usize)
+                };
+                listing.and_then(|l| {
+                    let keys: Vec<&[u8]> = l.keys().collect();
+                    let sorted = keys.windows(2).all(|w| w[0] < w[1]);
+                    let matching = keys.iter().all(|key| key.starts_with(&prefix));
+                    let ok = sorted && matching;
+                    verified(
+                        &mut c,
+                        ok.then_some(()).ok_or("list: order or prefix".into()),
+                    )
+                })
+            }
+            _ => unreachable!(),
+        };
+        check(&mut c, KINDS[kind], r);
+    }
+    c
+}
+
+/// Recounts the quiet store and verifies every block.
+fn final_check(shared: &Shared) -> Result<(u64, u64), String> {
+    let store = &shared.store;
+    let listing = store.list("").map_err(|e| format!("list: {e}"))?;
+    let mut bytes = 0;
+    for (k, size) in &listing {
+        let data = store.read(k).map_err(|e| format!("read {k:?}: {e}"))?;
+        if data.len() as u64 != size {
+            return Err(format!("{k:?}: listed {size} bytes, read {}", data.len()));
+        }
+        payload::verify(k, &data)?;
+        bytes += size;
+    }
+    let (count, total) = (store.block_count(), store.total_size());
+    if count != listing.len() as u64 || total != bytes {
+        return Err(format!(
+            "counters say {count} blocks / {total} bytes, recount {} / {bytes}",
+            listing.len()
+        ));
+    }
+    if shared.cfg.max_bytes != 0 && total > shared.cfg.max_bytes {
+        return Err(format!("total_size {total} over max_bytes"));
+    }
+    store.close();
+    if store.block_count() != 0 || store.total_size() != 0 {
+        return Err("counters not 0 after close".into());
+    }
+    if store.read(b"soak/g00/k000000") != Err(Error::StoreClosed) {
+        return Err("read after close did not report StoreClosed".into());
+    }
+    Ok((count, total))
+}
+
+fn main() -> ExitCode {
+    let cfg = match parse_args() {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("soak: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "soak: {} threads, {:?}, {} keys in {} groups, max_bytes {}, seed {}",
+        cfg.threads, cfg.duration, cfg.keys, GROUPS, cfg.max_bytes, cfg.seed
+    );
+    let shared = Arc::new(Shared {
+        store: MemoryStore::with_options(Options {
+            max_bytes: cfg.max_bytes,
+            ..Options::default()
+        }),
+        cfg,
+        stop: AtomicBool::new(false),
+        failures: Mutex::new(Vec::new()),
+    });
+
+    // Watches the cap at every sample while the load runs.
+    let samples = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (shared, samples) = (shared.clone(), samples.clone());
+        thread::spawn(move || {
+            let max = shared.cfg.max_bytes;
+            let mut peak = 0;
+            while !shared.stop.load(Ordering::Relaxed) {
+                let total = shared.store.total_size();
+                peak = peak.max(total);
+                if max != 0 && total > max {
+                    shared.fail(format!("total_size {total} over max_bytes {max}"));
+                }
+                samples.fetch_add(1, Ordering::Relaxed);
+                thread::sleep(Duration::from_micros(200));
+            }
+            peak
+        })
+    };
+
+    let start = Instant::now();
+    let workers: Vec<_> = (0..shared.cfg.threads as u64)
+        .map(|id| {
+            let shared = shared.clone();
+            thread::spawn(move || worker(&shared, id))
+        })
+        .collect();
+    let mut next_report = Duration::from_secs(60);
+    while start.elapsed() < shared.cfg.duration {
+        thread::sleep(Duration::from_millis(100).min(shared.cfg.duration));
+        if start.elapsed() >= next_report {
+            println!(
+                "  {:>5}s: {} blocks, {} bytes",
+                start.elapsed().as_secs(),
+                shared.store.block_count(),
+                shared.store.total_size()
+            );
+            next_report += Duration::from_secs(60);
+        }
+    }
+    shared.stop.store(true, Ordering::Relaxed);
+    let mut total = Counts::default();
+    let mut panicked = 0;
+    for w in workers {
+        match w.join() {
+            Ok(c) => total.add(&c),
+            Err(_) => panicked += 1,
+        }
+    }
+    let elapsed = start.elapsed();
+    let peak = sampler.join().unwrap_or(0);
+    let check = final_check(&shared);
+
+    let ops: u64 = total.ops.iter().sum();
+    println!("operations:");
+    for (name, n) in KINDS.iter().zip(total.ops) {
+        println!("  {name:<16} {n:>14}");
+    }
+    println!("  {:<16} {ops:>14}", "total");
+    println!(
+        "  {:<16} {:>14.0}",
+        "per second",
+        ops as f64 / elapsed.as_secs_f64()
+    );
+    println!("expected outcomes:");
+    println!("  {:<16} {:>14}", "not found", total.not_found);
+    println!("  {:<16} {:>14}", "store full", total.store_full);
+    println!("  {:<16} {:>14}", "invalid range", total.invalid_range);
+    println!(
+        "data: {:.1} MiB written, {:.1} MiB read and verified",
+        total.bytes_written as f64 / (1 << 20) as f64,
+        total.bytes_read as f64 / (1 << 20) as f64
+    );
+    println!(
+        "cap: peak total_size {peak} of {} ({} samples)",
+        shared.cfg.max_bytes,
+        samples.load(Ordering::Relaxed)
+    );
+    match &check {
+        Ok((count, bytes)) => {
+            println!("final recount: {count} blocks, {bytes} bytes, all verified")
+        }
+        Err(e) => println!("final recount: FAILED: {e}"),
+    }
+    println!("errors: {}", total.errors);
+    println!("verification failures: {}", total.verify_failures);
+    if panicked > 0 {
+        println!("worker threads panicked: {panicked}");
+    }
+    let failures = shared.failures.lock().unwrap();
+    for f in failures.iter() {
+        println!("  failure: {f}");
+    }
+    let pass = total.errors == 0
+        && total.verify_failures == 0
+        && panicked == 0
+        && failures.is_empty()
+        && check.is_ok()
+        && ops > 0;
+    if pass {
+        println!("PASS");
+        ExitCode::SUCCESS
+    } else {
+        println!("FAIL");
+        ExitCode::FAILURE
+    }
+}
