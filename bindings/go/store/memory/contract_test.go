@@ -369,6 +369,30 @@ func TestRangeRules(t *testing.T) {
 	}
 }
 
+// The same rules hold for short ranges (read in one call into a buffer of
+// the requested length) and long ones (the block is pinned and copied),
+// on both sides of the switch between them.
+func TestRangeRulesShortAndLongRanges(t *testing.T) {
+	s := memory.New()
+	block := payload("big", 3, 20000)
+	mustWrite(t, s, "big", block)
+	for _, offset := range []int64{0, 1, 8000, 15903, 15904, 15905, 19999, 20000} {
+		for _, length := range []int64{0, 1, 2047, 2048, 4095, 4096, 4097, 8192, 20000, 1 << 30} {
+			got, err := s.ReadBlockRange(bg, "big", offset, length)
+			end := min(offset+length, int64(len(block)))
+			if err != nil || got == nil || !bytes.Equal(got, block[offset:end]) {
+				t.Fatalf("ReadBlockRange(%d, %d): %d bytes, %v; want %d bytes", offset, length, len(got), err, end-offset)
+			}
+			if cap(got) > 2*len(got) && cap(got) > 64 { // beyond allocator rounding
+				t.Errorf("ReadBlockRange(%d, %d): cap %d for %d bytes", offset, length, cap(got), len(got))
+			}
+		}
+		if _, err := s.ReadBlockRange(bg, "big", 20001, 4096); err != store.ErrInvalidRange {
+			t.Fatalf("offset past the end: %v", err)
+		}
+	}
+}
+
 // A buffer that is too small gets ErrBufferTooSmall with the needed size
 // as n, and is left untouched.
 func TestBufferTooSmallReportsSizeWritesNothing(t *testing.T) {

@@ -177,7 +177,33 @@ func (s *Store) ReadBlockRange(ctx context.Context, blockKey string, offset, len
 	if offset < 0 || length < 0 {
 		return nil, store.ErrInvalidRange
 	}
+	if length <= smallRange {
+		return s.readSmallRange(blockKey, offset, length)
+	}
 	return s.readPinned("ReadBlockRange", blockKey, offset, length)
+}
+
+// smallRange is the longest range read in a single C call into a buffer of
+// the requested length. make zeroes that buffer first; up to this size
+// that costs less than the second C call of readPinned (about 30 ns), so
+// short ranges, the common case for range reads, take one call.
+const smallRange = 4 << 10
+
+func (s *Store) readSmallRange(key string, offset, length int64) ([]byte, error) {
+	buf := make([]byte, length)
+	var n C.size_t
+	st := C.blockmem_read_range(s.h, keyPtr(key), C.size_t(len(key)),
+		C.uint64_t(offset), C.uint64_t(length), bufPtr(buf), C.size_t(len(buf)), &n)
+	runtime.KeepAlive(s)
+	if st != C.BLOCKMEM_STATUS_OK {
+		return nil, errFor("ReadBlockRange", int32(st))
+	}
+	if int(n) < len(buf)/2 {
+		// Clamped at the end of the block: do not hand out (and keep
+		// alive) a buffer mostly unused.
+		return append([]byte{}, buf[:n]...), nil
+	}
+	return buf[:n:n], nil
 }
 
 // readPinned pins the block (one lookup), copies [offset, offset+length)
