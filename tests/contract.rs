@@ -638,6 +638,7 @@ fn list_page_walk_visits_every_key_once_in_order() {
                 assert!(page.len() <= limit);
                 walked.extend(page.to_vecs());
                 pages += 1;
+                assert!(pages <= full.len() + 1, "the walk does not advance");
                 if !page.has_more() {
                     break;
                 }
