@@ -9,7 +9,9 @@
 # its error and leak summaries. Either way a program fails when it exits
 # non-zero. Finally checks that the programs together saw the library return
 # every status in STATUSES (each program prints a "statuses:" line).
+# A program running longer than $TEST_TIMEOUT seconds (default 300) fails.
 set -u
+limit=${TEST_TIMEOUT:-300}
 mode=$1 dir=$2 want_statuses=$3
 shift 3
 
@@ -20,12 +22,12 @@ for t in "$@"; do
     start=$(date +%s)
     case $mode in
     asan)
-        "$dir/$t" > "$log" 2>&1
+        timeout "$limit" "$dir/$t" > "$log" 2>&1
         rc=$?
         ;;
     valgrind)
         # shellcheck disable=SC2086
-        $VALGRIND --log-file="$dir/$t.valgrind.log" "$dir/$t" > "$log" 2>&1
+        timeout "$limit" $VALGRIND --log-file="$dir/$t.valgrind.log" "$dir/$t" > "$log" 2>&1
         rc=$?
         ;;
     *)
@@ -35,6 +37,7 @@ for t in "$@"; do
     esac
     secs=$(( $(date +%s) - start ))
     cat "$log"
+    [ "$rc" -ne 124 ] || echo "$t: timed out after ${limit}s"
     programs=$((programs + 1))
     summary=$(grep -E "^$t: [0-9]+ tests, [0-9]+ checks, [0-9]+ failures$" "$log")
     if [ -z "$summary" ]; then

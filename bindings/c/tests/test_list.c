@@ -238,6 +238,8 @@ static void rule_paging_visits_every_key_once(void)
             blockmem_list_page_free(page);
             if (!more || !CHECK(count > 0))
                 break;
+            if (!CHECK(pages <= N)) /* not making progress */
+                break;
         }
         CHECK(seen == N);
         CHECK(pages == (N + limit - 1) / limit);
