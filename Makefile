@@ -62,7 +62,7 @@ soak: build
 	$(MAKE) -C bindings/go soak DURATION=$(DURATION)
 
 install: build
-	$(MAKE) -C bindings/c install PREFIX=$(PREFIX)
+	$(MAKE) -C bindings/c install PREFIX=$(abspath $(PREFIX))
 
 clean:
 	$(CARGO) clean

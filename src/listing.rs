@@ -1,5 +1,7 @@
 //! Results of listing and prefix deletion.
 
+use crate::error::{Error, Result};
+
 /// What [`MemoryStore::delete_by_prefix`](crate::MemoryStore::delete_by_prefix)
 /// removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,10 +49,19 @@ impl Default for Listing {
 }
 
 impl Listing {
-    pub(crate) fn push(&mut self, key: &[u8], size: u64) {
+    /// Appends a key; growth is fallible, so a listing too large to
+    /// allocate is [`Error::OutOfMemory`] rather than an abort.
+    pub(crate) fn try_push(&mut self, key: &[u8], size: u64) -> Result<()> {
+        let oom = |_| Error::OutOfMemory {
+            size: key.len() as u64,
+        };
+        self.bytes.try_reserve(key.len()).map_err(oom)?;
+        self.offsets.try_reserve(1).map_err(oom)?;
+        self.sizes.try_reserve(1).map_err(oom)?;
         self.bytes.extend_from_slice(key);
         self.offsets.push(self.bytes.len());
         self.sizes.push(size);
+        Ok(())
     }
 
     pub(crate) fn set_more(&mut self, more: bool) {

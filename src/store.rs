@@ -345,10 +345,16 @@ impl MemoryStore {
             let mut inner = self.write_lock()?;
             let lo_bound = Bound::Included(&lo);
             let hi_bound = hi.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
-            let removed: Vec<Block> = inner
-                .blocks
-                .extract_if((lo_bound, hi_bound), |_| true)
-                .collect();
+            // Reserve room for every match before removing any, so running
+            // out of memory leaves the store untouched.
+            let matches = inner.blocks.range::<Block, _>((lo_bound, hi_bound)).count();
+            let mut removed: Vec<Block> = Vec::new();
+            removed
+                .try_reserve_exact(matches)
+                .map_err(|_| Error::OutOfMemory {
+                    size: (matches * std::mem::size_of::<Block>()) as u64,
+                })?;
+            removed.extend(inner.blocks.extract_if((lo_bound, hi_bound), |_| true));
             let bytes: u64 = removed.iter().map(|b| b.len() as u64).sum();
             self.count.fetch_sub(removed.len() as u64, Relaxed);
             self.total.fetch_sub(bytes, Relaxed);
@@ -399,7 +405,7 @@ impl MemoryStore {
         let inner = self.read_lock()?;
         let mut range = inner.blocks.range::<[u8], _>((lo, hi));
         for block in range.by_ref().take(limit) {
-            listing.push(block.key(), block.len() as u64);
+            listing.try_push(block.key(), block.len() as u64)?;
         }
         listing.set_more(range.next().is_some());
         Ok(listing)

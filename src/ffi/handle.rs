@@ -34,7 +34,9 @@ pub struct blockmem_options {
     /// Cap on one block's size; larger writes fail with
     /// `BLOCKMEM_STATUS_BLOCK_TOO_LARGE`.
     pub max_block_size: u64,
-    /// Cap on key length in bytes; 0 means 1024.
+    /// Cap on key length in bytes; 0 means 1024. Values above
+    /// 4294967295 (2^32 - 1, the longest key a block can hold) act as
+    /// 4294967295.
     pub max_key_len: u64,
 }
 
