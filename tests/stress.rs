@@ -523,3 +523,33 @@ fn byte_capped_store_under_concurrent_writers() {
     assert!(store.total_size() <= MAX);
     assert_recount(&store);
 }
+
+/// The payload checks above are what make the stress tests meaningful, so
+/// they must reject every kind of bad read.
+#[test]
+fn payload_check_rejects_torn_misdirected_and_short_blocks() {
+    let a = payload::make(b"key", 1, 64);
+    let b = payload::make(b"key", 2, 64);
+    assert_eq!(payload::verify(b"key", &a), Ok(1));
+    assert_eq!(payload::verify(b"key", &b), Ok(2));
+    // Half of one version, half of the other.
+    let torn: Vec<u8> = a[..256].iter().chain(&b[256..]).copied().collect();
+    assert!(payload::verify(b"key", &torn).is_err());
+    // One flipped byte anywhere.
+    for i in (0..a.len()).step_by(7) {
+        let mut bad = a.clone();
+        bad[i] ^= 0x40;
+        assert!(payload::verify(b"key", &bad).is_err(), "flip at {i}");
+    }
+    // Another key's block, a cut-short block, a longer version's prefix.
+    assert!(payload::verify(b"other", &a).is_err());
+    assert!(payload::verify(b"key", &a[..a.len() - 8]).is_err());
+    assert!(payload::verify(b"key", &payload::make(b"key", 1, 65)[..512]).is_err());
+    // Ranges: consistent slices pass, mixed or misplaced ones fail.
+    assert!(payload::verify_range(b"key", 0, &a[..64]).is_ok());
+    assert!(payload::verify_range(b"key", 5, &a[40..200]).is_ok());
+    let mixed: Vec<u8> = a[40..120].iter().chain(&b[120..200]).copied().collect();
+    assert!(payload::verify_range(b"key", 5, &mixed).is_err());
+    assert!(payload::verify_range(b"key", 6, &a[40..200]).is_err());
+    assert!(payload::verify_range(b"other", 5, &a[40..200]).is_err());
+}
