@@ -372,6 +372,9 @@ fn options_struct_size_covers_only_the_fields_given() {
         (size_of::<usize>() + 8, (1000, 0, 1024)),
         (size_of::<usize>() + 16, (1000, 100, 1024)),
         (size_of::<blockmem_options>(), (1000, 100, 10)),
+        // A size that ends inside a field: that field is not read at all.
+        (size_of::<usize>() + 4, (0, 0, 1024)),
+        (size_of::<usize>() + 12, (1000, 0, 1024)),
     ];
     for (size, want) in cases {
         let o = blockmem_options {

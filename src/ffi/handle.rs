@@ -1,7 +1,7 @@
 //! The store handle: options, creation, close, free, and whole-store queries.
 
 use std::ffi::c_char;
-use std::mem::size_of;
+use std::mem::{offset_of, size_of};
 
 use super::buffers::out;
 use super::status::*;
@@ -100,17 +100,27 @@ fn read_options(options: *const blockmem_options) -> Result<Options, blockmem_st
     if given < size_of::<usize>() {
         return Err(BLOCKMEM_STATUS_INVALID_ARGUMENT);
     }
-    let mut opts = blockmem_options::default();
-    let n = given.min(size_of::<blockmem_options>());
-    // SAFETY: copies only the `n <= struct_size` bytes the caller owns into
-    // a local of at least `n` bytes; fields beyond stay 0.
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            options.cast::<u8>(),
-            (&mut opts as *mut blockmem_options).cast::<u8>(),
-            n,
-        );
-    }
+    // Read each field that lies wholly within `struct_size`; a field the
+    // caller's struct does not (fully) have stays 0, its default.
+    let field = |offset: usize| -> u64 {
+        if offset + size_of::<u64>() > given {
+            return 0;
+        }
+        // SAFETY: the field lies within the caller's `struct_size` bytes.
+        unsafe {
+            options
+                .cast::<u8>()
+                .add(offset)
+                .cast::<u64>()
+                .read_unaligned()
+        }
+    };
+    let opts = blockmem_options {
+        struct_size: given,
+        max_bytes: field(offset_of!(blockmem_options, max_bytes)),
+        max_block_size: field(offset_of!(blockmem_options, max_block_size)),
+        max_key_len: field(offset_of!(blockmem_options, max_key_len)),
+    };
     Ok(Options {
         max_bytes: opts.max_bytes,
         max_block_size: opts.max_block_size,
