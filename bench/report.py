@@ -88,9 +88,41 @@ def load_go(path):
             "mbs": med("MB/s"),
             "bpo": med("B/op"),
             "allocs": med("allocs/op"),
+            "gcs": med("GCs/op"),
             "runs": len(samples),
             "ns_all": [s["ns/op"] for s in samples if "ns/op" in s],
         }
+    return out
+
+
+def load_benchstat_csv(run_dir):
+    """{name: (delta, p)} for sec/op from `benchstat -col /impl -format csv`;
+    delta is the reference relative to blockmem ("~" when not significant)."""
+    out = {}
+    in_time = False
+    for line in read_text(os.path.join(run_dir, "benchstat.csv")).splitlines():
+        cells = line.split(",")
+        if len(cells) >= 2 and cells[0] == "":
+            in_time = cells[1] == "sec/op"
+            continue
+        if not line.strip():
+            in_time = False
+            continue
+        if in_time and len(cells) >= 7:
+            name = re.sub(r"-\d+$", "", cells[0])
+            p = re.search(r"p=([\d.]+)", cells[6])
+            out[name] = (cells[5], float(p.group(1)) if p else None)
+    return out
+
+
+def load_placement(run_dir):
+    """{"write/rust/64KB": [61, 125]} from the bench's `placement` lines."""
+    out = {}
+    text = read_text(os.path.join(run_dir, "criterion.txt"))
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "placement":
+            out[parts[1]] = [int(x) for x in parts[2:]]
     return out
 
 
@@ -227,6 +259,12 @@ def fmt_ratio(r):
     return "%.2fx" % r
 
 
+def fmt_gcs(g):
+    if g is None:
+        return "–"
+    return "%.3g" % (g * 1000)
+
+
 def fmt_allocs(a):
     if a is None:
         return "–"
@@ -265,6 +303,8 @@ class Run:
         self.crit = load_criterion(self.dir)
         self.go = load_go(os.path.join(self.dir, "go.txt"))
         self.mem = load_memory(self.dir)
+        self.placement = load_placement(self.dir)
+        self.stats = load_benchstat_csv(self.dir)
 
     def c(self, group, fn, param):
         return (self.crit.get((group, fn, param)) or {}).get("ns")
@@ -322,6 +362,7 @@ def go_tables(run):
                     fmt_ns(b.get("ns")),
                     fmt_mbs(b.get("mbs")),
                     fmt_allocs(b.get("allocs")),
+                    "%s / %s" % (fmt_gcs(r.get("gcs")), fmt_gcs(b.get("gcs"))),
                     fmt_ratio(ratio(r.get("ns"), b.get("ns"))),
                     fmt_ratio(ratio(b.get("ns"), limit)),
                 ]
@@ -336,6 +377,7 @@ def go_tables(run):
             "blockmem ns/op",
             "blockmem MB/s",
             "blockmem allocs/op",
+            "GCs per 1000 ops (ref / blockmem)",
             "speedup vs ref",
             "blockmem ÷ limit",
         ]
@@ -385,6 +427,9 @@ def rust_tables(run):
         ratio_fns = [f for f in fns if limit_fn and f != limit_fn and not f.endswith("bytes")]
         for f in ratio_fns:
             heads.append(PATH_LABEL[f] + " ÷ limit")
+        placed = [f for f in fns if any("%s/%s/%s" % (group, f, p) in run.placement for p in present)]
+        for f in placed:
+            heads.append(PATH_LABEL[f] + " (dst − src) mod 4 KiB")
         rows = []
         for p in present:
             row = [p]
@@ -395,6 +440,8 @@ def rust_tables(run):
                     row.append(fmt_mbs(mbs_of(e.get("ns"), e.get("bytes"))))
             for f in ratio_fns:
                 row.append(fmt_ratio(ratio(run.c(group, f, p), run.c(group, limit_fn, p))))
+            for f in placed:
+                row.append(", ".join(str(d) for d in run.placement.get("%s/%s/%s" % (group, f, p), [])) or "–")
             rows.append(row)
         out.append("#### %s\n\n%s" % (title, table(heads, rows)))
     return "\n\n".join(out)
@@ -404,8 +451,21 @@ def rust_tables(run):
 
 
 class Target:
-    def __init__(self, what, goal, measured, ok, note=""):
-        self.what, self.goal, self.measured, self.ok, self.note = what, goal, measured, ok, note
+    def __init__(self, what, goal, measured, ok, stat=""):
+        self.what, self.goal, self.measured, self.ok, self.stat = what, goal, measured, ok, stat
+
+
+def significance(run, family, param):
+    """benchstat's verdict on blockmem vs reference for one Go benchmark."""
+    st = run.stats.get("/".join([family] + ([param] if param else [])))
+    if not st:
+        return ""
+    delta, p = st
+    if p is None:
+        return ""
+    if delta == "~":
+        return "no significant difference (p=%.2f)" % p
+    return "significant (p=%.3f)" % p
 
 
 def targets(run):
@@ -419,12 +479,14 @@ def targets(run):
         if s is None:
             continue
         goal = 1.0 if size == "1KB" else 3.0
-        ts.append(Target("Go `WriteBlock` %s vs reference" % size, "≥ %gx" % goal, fmt_ratio(s), s >= goal))
+        ts.append(Target("Go `WriteBlock` %s vs reference" % size, "≥ %gx" % goal, fmt_ratio(s), s >= goal,
+                         significance(run, "WriteBlock", size)))
     for size in SIZES:
         s = speedup("ReadBlock", size)
         if s is None:
             continue
-        ts.append(Target("Go `ReadBlock` %s vs reference" % size, "≥ 1x", fmt_ratio(s), s >= 1.0))
+        ts.append(Target("Go `ReadBlock` %s vs reference" % size, "≥ 1x", fmt_ratio(s), s >= 1.0,
+                         significance(run, "ReadBlock", size)))
     for size in SIZES:
         into = run.g(go_name("ReadBlockInto", size, "blockmem"))
         ref = run.gns(go_name("ReadBlock", size, "ref"))
@@ -446,13 +508,16 @@ def targets(run):
         )
     s = speedup("WriteBlock_Parallel", None)
     if s is not None:
-        ts.append(Target("Go `WriteBlock_Parallel` (64KB) vs reference", "≥ 3x", fmt_ratio(s), s >= 3.0))
+        ts.append(Target("Go `WriteBlock_Parallel` (64KB) vs reference", "≥ 3x", fmt_ratio(s), s >= 3.0,
+                         significance(run, "WriteBlock_Parallel", None)))
     s = speedup("ListByPrefix", None)
     if s is not None:
-        ts.append(Target("`ListByPrefix` (8 of 10^6 keys) vs reference", "≥ 1000x", fmt_ratio(s), s >= 1000))
+        ts.append(Target("`ListByPrefix` (8 of 10^6 keys) vs reference", "≥ 1000x", fmt_ratio(s), s >= 1000,
+                         significance(run, "ListByPrefix", None)))
     s = speedup("TotalSize", None)
     if s is not None:
-        ts.append(Target("`TotalSize` on 10^6 blocks vs reference", "≥ 10000x", fmt_ratio(s), s >= 10000))
+        ts.append(Target("`TotalSize` on 10^6 blocks vs reference", "≥ 10000x", fmt_ratio(s), s >= 10000,
+                         significance(run, "TotalSize", None)))
     for size in SIZES[1:]:
         for group, fn, limit, label in (
             ("write", "rust", "limit_alloc_copy", "Rust `write`"),
@@ -492,8 +557,9 @@ def targets(run):
 
 
 def targets_table(ts):
-    rows = [[t.what, t.goal, t.measured, "PASS" if t.ok else "**MISS**"] for t in ts]
-    return table(["target", "goal", "measured", "result"], rows, ["l", "l", "r", "l"])
+    rows = [[t.what, t.goal, t.measured, t.stat or "–", "PASS" if t.ok else "**MISS**"] for t in ts]
+    return table(["target", "goal", "measured (medians)", "benchstat, blockmem vs reference", "result"], rows,
+                 ["l", "l", "r", "l", "l"])
 
 
 def memory_table(run):
@@ -627,6 +693,84 @@ def chart_svg(run, title):
 # ------------------------------------------------------------------- main
 
 
+def findings(run, ts, acct):
+    """Paragraphs computed from this run: what a cgo crossing costs here,
+    and, for each missed target, the parts its time is made of."""
+    out = []
+    cross = run.gns(go_name("TotalSize", None, "blockmem"))
+    if cross:
+        out.append(
+            "- **One cgo crossing** costs about %s here: Go `TotalSize` on blockmem is one C call that loads an "
+            "atomic counter. `ReadBlock` and `ReadBlockRange` make two (`blockmem_get`, then `blockmem_block_free` "
+            "after copying into the new Go slice), every other method one." % fmt_ns(cross)
+        )
+    for t in ts:
+        if t.ok:
+            continue
+        m = re.match(r"Go `(ReadBlock|WriteBlock)` (\S+) vs reference", t.what)
+        if m and m.group(1) == "ReadBlock":
+            size = m.group(2)
+            bb, rr = run.g(go_name("ReadBlock", size, "blockmem")), run.g(go_name("ReadBlock", size, "ref"))
+            b, r = bb.get("ns"), rr.get("ns")
+            pin = run.c("read", "ffi_get", size)
+            text = "- **Go `ReadBlock` %s: %s** (%s for blockmem, %s for the reference). Both allocate a new Go " % (
+                size, t.measured, fmt_ns(b), fmt_ns(r))
+            text += "slice and copy into it, which is most of the time at every size (compare `ReadBlockInto`). "
+            if cross and pin:
+                extra = 2 * cross + pin
+                share = 100 * extra / b
+                text += "blockmem adds two crossings and the native lookup, pin and unpin: about %s together " % fmt_ns(extra)
+                text += "(%s of its time), against the reference's uncontended `RWMutex` and map lookup. " % (
+                    "%.0f%%" % share if share >= 1 else "under 1%")
+            sig = significance(run, "ReadBlock", size)
+            if sig.startswith("no significant"):
+                text += "benchstat finds %s between the two, so part of this gap is run-to-run noise. " % sig
+            gb, gr = bb.get("gcs"), rr.get("gcs")
+            if gb and gr and gb > gr * 1.1:
+                text += (
+                    "blockmem's run also needed %.2gx as many garbage collections per read (%s vs %s per 1000): its "
+                    "blocks live outside the Go heap, so the heap stays small and the collector, which paces itself "
+                    "on the live heap, runs more often for the same allocation rate. The reference's %s block on the "
+                    "Go heap raises its collection target." % (gb / gr, fmt_gcs(gb), fmt_gcs(gr), size)
+                )
+            out.append(text.rstrip())
+        elif m and m.group(1) == "WriteBlock":
+            size = m.group(2)
+            b, r = run.gns(go_name("WriteBlock", size, "blockmem")), run.gns(go_name("WriteBlock", size, "ref"))
+            lim = run.c("write", "limit_alloc_copy", size)
+            out.append(
+                "- **Go `WriteBlock` %s: %s**: blockmem %s, %s the Rust allocate+copy limit (%s); the reference %s. "
+                "blockmem cannot go below the limit, so the ratio is capped by how cheaply Go allocates and collects "
+                "a %s buffer in this run." % (size, t.measured, fmt_ns(b), fmt_ratio(ratio(b, lim)), fmt_ns(lim),
+                                              fmt_ns(r), size)
+            )
+        elif " vs allocate+copy" in t.what or " vs memcpy" in t.what:
+            m2 = re.match(r"(Rust|C ABI) `(\w+)` (\S+) vs", t.what)
+            if m2:
+                group = "write" if m2.group(2) in ("write", "blockmem_write") else "read_into"
+                fn = "rust" if m2.group(1) == "Rust" else "ffi"
+                dists = run.placement.get("%s/%s/%s" % (group, fn, m2.group(3)), [])
+                text = "- **%s: %s**." % (t.what, t.measured)
+                if dists and min(dists) < 512:
+                    text += (
+                        " In this run the store's copy landed %s bytes above its source modulo 4 KiB: the case the "
+                        "limits avoid, where the CPU sees false dependencies between the copy's stores and later "
+                        "loads (\"4K aliasing\"). See the analysis below." % ", ".join(str(d) for d in dists)
+                    )
+                out.append(text)
+        else:
+            out.append("- **%s: %s**." % (t.what, t.measured))
+    if acct and acct["wall"] > 0:
+        share = acct["others"] / (acct["wall"] * acct["cores"])
+        if share > 0.1:
+            out.append(
+                "- **Other work on the machine**: other processes used %.0f%% of the machine's CPU time during this "
+                "run. Every benchmark measures wall time, so the numbers carry that noise; the Go rounds interleave "
+                "the two implementations to spread it evenly." % (100 * share)
+            )
+    return "\n".join(out)
+
+
 def headline(run):
     rows = []
     for family, label in (("WriteBlock", "WriteBlock"), ("ReadBlock", "ReadBlock"), ("ReadBlockInto", "ReadBlockInto")):
@@ -758,6 +902,10 @@ def main():
     md.append("## Targets (issue 4)\n")
     md.append("%d of %d met.\n" % (passed, len(ts)))
     md.append(targets_table(ts) + "\n")
+    notes = findings(run, ts, acct)
+    if notes:
+        md.append("### Findings from this run\n")
+        md.append(notes + "\n")
     if analysis:
         md.append(analysis + "\n")
     md.append("## Go: blockmem binding vs pure-Go reference\n")

@@ -63,6 +63,7 @@ done
 phase "benchstat"
 if [ -n "${BENCHSTAT:-}" ] && [ -x "$BENCHSTAT" ]; then
   "$BENCHSTAT" -col /impl go.txt > benchstat.txt
+  "$BENCHSTAT" -col /impl -format csv go.txt > benchstat.csv
 else
   echo "warning: benchstat not available; the report will lack its tables" >&2
 fi

@@ -207,6 +207,37 @@ fn alloc_copy_free(src: &[u8]) {
     black_box(&v);
 }
 
+/// Prints `placement <id> <d>...`: the distinct distances `(dst - src) %
+/// 4096` that a store path produced, one per `locate()` call, where
+/// `locate` performs the operation once more and returns `(dst, src)`.
+/// Copies run slower when the distance is small (see [`LIMIT_DISTANCE`]);
+/// the report quotes these lines next to the ratios to the limits.
+fn placement(id: &str, mut locate: impl FnMut() -> (*const u8, *const u8)) {
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..4 {
+        let (dst, src) = locate();
+        seen.insert((dst as usize).wrapping_sub(src as usize) % 4096);
+    }
+    let list: Vec<String> = seen.iter().map(|d| d.to_string()).collect();
+    println!("placement {id} {}", list.join(" "));
+}
+
+/// Where the C ABI store keeps the block under `key`.
+fn ffi_data_ptr(h: &Handle, key: &[u8]) -> *const u8 {
+    let (mut ptr, mut len) = (std::ptr::null(), 0usize);
+    let mut block: *mut blockmem_block = std::ptr::null_mut();
+    check(blockmem_get(
+        h.0,
+        key.as_ptr(),
+        key.len(),
+        &mut ptr,
+        &mut len,
+        &mut block,
+    ));
+    blockmem_block_free(block);
+    ptr
+}
+
 fn write(c: &mut Criterion) {
     let mut g = c.benchmark_group("write");
     for (name, size) in sizes() {
@@ -217,11 +248,19 @@ fn write(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("rust", name), |b| {
             b.iter(|| store.write(black_box(KEY), black_box(&data)).unwrap())
         });
+        placement(&format!("write/rust/{name}"), || {
+            store.write(KEY, &data).unwrap();
+            (store.read(KEY).unwrap().as_ptr(), data.as_ptr())
+        });
         drop(store);
 
         let h = Handle::new();
         g.bench_function(BenchmarkId::new("ffi", name), |b| {
             b.iter(|| check(h.write(black_box(KEY.as_bytes()), black_box(&data))))
+        });
+        placement(&format!("write/ffi/{name}"), || {
+            check(h.write(KEY.as_bytes(), &data));
+            (ffi_data_ptr(&h, KEY.as_bytes()), data.as_ptr())
         });
         drop(h);
 
@@ -287,6 +326,9 @@ fn read_into(c: &mut Criterion) {
                     .unwrap()
             })
         });
+        placement(&format!("read_into/rust/{name}"), || {
+            (buf.as_ptr(), store.read(KEY).unwrap().as_ptr())
+        });
         drop(store);
 
         let h = Handle::new();
@@ -305,6 +347,9 @@ fn read_into(c: &mut Criterion) {
                 ));
                 black_box(n)
             })
+        });
+        placement(&format!("read_into/ffi/{name}"), || {
+            (buf.as_ptr(), ffi_data_ptr(&h, KEY.as_bytes()))
         });
         drop(h);
 
