@@ -343,6 +343,15 @@ def go_name(family, param, impl):
     return "/".join(parts)
 
 
+# Row labels for the Go benchmarks that have no size parameter.
+GO_ROW_LABEL = {
+    "WriteBlock_Parallel": "64KB, one goroutine per core",
+    "Stat": "64KB block",
+    "ListByPrefix": "8 keys of 10^6",
+    "TotalSize": "10^6 blocks",
+}
+
+
 def go_tables(run):
     out = []
     for family, params, limit_note in GO_FAMILIES:
@@ -355,7 +364,7 @@ def go_tables(run):
             limit = run.go_limit(family, param)
             rows.append(
                 [
-                    param or "",
+                    param or GO_ROW_LABEL.get(family, ""),
                     fmt_ns(r.get("ns")),
                     fmt_mbs(r.get("mbs")),
                     fmt_allocs(r.get("allocs")),
@@ -370,7 +379,7 @@ def go_tables(run):
         if not rows:
             continue
         heads = [
-            "size" if params[0] else "",
+            "size" if params[0] else "case",
             "ref ns/op",
             "ref MB/s",
             "ref allocs/op",
