@@ -926,7 +926,7 @@ def main():
     md.append("## Headline (Go callers)\n")
     md.append(headline(run) + "\n")
     md.append("![throughput by block size](%s)\n" % chart_rel)
-    md.append("## Targets (issue 4)\n")
+    md.append("## Performance targets\n")
     md.append("%d of %d met.\n" % (passed, len(ts)))
     md.append(targets_table(ts) + "\n")
     notes = findings(run, ts, acct)
