@@ -21,110 +21,9 @@ use blockmem::{Error, MemoryStore, Options};
 
 // ---------------------------------------------------------------- payloads
 
-/// A block is a sequence of little-endian u64 words:
-/// word 0 = tag (key hash << 32 | version), word 1 = number of words,
-/// word 2 = checksum of every other word, word i >= 3 = tag ^ whiten(i).
-/// Any mix of two versions, a block under the wrong key, or a cut-short
-/// read fails verification; a word-aligned range can be checked on its own.
-mod payload {
-    pub fn key_hash(key: &[u8]) -> u32 {
-        let mut h: u32 = 0x811c_9dc5;
-        for &b in key {
-            h = (h ^ b as u32).wrapping_mul(0x0100_0193);
-        }
-        h
-    }
-
-    fn whiten(i: u64) -> u64 {
-        let x = i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        x ^ (x >> 29)
-    }
-
-    fn checksum(w: &[u64]) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for (i, &x) in w.iter().enumerate() {
-            if i != 2 {
-                h = (h ^ x).wrapping_mul(0x0000_0100_0000_01b3);
-            }
-        }
-        h
-    }
-
-    pub fn make(key: &[u8], version: u32, words: usize) -> Vec<u8> {
-        let words = words.max(3);
-        let tag = ((key_hash(key) as u64) << 32) | version as u64;
-        let mut w: Vec<u64> = (0..words as u64).map(|i| tag ^ whiten(i)).collect();
-        w[0] = tag;
-        w[1] = words as u64;
-        w[2] = checksum(&w);
-        w.iter().flat_map(|x| x.to_le_bytes()).collect()
-    }
-
-    fn words(bytes: &[u8]) -> Vec<u64> {
-        bytes
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
-            .collect()
-    }
-
-    pub fn verify(key: &[u8], bytes: &[u8]) -> Result<(), String> {
-        if !bytes.len().is_multiple_of(8) || bytes.len() < 24 {
-            return Err(format!("{key:?}: bad block length {}", bytes.len()));
-        }
-        let w = words(bytes);
-        if (w[0] >> 32) as u32 != key_hash(key) {
-            return Err(format!("{key:?}: holds another key's block"));
-        }
-        if w[1] != w.len() as u64 {
-            return Err(format!("{key:?}: {} words, header says {}", w.len(), w[1]));
-        }
-        if w[2] != checksum(&w) {
-            return Err(format!("{key:?}: checksum mismatch"));
-        }
-        if let Some(i) = (3..w.len()).find(|&i| w[i] ^ whiten(i as u64) != w[0]) {
-            return Err(format!("{key:?}: word {i} from another version"));
-        }
-        Ok(())
-    }
-
-    /// Checks a range starting at word `first` (offset `first * 8`).
-    pub fn verify_range(key: &[u8], first: usize, bytes: &[u8]) -> Result<(), String> {
-        if !bytes.len().is_multiple_of(8) {
-            return Err(format!("{key:?}: unaligned range of {} bytes", bytes.len()));
-        }
-        let mut tag = None;
-        for (j, x) in words(bytes).into_iter().enumerate() {
-            let i = first + j;
-            let t = match i {
-                0 => x,
-                1 | 2 => continue,
-                _ => x ^ whiten(i as u64),
-            };
-            if (t >> 32) as u32 != key_hash(key) || *tag.get_or_insert(t) != t {
-                return Err(format!("{key:?}: range word {i} is inconsistent"));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+#[path = "../tests/common/payload.rs"]
+mod payload;
+use payload::Rng;
 
 // ---------------------------------------------------------------- configuration
 
@@ -320,19 +219,32 @@ fn worker(shared: &Shared, id: u64) -> Counts {
             }
             "read" => store.read(&k).and_then(|d| {
                 c.bytes_read += d.len() as u64;
-                verified(&mut c, payload::verify(&k, &d))
+                verified(
+                    &mut c,
+                    payload::verify(&k, &d)
+                        .map(drop)
+                        .map_err(|e| format!("{k:?}: {e}")),
+                )
             }),
             "read_range" => {
                 let first = rng.below(128) as usize;
                 let len = rng.below(512) * 8;
                 store.read_range(&k, first as u64 * 8, len).and_then(|d| {
                     c.bytes_read += d.len() as u64;
-                    verified(&mut c, payload::verify_range(&k, first, &d))
+                    verified(
+                        &mut c,
+                        payload::verify_range(&k, first, &d).map_err(|e| format!("{k:?}: {e}")),
+                    )
                 })
             }
             "read_into" => store.read_into(&k, &mut buf).and_then(|n| {
                 c.bytes_read += n as u64;
-                verified(&mut c, payload::verify(&k, &buf[..n]))
+                verified(
+                    &mut c,
+                    payload::verify(&k, &buf[..n])
+                        .map(drop)
+                        .map_err(|e| format!("{k:?}: {e}")),
+                )
             }),
             "read_range_into" => {
                 let first = rng.below(128) as usize;
