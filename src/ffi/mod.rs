@@ -1,6 +1,6 @@
 //! The C ABI. Thin by design: every exported function checks and converts
-//! its arguments, calls the safe core in [`crate::store`], and converts the
-//! result to a [`status::blockmem_status`]. Every function body runs inside
+//! its arguments, calls the safe core ([`MemoryStore`](crate::MemoryStore)),
+//! and converts the result to a [`status::blockmem_status`]. Every function body runs inside
 //! [`ffi_boundary!`](crate::ffi_boundary), so a Rust panic never unwinds
 //! into C.
 //!
