@@ -115,16 +115,11 @@ fn read_options(options: *const blockmem_options) -> Result<Options, blockmem_st
                 .read_unaligned()
         }
     };
-    let opts = blockmem_options {
-        struct_size: given,
+    Ok(Options {
         max_bytes: field(offset_of!(blockmem_options, max_bytes)),
         max_block_size: field(offset_of!(blockmem_options, max_block_size)),
-        max_key_len: field(offset_of!(blockmem_options, max_key_len)),
-    };
-    Ok(Options {
-        max_bytes: opts.max_bytes,
-        max_block_size: opts.max_block_size,
-        max_key_len: usize::try_from(opts.max_key_len).unwrap_or(usize::MAX),
+        max_key_len: usize::try_from(field(offset_of!(blockmem_options, max_key_len)))
+            .unwrap_or(usize::MAX),
     })
 }
 
