@@ -128,6 +128,17 @@ fn out_of_memory_is_a_typed_error_and_changes_nothing() {
         blockmem_write(handle, b"a".as_ptr(), 1, b"first".as_ptr(), 5),
         BLOCKMEM_STATUS_OK
     );
+    // A store whose full listing (key bytes alone: 256 MiB) cannot be
+    // allocated under the limit, although every key is already stored.
+    let many = MemoryStore::with_options(Options {
+        max_key_len: 4096,
+        ..Options::default()
+    });
+    let mut long_key = vec![b'k'; 4096];
+    for i in 0..(1u32 << 16) {
+        long_key[..4].copy_from_slice(&i.to_be_bytes());
+        many.write(&long_key, b"").unwrap();
+    }
     let source = Source::map(SOURCE_LEN);
     let big = source.bytes();
 
@@ -162,6 +173,11 @@ fn out_of_memory_is_a_typed_error_and_changes_nothing() {
         blockmem_write(handle, b"a".as_ptr(), 1, big.as_ptr(), big.len()),
         BLOCKMEM_STATUS_OUT_OF_MEMORY
     );
+
+    // A listing too large to allocate.
+    assert!(matches!(many.list(""), Err(Error::OutOfMemory { .. })));
+    assert_eq!(many.block_count(), 1 << 16);
+    assert_eq!(many.list_page("", None::<&[u8]>, 2).unwrap().len(), 2);
 
     // Nothing changed, and small operations still work under the limit.
     assert_eq!(store.block_count(), 2);
