@@ -5,10 +5,10 @@
 //!   a write builds its block before locking; a read clones a reference
 //!   (one atomic increment) under its shard's lock and copies after
 //!   releasing it, except that a copy into a caller's buffer of at most
-//!   [`COPY_UNDER_LOCK_MAX`] bytes is made under the lock, which costs less
-//!   than the two reference-count updates it saves. Blocks being replaced
+//!   `MemoryStore::COPY_UNDER_LOCK_MAX` bytes is made under the lock, which
+//!   costs less than the two reference-count updates it saves. Blocks being replaced
 //!   or deleted are freed after the lock is released.
-//! - The index is [`SHARDS`](crate::index) ordered sets chosen by a hash of
+//! - The index is `SHARDS` ordered sets chosen by a hash of
 //!   the key, each with its own lock on its own cache lines, so operations
 //!   on different keys share no written cache line (see `index.rs`).
 //!   Prefix listing and deletion lock every shard in order (one point in
@@ -31,12 +31,6 @@ use crate::block::{Block, DataView};
 use crate::error::{Error, Result};
 use crate::index::{Counters, Index};
 use crate::listing::{Deleted, Listing};
-
-/// Reads into a caller's buffer copy blocks (or ranges) of at most this
-/// many bytes while holding the shard's read lock, instead of pinning the
-/// block with a reference-count increment and decrement; the lock hold time
-/// stays bounded by this constant.
-pub const COPY_UNDER_LOCK_MAX: usize = 4096;
 
 /// The key length limit used when [`Options::max_key_len`] is 0.
 pub const DEFAULT_MAX_KEY_LEN: usize = 1024;
@@ -169,6 +163,12 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 }
 
 impl MemoryStore {
+    /// Reads into a caller's buffer copy blocks (or ranges) of at most this
+    /// many bytes while holding the shard's read lock, instead of pinning the
+    /// block with a reference-count increment and decrement; the lock hold time
+    /// stays bounded by this constant.
+    pub const COPY_UNDER_LOCK_MAX: usize = 4096;
+
     /// A store with no limits but the default key length.
     pub fn new() -> MemoryStore {
         MemoryStore::with_options(Options::default())
@@ -237,8 +237,8 @@ impl MemoryStore {
 
     /// Copies `[start, end)` of the block's data (clamped as
     /// [`clamp_range`]) into `buf`: under the shard lock when the copy is at
-    /// most [`COPY_UNDER_LOCK_MAX`] bytes, else from a pinned reference
-    /// after the lock is released.
+    /// most [`Self::COPY_UNDER_LOCK_MAX`] bytes, else from a pinned
+    /// reference after the lock is released.
     fn copy_into(
         &self,
         key: &[u8],
@@ -247,7 +247,7 @@ impl MemoryStore {
     ) -> Result<usize> {
         let pinned = self.with_block(key, |b| {
             let (start, end) = range(b.len())?;
-            if end - start <= COPY_UNDER_LOCK_MAX {
+            if end - start <= Self::COPY_UNDER_LOCK_MAX {
                 copy_out(&b.data()[start..end], buf).map(Ok)
             } else {
                 Ok(Err((b.clone(), start, end)))
