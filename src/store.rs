@@ -162,13 +162,17 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     Some(end)
 }
 
+// The C header has no use for this Rust-side constant:
+/// cbindgen:ignore
 impl MemoryStore {
     /// Reads into a caller's buffer copy blocks (or ranges) of at most this
     /// many bytes while holding the shard's read lock, instead of pinning the
     /// block with a reference-count increment and decrement; the lock hold time
     /// stays bounded by this constant.
     pub const COPY_UNDER_LOCK_MAX: usize = 4096;
+}
 
+impl MemoryStore {
     /// A store with no limits but the default key length.
     pub fn new() -> MemoryStore {
         MemoryStore::with_options(Options::default())
