@@ -36,25 +36,47 @@ pub(crate) struct Index {
     shards: Box<[Shard]>,
 }
 
-/// A fast, well-spread hash of a key (an FxHash-style multiply-rotate over
-/// 8-byte words, with a final mix so the top bits depend on every byte).
-/// Keys are not attacker-chosen shard selectors in a way that matters for
-/// correctness: a bad spread only costs parallelism, never results.
+/// A fast, well-spread hash of a key: 16 bytes per 64x64->128-bit folded
+/// multiply (the mixing step of wyhash-style hashes), with short keys and
+/// the tail read as overlapping words so no byte loop runs. Shard choice
+/// needs no resistance to chosen keys: a poor spread could only cost
+/// parallelism, never change a result.
 fn hash(key: &[u8]) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h = key.len() as u64;
-    let mut words = key.chunks_exact(8);
-    for w in &mut words {
-        let w = u64::from_le_bytes(w.try_into().expect("8-byte chunk"));
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    const P0: u64 = 0xa076_1d64_78bd_642f;
+    const P1: u64 = 0xe703_7ed1_a0b4_28db;
+    fn fold(a: u64, b: u64) -> u64 {
+        let r = u128::from(a) * u128::from(b);
+        (r as u64) ^ ((r >> 64) as u64)
     }
-    let tail = words.remainder();
-    if !tail.is_empty() {
-        let mut buf = [0u8; 8];
-        buf[..tail.len()].copy_from_slice(tail);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+    fn word(k: &[u8], at: usize) -> u64 {
+        u64::from_le_bytes(k[at..at + 8].try_into().expect("8 bytes"))
     }
-    (h ^ (h >> 29)).wrapping_mul(K)
+    fn half(k: &[u8], at: usize) -> u64 {
+        u64::from(u32::from_le_bytes(
+            k[at..at + 4].try_into().expect("4 bytes"),
+        ))
+    }
+    let n = key.len();
+    let mut h = P0 ^ n as u64;
+    let (a, b) = if n > 16 {
+        let mut rest = key;
+        while rest.len() > 16 {
+            h = fold(word(rest, 0) ^ P1, word(rest, 8) ^ h);
+            rest = &rest[16..];
+        }
+        // The last 16 bytes, overlapping what the loop read.
+        (word(key, n - 16), word(key, n - 8))
+    } else if n >= 8 {
+        (word(key, 0), word(key, n - 8))
+    } else if n >= 4 {
+        (half(key, 0) << 32 | half(key, n - 4), 0)
+    } else if n > 0 {
+        let small = u64::from(key[0]) << 16 | u64::from(key[n / 2]) << 8 | u64::from(key[n - 1]);
+        (small, 0)
+    } else {
+        (0, 0)
+    };
+    fold(a ^ P1, b ^ h) ^ fold(h, P1)
 }
 
 impl Index {
