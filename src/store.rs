@@ -63,6 +63,9 @@ pub struct Reservation {
 
 impl Reservation {
     /// The block's bytes, zeroed at reservation, for the caller to fill.
+    /// They live in the block's own allocation, so their address stays the
+    /// same for the reservation's whole life, even if the `Reservation`
+    /// itself is moved (the C ABI hands this address out).
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         self.block
             .data_mut()

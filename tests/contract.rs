@@ -1593,3 +1593,15 @@ fn reservation_is_send_and_outlives_borrows() {
     store.commit(r).unwrap();
     assert_eq!(&store.read("k").unwrap()[..], b"hi");
 }
+
+#[test]
+fn reserved_memory_does_not_move_with_the_reservation() {
+    let store = MemoryStore::new();
+    let mut r = store.reserve("k", 100).unwrap();
+    let at = r.as_mut_slice().as_ptr();
+    let mut moved = Box::new(r);
+    assert_eq!(moved.as_mut_slice().as_ptr(), at);
+    assert_eq!(at as usize % 16, 0, "block data is 16-byte aligned");
+    store.commit(*moved).unwrap();
+    assert_eq!(store.read("k").unwrap().as_ptr(), at, "commit publishes in place");
+}
