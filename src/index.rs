@@ -15,6 +15,7 @@
 use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::OnceLock;
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -156,8 +157,12 @@ pub(crate) struct Counters {
 
 impl Counters {
     pub(crate) fn new(max_bytes: u64) -> Counters {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let stripes = (cores * STRIPES_PER_CORE).next_power_of_two();
+        // Asked once per process: on Linux the answer reads cgroup files.
+        static STRIPES: OnceLock<usize> = OnceLock::new();
+        let stripes = *STRIPES.get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            (cores * STRIPES_PER_CORE).next_power_of_two()
+        });
         Counters {
             stripes: (0..stripes).map(|_| Stripe::default()).collect(),
             capped: (max_bytes != 0).then(|| AtomicU64::new(0)),
