@@ -1603,5 +1603,9 @@ fn reserved_memory_does_not_move_with_the_reservation() {
     assert_eq!(moved.as_mut_slice().as_ptr(), at);
     assert_eq!(at as usize % 16, 0, "block data is 16-byte aligned");
     store.commit(*moved).unwrap();
-    assert_eq!(store.read("k").unwrap().as_ptr(), at, "commit publishes in place");
+    assert_eq!(
+        store.read("k").unwrap().as_ptr(),
+        at,
+        "commit publishes in place"
+    );
 }
