@@ -261,16 +261,25 @@ mod tests {
 
     #[test]
     fn hash_spreads_similar_keys_over_shards() {
-        let mut load = vec![0u32; SHARDS];
-        let n = SHARDS * 16;
-        for i in 0..n {
-            let key = format!("share/content/chunk-{}/block-{}", i / 64, i % 64);
-            load[(hash(key.as_bytes()) >> (64 - SHARDS.trailing_zeros())) as usize] += 1;
+        // Long keys (the word loop), medium (two overlapping words), short
+        // (one or two half-words), tiny (three bytes).
+        let shapes: [fn(usize) -> Vec<u8>; 4] = [
+            |i| format!("share/content/chunk-{}/block-{}", i / 64, i % 64).into_bytes(),
+            |i| format!("blk/{i:08}").into_bytes(),
+            |i| format!("k{i}").into_bytes(),
+            |i| vec![(i >> 8) as u8, i as u8],
+        ];
+        for shape in shapes {
+            let mut load = vec![0u32; SHARDS];
+            for i in 0..SHARDS * 16 {
+                let shard = hash(&shape(i)) >> (64 - SHARDS.trailing_zeros());
+                load[shard as usize] += 1;
+            }
+            // 16 keys per shard on average; a poor hash leaves shards empty
+            // or piles keys up.
+            let (min, max) = (load.iter().min().unwrap(), load.iter().max().unwrap());
+            assert!(*min >= 2 && *max <= 40, "min {min} max {max}");
         }
-        // 16 keys per shard on average; a poor hash leaves shards empty or
-        // piles keys up.
-        let (min, max) = (load.iter().min().unwrap(), load.iter().max().unwrap());
-        assert!(*min >= 2 && *max <= 40, "min {min} max {max}");
     }
 
     #[test]
