@@ -4,8 +4,9 @@ use std::ffi::c_char;
 use std::mem::{offset_of, size_of};
 
 use super::buffers::out;
+use super::panic::{catch, catch_status};
 use super::status::*;
-use crate::{ffi_boundary, ffi_status, MemoryStore, Options};
+use crate::{MemoryStore, Options};
 
 /// The key length limit when `blockmem_options.max_key_len` is 0.
 pub const BLOCKMEM_DEFAULT_MAX_KEY_LEN: u64 = 1024;
@@ -80,7 +81,7 @@ pub extern "C" fn blockmem_version() -> *const c_char {
 /// Returns `INVALID_ARGUMENT` if `options` is NULL.
 #[no_mangle]
 pub extern "C" fn blockmem_options_init(options: *mut blockmem_options) -> blockmem_status {
-    ffi_status!({
+    catch_status(|| {
         *out(options)? = blockmem_options {
             struct_size: size_of::<blockmem_options>(),
             ..Default::default()
@@ -136,7 +137,7 @@ pub extern "C" fn blockmem_store_new(
     options: *const blockmem_options,
     out_store: *mut *mut blockmem_store,
 ) -> blockmem_status {
-    ffi_status!({
+    catch_status(|| {
         let slot = out(out_store)?;
         let store = MemoryStore::with_options(read_options(options)?);
         *slot = Box::into_raw(Box::new(blockmem_store { store }));
@@ -151,7 +152,7 @@ pub extern "C" fn blockmem_store_new(
 /// required.
 #[no_mangle]
 pub extern "C" fn blockmem_store_free(store: *mut blockmem_store) {
-    ffi_boundary!((), {
+    catch((), || {
         if !store.is_null() {
             // SAFETY: the handle came from `blockmem_store_new` and the
             // caller gives up ownership here, once.
@@ -167,7 +168,7 @@ pub extern "C" fn blockmem_store_free(store: *mut blockmem_store) {
 /// `blockmem_store_free`.
 #[no_mangle]
 pub extern "C" fn blockmem_store_close(store: *const blockmem_store) -> blockmem_status {
-    ffi_status!({
+    catch_status(|| {
         self::store(store)?.close();
         Ok(())
     })
@@ -176,19 +177,19 @@ pub extern "C" fn blockmem_store_close(store: *const blockmem_store) -> blockmem
 /// `OK` while the store is open, `STORE_CLOSED` after close.
 #[no_mangle]
 pub extern "C" fn blockmem_health_check(store: *const blockmem_store) -> blockmem_status {
-    ffi_status!({ Ok(self::store(store)?.health_check()?) })
+    catch_status(|| Ok(self::store(store)?.health_check()?))
 }
 
 /// Number of blocks stored; O(1). 0 for a NULL or closed handle.
 #[no_mangle]
 pub extern "C" fn blockmem_block_count(store: *const blockmem_store) -> u64 {
-    ffi_boundary!(0, self::store(store).map_or(0, MemoryStore::block_count))
+    catch(0, || self::store(store).map_or(0, MemoryStore::block_count))
 }
 
 /// Sum of all block sizes in bytes; O(1). 0 for a NULL or closed handle.
 #[no_mangle]
 pub extern "C" fn blockmem_total_size(store: *const blockmem_store) -> u64 {
-    ffi_boundary!(0, self::store(store).map_or(0, MemoryStore::total_size))
+    catch(0, || self::store(store).map_or(0, MemoryStore::total_size))
 }
 
 /// Writes counters and effective limits to the caller-owned `*out_stats`,
@@ -199,7 +200,7 @@ pub extern "C" fn blockmem_store_stats(
     store: *const blockmem_store,
     out_stats: *mut blockmem_stats,
 ) -> blockmem_status {
-    ffi_status!({
+    catch_status(|| {
         let s = self::store(store)?.stats();
         *out(out_stats)? = blockmem_stats {
             block_count: s.block_count,

@@ -4,8 +4,9 @@ use std::mem::size_of;
 
 use super::buffers::{input, out};
 use super::handle::{blockmem_store, store};
+use super::panic::{catch, catch_status};
 use super::status::*;
-use crate::{ffi_boundary, ffi_status, Listing};
+use crate::Listing;
 
 /// A page of keys, owned by the library and released with
 /// `blockmem_list_page_free`. Every pointer in it stays valid until then.
@@ -56,7 +57,7 @@ pub extern "C" fn blockmem_list(
     limit: usize,
     out_page: *mut *mut blockmem_list_page,
 ) -> blockmem_status {
-    ffi_status!({
+    catch_status(|| {
         let s = self::store(store)?;
         let prefix = input(prefix, prefix_len)?;
         let start_after = input(start_after, start_after_len)?;
@@ -92,7 +93,7 @@ pub extern "C" fn blockmem_list(
 /// freed exactly once.
 #[no_mangle]
 pub extern "C" fn blockmem_list_page_free(page: *mut blockmem_list_page) {
-    ffi_boundary!((), {
+    catch((), || {
         if !page.is_null() {
             // SAFETY: `page` is the first field of a boxed `Page` (repr(C))
             // created by `blockmem_list`, released once.

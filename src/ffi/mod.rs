@@ -1,7 +1,7 @@
 //! The C ABI. Thin by design: every exported function checks and converts
 //! its arguments, calls the safe core ([`MemoryStore`](crate::MemoryStore)),
 //! and converts the result to a [`status::blockmem_status`]. Every function body runs inside
-//! [`ffi_boundary!`](crate::ffi_boundary), so a Rust panic never unwinds
+//! [`panic::catch`], so a Rust panic never unwinds
 //! into C.
 //!
 //! `include/blockmem.h` is generated from this module by cbindgen

@@ -2,9 +2,10 @@
 
 use super::buffers::{input, out, output, put_opt};
 use super::handle::{blockmem_store, store};
+use super::panic::{catch, catch_status};
 use super::status::*;
 use crate::block::Block;
-use crate::{ffi_boundary, ffi_status, Error};
+use crate::Error;
 
 /// A pinned, immutable block returned by `blockmem_get`. Opaque; release
 /// with `blockmem_block_free`.
@@ -28,7 +29,7 @@ pub extern "C" fn blockmem_write(
     data: *const u8,
     data_len: usize,
 ) -> blockmem_status {
-    ffi_status!({
+    catch_status(|| {
         let s = self::store(store)?;
         let (key, data) = (input(key, key_len)?, input(data, data_len)?);
         Ok(s.write(key, data)?)
@@ -52,7 +53,7 @@ pub extern "C" fn blockmem_read(
     buf_len: usize,
     out_len: *mut usize,
 ) -> blockmem_status {
-    ffi_status!({
+    catch_status(|| {
         let s = self::store(store)?;
         let (key, out_len) = (input(key, key_len)?, out(out_len)?);
         let buf = output(buf, buf_len)?;
@@ -79,7 +80,7 @@ pub extern "C" fn blockmem_read_range(
     buf_len: usize,
     out_len: *mut usize,
 ) -> blockmem_status {
-    ffi_status!({
+    catch_status(|| {
         let s = self::store(store)?;
         let (key, out_len) = (input(key, key_len)?, out(out_len)?);
         let buf = output(buf, buf_len)?;
@@ -119,7 +120,7 @@ pub extern "C" fn blockmem_get(
     out_len: *mut usize,
     out_block: *mut *mut blockmem_block,
 ) -> blockmem_status {
-    ffi_status!({
+    catch_status(|| {
         let s = self::store(store)?;
         let key = input(key, key_len)?;
         let (out_data, out_len, out_block) = (out(out_data)?, out(out_len)?, out(out_block)?);
@@ -134,7 +135,7 @@ pub extern "C" fn blockmem_get(
 /// Releases a pin from `blockmem_get`. NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn blockmem_block_free(block: *mut blockmem_block) {
-    ffi_boundary!((), {
+    catch((), || {
         if !block.is_null() {
             // SAFETY: the pointer came from `blockmem_get` and is released
             // once, as documented.
@@ -153,7 +154,7 @@ pub extern "C" fn blockmem_stat(
     key_len: usize,
     out_size: *mut u64,
 ) -> blockmem_status {
-    ffi_status!({
+    catch_status(|| {
         let s = self::store(store)?;
         let (key, out_size) = (input(key, key_len)?, out(out_size)?);
         *out_size = s.stat(key)?;
@@ -170,7 +171,7 @@ pub extern "C" fn blockmem_exists(
     key_len: usize,
     out_exists: *mut bool,
 ) -> blockmem_status {
-    ffi_status!({
+    catch_status(|| {
         let s = self::store(store)?;
         let (key, out_exists) = (input(key, key_len)?, out(out_exists)?);
         *out_exists = s.exists(key)?;
@@ -188,7 +189,7 @@ pub extern "C" fn blockmem_delete(
     key_len: usize,
     out_existed: *mut bool,
 ) -> blockmem_status {
-    ffi_status!({
+    catch_status(|| {
         let s = self::store(store)?;
         let key = input(key, key_len)?;
         put_opt(out_existed, s.delete(key)?);
@@ -208,7 +209,7 @@ pub extern "C" fn blockmem_delete_prefix(
     out_blocks: *mut u64,
     out_bytes: *mut u64,
 ) -> blockmem_status {
-    ffi_status!({
+    catch_status(|| {
         let s = self::store(store)?;
         let deleted = s.delete_by_prefix(input(prefix, prefix_len)?)?;
         put_opt(out_blocks, deleted.blocks);
