@@ -135,6 +135,12 @@ typedef struct blockmem_list_page {
 extern "C" {
 #endif // __cplusplus
 
+// A static, NUL-terminated English description of `status` (for example
+// "block not found"). Unknown values give "unknown status". The returned
+// string is owned by the library and valid for the life of the process;
+// never free it.
+const char *blockmem_status_str(int32_t status);
+
 // The library version, e.g. "0.1.0", as a static NUL-terminated string
 // owned by the library; never free it.
 const char *blockmem_version(void);
@@ -185,33 +191,6 @@ uint64_t blockmem_total_size(const struct blockmem_store *store);
 blockmem_status blockmem_store_stats(const struct blockmem_store *store,
                                      struct blockmem_stats *out_stats);
 
-// Lists keys that start with `prefix[0..prefix_len)` (empty: all keys) and
-// are strictly greater than `start_after[0..start_after_len)` (empty: from
-// the first), up to `limit` keys (0: no limit), as of one point in time.
-// On success writes a new page to `*out_page`, owned by the caller and
-// released with `blockmem_list_page_free`. Inputs are borrowed for the
-// call only.
-//
-// Errors: `STORE_CLOSED`, `INVALID_ARGUMENT` (`out_page` NULL, or a NULL
-// pointer with nonzero length).
-blockmem_status blockmem_list(const struct blockmem_store *store,
-                              const uint8_t *prefix,
-                              size_t prefix_len,
-                              const uint8_t *start_after,
-                              size_t start_after_len,
-                              size_t limit,
-                              struct blockmem_list_page **out_page);
-
-// Releases a page from `blockmem_list`. NULL is a no-op; each page must be
-// freed exactly once.
-void blockmem_list_page_free(struct blockmem_list_page *page);
-
-// A static, NUL-terminated English description of `status` (for example
-// "block not found"). Unknown values give "unknown status". The returned
-// string is owned by the library and valid for the life of the process;
-// never free it.
-const char *blockmem_status_str(int32_t status);
-
 // Stores a private copy of `data[0..data_len)` under `key[0..key_len)`,
 // replacing any block with that key atomically (readers see the old or
 // the new block, never a mix). Both buffers are borrowed for the call
@@ -258,25 +237,6 @@ blockmem_status blockmem_read_range(const struct blockmem_store *store,
                                     size_t buf_len,
                                     size_t *out_len);
 
-// Zero-copy read: pins the block under `key` and writes a pointer to its
-// bytes to `*out_data`, its size to `*out_len`, and the pin to
-// `*out_block`. The bytes are immutable and stay valid, even if the key is
-// overwritten or deleted or the store closed, until the caller passes
-// `*out_block` to `blockmem_block_free` (exactly once; the handle itself
-// may be freed first). Never write through `*out_data`.
-//
-// Errors: `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`
-// (any out-pointer NULL). Outputs are written only on success.
-blockmem_status blockmem_get(const struct blockmem_store *store,
-                             const uint8_t *key,
-                             size_t key_len,
-                             const uint8_t **out_data,
-                             size_t *out_len,
-                             struct blockmem_block **out_block);
-
-// Releases a pin from `blockmem_get`. NULL is a no-op.
-void blockmem_block_free(struct blockmem_block *block);
-
 // Writes the size of the block under `key` to `*out_size` without copying
 // data. Errors: `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`,
 // `INVALID_ARGUMENT`.
@@ -309,6 +269,46 @@ blockmem_status blockmem_delete_prefix(const struct blockmem_store *store,
                                        size_t prefix_len,
                                        uint64_t *out_blocks,
                                        uint64_t *out_bytes);
+
+// Zero-copy read: pins the block under `key` and writes a pointer to its
+// bytes to `*out_data`, its size to `*out_len`, and the pin to
+// `*out_block`. The bytes are immutable and stay valid, even if the key is
+// overwritten or deleted or the store closed, until the caller passes
+// `*out_block` to `blockmem_block_free` (exactly once; the handle itself
+// may be freed first). Never write through `*out_data`.
+//
+// Errors: `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`
+// (any out-pointer NULL). Outputs are written only on success.
+blockmem_status blockmem_get(const struct blockmem_store *store,
+                             const uint8_t *key,
+                             size_t key_len,
+                             const uint8_t **out_data,
+                             size_t *out_len,
+                             struct blockmem_block **out_block);
+
+// Releases a pin from `blockmem_get`. NULL is a no-op.
+void blockmem_block_free(struct blockmem_block *block);
+
+// Lists keys that start with `prefix[0..prefix_len)` (empty: all keys) and
+// are strictly greater than `start_after[0..start_after_len)` (empty: from
+// the first), up to `limit` keys (0: no limit), as of one point in time.
+// On success writes a new page to `*out_page`, owned by the caller and
+// released with `blockmem_list_page_free`. Inputs are borrowed for the
+// call only.
+//
+// Errors: `STORE_CLOSED`, `INVALID_ARGUMENT` (`out_page` NULL, or a NULL
+// pointer with nonzero length).
+blockmem_status blockmem_list(const struct blockmem_store *store,
+                              const uint8_t *prefix,
+                              size_t prefix_len,
+                              const uint8_t *start_after,
+                              size_t start_after_len,
+                              size_t limit,
+                              struct blockmem_list_page **out_page);
+
+// Releases a page from `blockmem_list`. NULL is a no-op; each page must be
+// freed exactly once.
+void blockmem_list_page_free(struct blockmem_list_page *page);
 
 #if defined(BLOCKMEM_FAULT_INJECTION)
 // Test builds only: the next operation on `store` that takes its lock

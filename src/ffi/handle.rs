@@ -1,9 +1,11 @@
-//! The store handle: options, creation, close, free, and whole-store queries.
+//! The store handle (`blockmem_store`): options, creation, close, free, and
+//! whole-store queries.
 
 use std::ffi::c_char;
 use std::mem::{offset_of, size_of};
 
 use super::buffers::out;
+use super::castable::{free, to_ptr, try_ref, Boxed, Castable};
 use super::panic::{catch, catch_status};
 use super::status::*;
 use crate::{MemoryStore, Options};
@@ -15,7 +17,13 @@ const _: () = assert!(BLOCKMEM_DEFAULT_MAX_KEY_LEN == crate::DEFAULT_MAX_KEY_LEN
 /// An open (or closed, but not yet freed) store. Opaque: create with
 /// `blockmem_store_new`, release with `blockmem_store_free`.
 pub struct blockmem_store {
-    pub(crate) store: MemoryStore,
+    _private: [u8; 0],
+}
+
+// SAFETY: opaque, so no layout requirement.
+unsafe impl Castable for blockmem_store {
+    type Ownership = Boxed;
+    type RustType = MemoryStore;
 }
 
 /// Store limits. Always initialise with `blockmem_options_init` before
@@ -57,15 +65,6 @@ pub struct blockmem_stats {
     pub max_key_len: u64,
     /// Whether `blockmem_store_close` has been called.
     pub closed: bool,
-}
-
-/// Borrows the store behind a handle; NULL is `INVALID_ARGUMENT`.
-pub(crate) fn store<'a>(handle: *const blockmem_store) -> Result<&'a MemoryStore, blockmem_status> {
-    // SAFETY: a non-NULL handle comes from `blockmem_store_new` and, per
-    // the API contract, is not freed while calls on it are running.
-    unsafe { handle.as_ref() }
-        .map(|h| &h.store)
-        .ok_or(BLOCKMEM_STATUS_INVALID_ARGUMENT)
 }
 
 /// The library version, e.g. "0.1.0", as a static NUL-terminated string
@@ -140,7 +139,7 @@ pub extern "C" fn blockmem_store_new(
     catch_status(|| {
         let slot = out(out_store)?;
         let store = MemoryStore::with_options(read_options(options)?);
-        *slot = Box::into_raw(Box::new(blockmem_store { store }));
+        *slot = to_ptr(store);
         Ok(())
     })
 }
@@ -152,13 +151,9 @@ pub extern "C" fn blockmem_store_new(
 /// required.
 #[no_mangle]
 pub extern "C" fn blockmem_store_free(store: *mut blockmem_store) {
-    catch((), || {
-        if !store.is_null() {
-            // SAFETY: the handle came from `blockmem_store_new` and the
-            // caller gives up ownership here, once.
-            drop(unsafe { Box::from_raw(store) });
-        }
-    })
+    // SAFETY: the handle came from `blockmem_store_new` and the caller
+    // gives up ownership here, once.
+    catch((), || unsafe { free(store) })
 }
 
 /// Frees every block and marks the store closed: later calls on the handle
@@ -169,7 +164,8 @@ pub extern "C" fn blockmem_store_free(store: *mut blockmem_store) {
 #[no_mangle]
 pub extern "C" fn blockmem_store_close(store: *const blockmem_store) -> blockmem_status {
     catch_status(|| {
-        self::store(store)?.close();
+        // SAFETY: a live handle, not freed during the call.
+        unsafe { try_ref(store) }?.close();
         Ok(())
     })
 }
@@ -177,19 +173,26 @@ pub extern "C" fn blockmem_store_close(store: *const blockmem_store) -> blockmem
 /// `OK` while the store is open, `STORE_CLOSED` after close.
 #[no_mangle]
 pub extern "C" fn blockmem_health_check(store: *const blockmem_store) -> blockmem_status {
-    catch_status(|| Ok(self::store(store)?.health_check()?))
+    // SAFETY: a live handle, not freed during the call.
+    catch_status(|| Ok(unsafe { try_ref(store) }?.health_check()?))
 }
 
 /// Number of blocks stored; O(1). 0 for a NULL or closed handle.
 #[no_mangle]
 pub extern "C" fn blockmem_block_count(store: *const blockmem_store) -> u64 {
-    catch(0, || self::store(store).map_or(0, MemoryStore::block_count))
+    // SAFETY: a live handle, not freed during the call.
+    catch(0, || {
+        unsafe { try_ref(store) }.map_or(0, MemoryStore::block_count)
+    })
 }
 
 /// Sum of all block sizes in bytes; O(1). 0 for a NULL or closed handle.
 #[no_mangle]
 pub extern "C" fn blockmem_total_size(store: *const blockmem_store) -> u64 {
-    catch(0, || self::store(store).map_or(0, MemoryStore::total_size))
+    // SAFETY: a live handle, not freed during the call.
+    catch(0, || {
+        unsafe { try_ref(store) }.map_or(0, MemoryStore::total_size)
+    })
 }
 
 /// Writes counters and effective limits to the caller-owned `*out_stats`,
@@ -201,7 +204,8 @@ pub extern "C" fn blockmem_store_stats(
     out_stats: *mut blockmem_stats,
 ) -> blockmem_status {
     catch_status(|| {
-        let s = self::store(store)?.stats();
+        // SAFETY: a live handle, not freed during the call.
+        let s = unsafe { try_ref(store) }?.stats();
         *out(out_stats)? = blockmem_stats {
             block_count: s.block_count,
             total_size: s.total_size,

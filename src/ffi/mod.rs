@@ -1,11 +1,17 @@
 //! The C ABI. Thin by design: every exported function checks and converts
 //! its arguments, calls the safe core ([`MemoryStore`](crate::MemoryStore)),
-//! and converts the result to a [`status::blockmem_status`]. Every function body runs inside
-//! [`panic::catch`], so a Rust panic never unwinds
-//! into C.
+//! and converts the result to a [`blockmem_status`]. Every function body
+//! runs inside the panic boundary ([`panic::catch`]), so a Rust panic never
+//! unwinds into C.
 //!
 //! `include/blockmem.h` is generated from this module by cbindgen
 //! (`build.rs`); the doc comments here are the header's documentation.
+//!
+//! Layout: one module per C type (`handle`: `blockmem_store`, `blocks`: the
+//! operations on its blocks, `pin`: `blockmem_block`, `list`:
+//! `blockmem_list_page`, `status`: `blockmem_status`), and the shared
+//! plumbing: `castable` (how every C type owns its Rust value), `buffers`
+//! (caller memory), `panic` (the boundary).
 //!
 //! Conventions, shared by every function:
 //! - Inputs are `(pointer, length)` pairs borrowed for the duration of the
@@ -24,18 +30,29 @@
 #![allow(clippy::missing_safety_doc)]
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
-mod buffers;
-mod handle;
-mod list;
-mod panic;
+// The C types and their functions, in the order the header lists them.
 mod status;
-mod store;
+
+mod handle;
+
+mod blocks;
+
+mod pin;
+
+mod list;
+
 #[cfg(feature = "fault-injection")]
 mod testing;
 
+// Shared plumbing.
+mod buffers;
+mod castable;
+mod panic;
+
+pub use blocks::*;
 pub use handle::*;
 pub use list::*;
+pub use pin::*;
 pub use status::*;
-pub use store::*;
 #[cfg(feature = "fault-injection")]
 pub use testing::*;

@@ -1,6 +1,7 @@
 //! Test-only exports (feature `fault-injection`; absent from release builds).
 
-use super::handle::{blockmem_store, store};
+use super::castable::try_ref;
+use super::handle::blockmem_store;
 use super::panic::catch_status;
 use super::status::*;
 
@@ -10,7 +11,8 @@ use super::status::*;
 #[no_mangle]
 pub extern "C" fn blockmem_test_arm_panic(store: *const blockmem_store) -> blockmem_status {
     catch_status(|| {
-        self::store(store)?.arm_panic();
+        // SAFETY: per the API contract, a non-NULL handle is live for the call.
+        unsafe { try_ref(store) }?.arm_panic();
         Ok(())
     })
 }

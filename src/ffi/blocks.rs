@@ -1,17 +1,12 @@
-//! Block operations on a store handle.
+//! Block operations by key on a store handle: write, copying reads, stat,
+//! exists, delete, delete by prefix.
 
 use super::buffers::{input, out, output, put_opt};
-use super::handle::{blockmem_store, store};
-use super::panic::{catch, catch_status};
+use super::castable::try_ref;
+use super::handle::blockmem_store;
+use super::panic::catch_status;
 use super::status::*;
-use crate::block::Block;
 use crate::Error;
-
-/// A pinned, immutable block returned by `blockmem_get`. Opaque; release
-/// with `blockmem_block_free`.
-pub struct blockmem_block {
-    _private: [u8; 0],
-}
 
 /// Stores a private copy of `data[0..data_len)` under `key[0..key_len)`,
 /// replacing any block with that key atomically (readers see the old or
@@ -30,9 +25,10 @@ pub extern "C" fn blockmem_write(
     data_len: usize,
 ) -> blockmem_status {
     catch_status(|| {
-        let s = self::store(store)?;
+        // SAFETY: per the API contract, a non-NULL handle is live for the call.
+        let store = unsafe { try_ref(store) }?;
         let (key, data) = (input(key, key_len)?, input(data, data_len)?);
-        Ok(s.write(key, data)?)
+        Ok(store.write(key, data)?)
     })
 }
 
@@ -54,10 +50,11 @@ pub extern "C" fn blockmem_read(
     out_len: *mut usize,
 ) -> blockmem_status {
     catch_status(|| {
-        let s = self::store(store)?;
+        // SAFETY: per the API contract, a non-NULL handle is live for the call.
+        let store = unsafe { try_ref(store) }?;
         let (key, out_len) = (input(key, key_len)?, out(out_len)?);
         let buf = output(buf, buf_len)?;
-        sized_result(s.read_into(key, buf), out_len)
+        report_len(store.read_into(key, buf), out_len)
     })
 }
 
@@ -81,14 +78,17 @@ pub extern "C" fn blockmem_read_range(
     out_len: *mut usize,
 ) -> blockmem_status {
     catch_status(|| {
-        let s = self::store(store)?;
+        // SAFETY: per the API contract, a non-NULL handle is live for the call.
+        let store = unsafe { try_ref(store) }?;
         let (key, out_len) = (input(key, key_len)?, out(out_len)?);
         let buf = output(buf, buf_len)?;
-        sized_result(s.read_range_into(key, offset, length, buf), out_len)
+        report_len(store.read_range_into(key, offset, length, buf), out_len)
     })
 }
 
-fn sized_result(result: crate::Result<usize>, out_len: &mut usize) -> Result<(), blockmem_status> {
+/// Writes a copy's length to `*out_len`, or for `BufferTooSmall` the length
+/// needed.
+fn report_len(result: crate::Result<usize>, out_len: &mut usize) -> Result<(), blockmem_status> {
     match result {
         Ok(n) => {
             *out_len = n;
@@ -102,48 +102,6 @@ fn sized_result(result: crate::Result<usize>, out_len: &mut usize) -> Result<(),
     }
 }
 
-/// Zero-copy read: pins the block under `key` and writes a pointer to its
-/// bytes to `*out_data`, its size to `*out_len`, and the pin to
-/// `*out_block`. The bytes are immutable and stay valid, even if the key is
-/// overwritten or deleted or the store closed, until the caller passes
-/// `*out_block` to `blockmem_block_free` (exactly once; the handle itself
-/// may be freed first). Never write through `*out_data`.
-///
-/// Errors: `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`
-/// (any out-pointer NULL). Outputs are written only on success.
-#[no_mangle]
-pub extern "C" fn blockmem_get(
-    store: *const blockmem_store,
-    key: *const u8,
-    key_len: usize,
-    out_data: *mut *const u8,
-    out_len: *mut usize,
-    out_block: *mut *mut blockmem_block,
-) -> blockmem_status {
-    catch_status(|| {
-        let s = self::store(store)?;
-        let key = input(key, key_len)?;
-        let (out_data, out_len, out_block) = (out(out_data)?, out(out_len)?, out(out_block)?);
-        let block = s.get(key)?;
-        *out_data = block.data().as_ptr();
-        *out_len = block.len();
-        *out_block = block.into_raw() as *mut blockmem_block;
-        Ok(())
-    })
-}
-
-/// Releases a pin from `blockmem_get`. NULL is a no-op.
-#[no_mangle]
-pub extern "C" fn blockmem_block_free(block: *mut blockmem_block) {
-    catch((), || {
-        if !block.is_null() {
-            // SAFETY: the pointer came from `blockmem_get` and is released
-            // once, as documented.
-            drop(unsafe { Block::from_raw(block as *const ()) });
-        }
-    })
-}
-
 /// Writes the size of the block under `key` to `*out_size` without copying
 /// data. Errors: `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`,
 /// `INVALID_ARGUMENT`.
@@ -155,9 +113,10 @@ pub extern "C" fn blockmem_stat(
     out_size: *mut u64,
 ) -> blockmem_status {
     catch_status(|| {
-        let s = self::store(store)?;
+        // SAFETY: per the API contract, a non-NULL handle is live for the call.
+        let store = unsafe { try_ref(store) }?;
         let (key, out_size) = (input(key, key_len)?, out(out_size)?);
-        *out_size = s.stat(key)?;
+        *out_size = store.stat(key)?;
         Ok(())
     })
 }
@@ -172,9 +131,10 @@ pub extern "C" fn blockmem_exists(
     out_exists: *mut bool,
 ) -> blockmem_status {
     catch_status(|| {
-        let s = self::store(store)?;
+        // SAFETY: per the API contract, a non-NULL handle is live for the call.
+        let store = unsafe { try_ref(store) }?;
         let (key, out_exists) = (input(key, key_len)?, out(out_exists)?);
-        *out_exists = s.exists(key)?;
+        *out_exists = store.exists(key)?;
         Ok(())
     })
 }
@@ -190,9 +150,10 @@ pub extern "C" fn blockmem_delete(
     out_existed: *mut bool,
 ) -> blockmem_status {
     catch_status(|| {
-        let s = self::store(store)?;
+        // SAFETY: per the API contract, a non-NULL handle is live for the call.
+        let store = unsafe { try_ref(store) }?;
         let key = input(key, key_len)?;
-        put_opt(out_existed, s.delete(key)?);
+        put_opt(out_existed, store.delete(key)?);
         Ok(())
     })
 }
@@ -210,8 +171,9 @@ pub extern "C" fn blockmem_delete_prefix(
     out_bytes: *mut u64,
 ) -> blockmem_status {
     catch_status(|| {
-        let s = self::store(store)?;
-        let deleted = s.delete_by_prefix(input(prefix, prefix_len)?)?;
+        // SAFETY: per the API contract, a non-NULL handle is live for the call.
+        let store = unsafe { try_ref(store) }?;
+        let deleted = store.delete_by_prefix(input(prefix, prefix_len)?)?;
         put_opt(out_blocks, deleted.blocks);
         put_opt(out_bytes, deleted.bytes);
         Ok(())
