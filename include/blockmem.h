@@ -50,10 +50,10 @@ enum blockmem_status
   BLOCKMEM_STATUS_BLOCK_TOO_LARGE = 6,
   // The write would take total_size over max_bytes.
   BLOCKMEM_STATUS_STORE_FULL = 7,
-  // Allocating memory for the block failed.
+  // Allocating memory failed (a block, or a listing's result).
   BLOCKMEM_STATUS_OUT_OF_MEMORY = 8,
-  // A NULL handle, or a NULL pointer where one is required, or a
-  // malformed options struct.
+  // A NULL handle, or a NULL pointer where one is required, a length
+  // above PTRDIFF_MAX, or a malformed options struct.
   BLOCKMEM_STATUS_INVALID_ARGUMENT = 9,
   // An internal panic was caught at the ABI boundary. The store is still
   // consistent and usable: the core never leaves a change half-made.

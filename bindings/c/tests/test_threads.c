@@ -132,7 +132,7 @@ static blockmem_status expect(struct shared *sh, int closed_before, blockmem_sta
         /* The operation started after close returned. */
         if (st != BLOCKMEM_STATUS_STORE_CLOSED)
             CHECK_FAILF("%s after close returned %s, want STORE_CLOSED", what,
-                        check_status_name(st));
+                        blockmem_status_str(st));
         return st;
     }
     if (st == BLOCKMEM_STATUS_OK || (ok_also >= 0 && st == ok_also))
@@ -141,7 +141,7 @@ static blockmem_status expect(struct shared *sh, int closed_before, blockmem_sta
         atomic_fetch_add(&sh->closed_seen, 1);
         return st;
     }
-    CHECK_FAILF("%s returned %s", what, check_status_name(st));
+    CHECK_FAILF("%s returned %s", what, blockmem_status_str(st));
     return st;
 }
 
