@@ -133,6 +133,11 @@ static void rule_null_out_pointer_is_invalid_argument(void)
     /* Optional outputs may be NULL. */
     CHECK_STATUS(blockmem_delete(store, KEY("missing"), NULL), BLOCKMEM_STATUS_OK);
     CHECK_STATUS(blockmem_delete_prefix(store, KEY("zz"), NULL, NULL), BLOCKMEM_STATUS_OK);
+    CHECK_STATUS(blockmem_write(store, KEY("a/1"), KEY("12")), BLOCKMEM_STATUS_OK);
+    CHECK_STATUS(blockmem_write(store, KEY("a/2"), KEY("345")), BLOCKMEM_STATUS_OK);
+    uint64_t bytes = 0;
+    CHECK_STATUS(blockmem_delete_prefix(store, KEY("a/"), NULL, &bytes), BLOCKMEM_STATUS_OK);
+    CHECK(bytes == 5);
     CHECK_STATUS(blockmem_delete(store, KEY("k"), NULL), BLOCKMEM_STATUS_OK);
     CHECK(counters_are(store, 0, 0));
     blockmem_store_free(store);

@@ -131,6 +131,14 @@ static void rule_read_buffer_negotiation_reports_needed_size(void)
     /* Exactly the size needed. */
     CHECK_STATUS(blockmem_read(store, KEY("k"), buf, n, &n), BLOCKMEM_STATUS_OK);
     CHECK(n == sizeof data && memcmp(buf, data, n) == 0);
+    /* A larger buffer: the bytes past the copy are untouched. */
+    uint8_t big[150];
+    memset(big, 0xCC, sizeof big);
+    CHECK_STATUS(blockmem_read(store, KEY("k"), big, sizeof big, &n), BLOCKMEM_STATUS_OK);
+    CHECK(n == sizeof data && memcmp(big, data, n) == 0);
+    for (size_t i = sizeof data; i < sizeof big; i++)
+        if (!CHECK(big[i] == 0xCC))
+            break;
     blockmem_store_free(store);
 }
 
