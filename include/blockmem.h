@@ -149,6 +149,9 @@ const char *blockmem_version(void);
 // `options` is caller-owned and only written.
 //
 // Returns `INVALID_ARGUMENT` if `options` is NULL.
+//
+// # Safety
+// `options` is NULL or points to a writable `blockmem_options`.
 blockmem_status blockmem_options_init(struct blockmem_options *options);
 
 // Creates a store and writes its handle to `*out_store`.
@@ -159,14 +162,22 @@ blockmem_status blockmem_options_init(struct blockmem_options *options);
 //
 // Returns `INVALID_ARGUMENT` if `out_store` is NULL or
 // `options->struct_size` is smaller than `sizeof(size_t)`.
+//
+// # Safety
+// `options` is NULL or points to `options->struct_size` readable bytes
+// that start with that `size_t` field. `out_store` is NULL or points to a
+// writable `blockmem_store *`.
 blockmem_status blockmem_store_new(const struct blockmem_options *options,
                                    struct blockmem_store **out_store);
 
 // Releases a handle and everything stored in it. NULL is a no-op.
 //
-// Call it exactly once per handle, after every other call on the handle
-// has returned; the handle is invalid afterwards. Closing first is not
-// required.
+// Closing first is not required. Pins and list pages taken from the
+// handle stay valid and are released on their own.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` not yet freed.
+// The caller gives it up here: no call on it may be running or follow.
 void blockmem_store_free(struct blockmem_store *store);
 
 // Frees every block and marks the store closed: later calls on the handle
@@ -174,20 +185,41 @@ void blockmem_store_free(struct blockmem_store *store);
 // while other threads are using the handle (their calls finish normally
 // or return `STORE_CLOSED`). The handle itself stays valid until
 // `blockmem_store_free`.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns.
 blockmem_status blockmem_store_close(const struct blockmem_store *store);
 
 // `OK` while the store is open, `STORE_CLOSED` after close.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns.
 blockmem_status blockmem_health_check(const struct blockmem_store *store);
 
 // Number of blocks stored; O(1). 0 for a NULL or closed handle.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns.
 uint64_t blockmem_block_count(const struct blockmem_store *store);
 
 // Sum of all block sizes in bytes; O(1). 0 for a NULL or closed handle.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns.
 uint64_t blockmem_total_size(const struct blockmem_store *store);
 
 // Writes counters and effective limits to the caller-owned `*out_stats`,
 // in one call. `INVALID_ARGUMENT` if either pointer is NULL. Works on a
 // closed store (`closed` is then true and the counters 0).
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns; `out_stats` is NULL or points to a writable
+// `blockmem_stats`.
 blockmem_status blockmem_store_stats(const struct blockmem_store *store,
                                      struct blockmem_stats *out_stats);
 
@@ -199,6 +231,13 @@ blockmem_status blockmem_store_stats(const struct blockmem_store *store,
 // Errors: `INVALID_KEY` (empty or over max_key_len), `BLOCK_TOO_LARGE`,
 // `STORE_FULL`, `OUT_OF_MEMORY`, `STORE_CLOSED`, `INVALID_ARGUMENT`.
 // On any error the store is unchanged.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns. `key` points to `key_len` readable bytes (or
+// is NULL with `key_len` 0), borrowed for the call only.
+// `data` points to `data_len` readable bytes (or is NULL with `data_len`
+// 0), borrowed for the call only.
 blockmem_status blockmem_write(const struct blockmem_store *store,
                                const uint8_t *key,
                                size_t key_len,
@@ -213,6 +252,14 @@ blockmem_status blockmem_write(const struct blockmem_store *store,
 // size to `*out_len` and leaves `buf` untouched. Other errors:
 // `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`
 // (`out_len` NULL). `buf` must not overlap `key`.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns. `key` points to `key_len` readable bytes (or
+// is NULL with `key_len` 0), borrowed for the call only.
+// `buf` points to `buf_len` writable bytes (or is NULL with `buf_len` 0)
+// that overlap no other argument; `out_len` is NULL or points to a
+// writable `size_t`.
 blockmem_status blockmem_read(const struct blockmem_store *store,
                               const uint8_t *key,
                               size_t key_len,
@@ -228,6 +275,14 @@ blockmem_status blockmem_read(const struct blockmem_store *store,
 // Errors: `INVALID_RANGE` (`offset > size`), `BUFFER_TOO_SMALL` (needed
 // size in `*out_len`, `buf` untouched), `NOT_FOUND`, `INVALID_KEY`,
 // `STORE_CLOSED`, `INVALID_ARGUMENT`.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns. `key` points to `key_len` readable bytes (or
+// is NULL with `key_len` 0), borrowed for the call only.
+// `buf` points to `buf_len` writable bytes (or is NULL with `buf_len` 0)
+// that overlap no other argument; `out_len` is NULL or points to a
+// writable `size_t`.
 blockmem_status blockmem_read_range(const struct blockmem_store *store,
                                     const uint8_t *key,
                                     size_t key_len,
@@ -240,6 +295,12 @@ blockmem_status blockmem_read_range(const struct blockmem_store *store,
 // Writes the size of the block under `key` to `*out_size` without copying
 // data. Errors: `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`,
 // `INVALID_ARGUMENT`.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns. `key` points to `key_len` readable bytes (or
+// is NULL with `key_len` 0), borrowed for the call only.
+// `out_size` is NULL or points to a writable `uint64_t`.
 blockmem_status blockmem_stat(const struct blockmem_store *store,
                               const uint8_t *key,
                               size_t key_len,
@@ -247,6 +308,12 @@ blockmem_status blockmem_stat(const struct blockmem_store *store,
 
 // Writes whether a block is stored under `key` to `*out_exists`.
 // Errors: `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns. `key` points to `key_len` readable bytes (or
+// is NULL with `key_len` 0), borrowed for the call only.
+// `out_exists` is NULL or points to a writable `bool`.
 blockmem_status blockmem_exists(const struct blockmem_store *store,
                                 const uint8_t *key,
                                 size_t key_len,
@@ -255,6 +322,12 @@ blockmem_status blockmem_exists(const struct blockmem_store *store,
 // Removes the block under `key`. A missing key is success. If
 // `out_existed` is not NULL, writes whether the block existed.
 // Errors: `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns. `key` points to `key_len` readable bytes (or
+// is NULL with `key_len` 0), borrowed for the call only.
+// `out_existed` is NULL or points to a writable `bool`.
 blockmem_status blockmem_delete(const struct blockmem_store *store,
                                 const uint8_t *key,
                                 size_t key_len,
@@ -264,6 +337,13 @@ blockmem_status blockmem_delete(const struct blockmem_store *store,
 // empty prefix removes everything). If not NULL, `*out_blocks` and
 // `*out_bytes` receive how many blocks and bytes were freed.
 // Errors: `STORE_CLOSED`, `OUT_OF_MEMORY`, `INVALID_ARGUMENT`.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns. `prefix` points to `prefix_len` readable bytes
+// (or is NULL with `prefix_len` 0), borrowed for the call only.
+// `out_blocks` and `out_bytes` are each NULL or point to a writable
+// `uint64_t`.
 blockmem_status blockmem_delete_prefix(const struct blockmem_store *store,
                                        const uint8_t *prefix,
                                        size_t prefix_len,
@@ -279,6 +359,12 @@ blockmem_status blockmem_delete_prefix(const struct blockmem_store *store,
 //
 // Errors: `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`
 // (any out-pointer NULL). Outputs are written only on success.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns. `key` points to `key_len` readable bytes (or
+// is NULL with `key_len` 0), borrowed for the call only. Each out-pointer
+// is NULL or points to writable memory of its type.
 blockmem_status blockmem_get(const struct blockmem_store *store,
                              const uint8_t *key,
                              size_t key_len,
@@ -286,7 +372,12 @@ blockmem_status blockmem_get(const struct blockmem_store *store,
                              size_t *out_len,
                              struct blockmem_block **out_block);
 
-// Releases a pin from `blockmem_get`. NULL is a no-op.
+// Releases a pin from `blockmem_get`. NULL is a no-op. Works after the
+// store is closed or freed.
+//
+// # Safety
+// `block` is NULL or a pin from `blockmem_get` not yet released; the
+// caller gives it up here, and its data pointer with it.
 void blockmem_block_free(struct blockmem_block *block);
 
 // Lists keys that start with `prefix[0..prefix_len)` (empty: all keys) and
@@ -298,6 +389,13 @@ void blockmem_block_free(struct blockmem_block *block);
 //
 // Errors: `STORE_CLOSED`, `INVALID_ARGUMENT` (`out_page` NULL, or a NULL
 // pointer with nonzero length).
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns. `prefix` and `start_after` each point to
+// their length in readable bytes (or are NULL with length 0), borrowed
+// for the call only. `out_page` is NULL or points to a writable
+// `blockmem_list_page *`.
 blockmem_status blockmem_list(const struct blockmem_store *store,
                               const uint8_t *prefix,
                               size_t prefix_len,
@@ -307,13 +405,21 @@ blockmem_status blockmem_list(const struct blockmem_store *store,
                               struct blockmem_list_page **out_page);
 
 // Releases a page from `blockmem_list`. NULL is a no-op; each page must be
-// freed exactly once.
+// freed exactly once. Works after the store is closed or freed.
+//
+// # Safety
+// `page` is NULL or a page from `blockmem_list` not yet freed; the caller
+// gives it up here, and every pointer in it with it.
 void blockmem_list_page_free(struct blockmem_list_page *page);
 
 #if defined(BLOCKMEM_FAULT_INJECTION)
 // Test builds only: the next operation on `store` that takes its lock
 // panics once, so callers can see `BLOCKMEM_STATUS_PANIC` and check that
 // the store stays usable afterwards.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns.
 blockmem_status blockmem_test_arm_panic(const struct blockmem_store *store);
 #endif
 

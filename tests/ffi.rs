@@ -17,7 +17,10 @@ struct Handle(*mut blockmem_store);
 impl Handle {
     fn with(options: *const blockmem_options) -> Handle {
         let mut h = null_mut();
-        assert_eq!(blockmem_store_new(options, &mut h), BLOCKMEM_STATUS_OK);
+        // SAFETY: `options` is NULL or a whole struct (the callers' duty);
+        // `h` is writable.
+        let st = unsafe { blockmem_store_new(options, &mut h) };
+        assert_eq!(st, BLOCKMEM_STATUS_OK);
         assert!(!h.is_null());
         Handle(h)
     }
@@ -28,14 +31,18 @@ impl Handle {
 
     fn limits(&self) -> (u64, u64, u64) {
         let mut s = blockmem_stats::default();
-        assert_eq!(blockmem_store_stats(self.p(), &mut s), BLOCKMEM_STATUS_OK);
+        // SAFETY: a live handle and a writable struct.
+        let st = unsafe { blockmem_store_stats(self.p(), &mut s) };
+        assert_eq!(st, BLOCKMEM_STATUS_OK);
         (s.max_bytes, s.max_block_size, s.max_key_len)
     }
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        blockmem_store_free(self.0);
+        // SAFETY: the handle is owned here and freed once, with no call on
+        // it running.
+        unsafe { blockmem_store_free(self.0) };
     }
 }
 
@@ -91,28 +98,28 @@ mod panics {
     }
 
     fn write(h: &Handle, key: &[u8], data: &[u8]) -> blockmem_status {
-        blockmem_write(h.p(), key.as_ptr(), key.len(), data.as_ptr(), data.len())
+        // SAFETY: a live handle and two slices borrowed for the call.
+        unsafe { blockmem_write(h.p(), key.as_ptr(), key.len(), data.as_ptr(), data.len()) }
     }
 
-    /// The counters and the bytes of every key the table touches.
+    /// The counters and the bytes (or the status) of every key the table
+    /// touches.
     fn snapshot(h: &Handle) -> (u64, u64, Vec<Vec<u8>>) {
-        let blocks = [&b"a/1"[..], b"a/2", b"b", b"c"]
-            .iter()
-            .map(|k| {
-                let mut buf = [0u8; 16];
-                let mut n = 0;
-                let st = blockmem_read(h.p(), k.as_ptr(), k.len(), buf.as_mut_ptr(), 16, &mut n);
-                match st {
-                    BLOCKMEM_STATUS_OK => buf[..n].to_vec(),
-                    st => format!("{st:?}").into_bytes(),
-                }
-            })
-            .collect();
-        (
-            blockmem_block_count(h.p()),
-            blockmem_total_size(h.p()),
-            blocks,
-        )
+        let read = |k: &[u8]| {
+            let (mut buf, mut n) = ([0u8; 16], 0);
+            // SAFETY: a live handle, a key slice, a 16-byte buffer and a
+            // writable length.
+            let st =
+                unsafe { blockmem_read(h.p(), k.as_ptr(), k.len(), buf.as_mut_ptr(), 16, &mut n) };
+            match st {
+                BLOCKMEM_STATUS_OK => buf[..n].to_vec(),
+                st => format!("{st:?}").into_bytes(),
+            }
+        };
+        let blocks = [&b"a/1"[..], b"a/2", b"b", b"c"].map(read).to_vec();
+        // SAFETY: a live handle.
+        let (count, size) = unsafe { (blockmem_block_count(h.p()), blockmem_total_size(h.p())) };
+        (count, size, blocks)
     }
 
     /// Where a call writes its outputs; each starts as a sentinel that a
@@ -128,14 +135,16 @@ mod panics {
         page: *mut blockmem_list_page,
     }
 
+    const UNSET: u64 = 0xDEAD;
+
     impl Outputs {
         fn new() -> Outputs {
             Outputs {
                 buf: [0xEE; 16],
-                len: 0xDEAD,
-                size: 0xDEAD,
+                len: UNSET as usize,
+                size: UNSET,
                 flag: true,
-                counts: (0xDEAD, 0xDEAD),
+                counts: (UNSET, UNSET),
                 data: null(),
                 block: null_mut(),
                 page: null_mut(),
@@ -144,8 +153,8 @@ mod panics {
 
         fn untouched(&self) -> bool {
             self.buf == [0xEE; 16]
-                && (self.len, self.size, self.flag, self.counts)
-                    == (0xDEAD, 0xDEAD, true, (0xDEAD, 0xDEAD))
+                && self.len == UNSET as usize
+                && (self.size, self.flag, self.counts) == (UNSET, true, (UNSET, UNSET))
                 && self.data.is_null()
                 && self.block.is_null()
                 && self.page.is_null()
@@ -153,62 +162,69 @@ mod panics {
 
         /// Releases what a successful call handed out.
         fn release(&mut self) {
-            blockmem_block_free(self.block);
-            blockmem_list_page_free(self.page);
+            // SAFETY: a pin and a page from successful calls (or NULL),
+            // each released once.
+            unsafe {
+                blockmem_block_free(self.block);
+                blockmem_list_page_free(self.page);
+            }
         }
     }
 
     type Call = fn(&Handle, &mut Outputs) -> blockmem_status;
 
     /// Every exported function that takes the store lock, with arguments
-    /// that succeed when no fault is armed.
+    /// that succeed when no fault is armed. Each passes a live handle,
+    /// literal keys with their lengths, and pointers into `Outputs` that
+    /// match the lengths given.
     const CALLS: &[(&str, Call)] = &[
         ("write new key", |h, _| write(h, b"c", b"new")),
         ("write replacing", |h, _| write(h, b"a/1", b"replacement")),
         ("read", |h, o| {
-            blockmem_read(
-                h.p(),
-                b"a/2".as_ptr(),
-                3,
-                o.buf.as_mut_ptr(),
-                16,
-                &mut o.len,
-            )
+            let (key, buf) = (b"a/2".as_ptr(), o.buf.as_mut_ptr());
+            // SAFETY: see above.
+            unsafe { blockmem_read(h.p(), key, 3, buf, 16, &mut o.len) }
         }),
         ("read_range", |h, o| {
-            let (buf, len) = (o.buf.as_mut_ptr(), &mut o.len);
-            blockmem_read_range(h.p(), b"a/2".as_ptr(), 3, 1, u64::MAX, buf, 16, len)
+            let (key, buf) = (b"a/2".as_ptr(), o.buf.as_mut_ptr());
+            // SAFETY: see above.
+            unsafe { blockmem_read_range(h.p(), key, 3, 1, u64::MAX, buf, 16, &mut o.len) }
         }),
         ("get", |h, o| {
-            blockmem_get(
-                h.p(),
-                b"a/1".as_ptr(),
-                3,
-                &mut o.data,
-                &mut o.len,
-                &mut o.block,
-            )
+            let (data, len, block) = (&mut o.data, &mut o.len, &mut o.block);
+            // SAFETY: see above.
+            unsafe { blockmem_get(h.p(), b"a/1".as_ptr(), 3, data, len, block) }
         }),
         ("stat", |h, o| {
-            blockmem_stat(h.p(), b"a/1".as_ptr(), 3, &mut o.size)
+            // SAFETY: see above.
+            unsafe { blockmem_stat(h.p(), b"a/1".as_ptr(), 3, &mut o.size) }
         }),
         ("exists", |h, o| {
-            blockmem_exists(h.p(), b"b".as_ptr(), 1, &mut o.flag)
+            // SAFETY: see above.
+            unsafe { blockmem_exists(h.p(), b"b".as_ptr(), 1, &mut o.flag) }
         }),
         ("delete", |h, o| {
-            blockmem_delete(h.p(), b"a/1".as_ptr(), 3, &mut o.flag)
+            // SAFETY: see above.
+            unsafe { blockmem_delete(h.p(), b"a/1".as_ptr(), 3, &mut o.flag) }
         }),
         ("delete_prefix", |h, o| {
             let (blocks, bytes) = (&mut o.counts.0, &mut o.counts.1);
-            blockmem_delete_prefix(h.p(), b"a/".as_ptr(), 2, blocks, bytes)
+            // SAFETY: see above.
+            unsafe { blockmem_delete_prefix(h.p(), b"a/".as_ptr(), 2, blocks, bytes) }
         }),
         ("list", |h, o| {
-            blockmem_list(h.p(), null(), 0, null(), 0, 1, &mut o.page)
+            // SAFETY: see above.
+            unsafe { blockmem_list(h.p(), null(), 0, null(), 0, 1, &mut o.page) }
         }),
         ("list after a key", |h, o| {
-            blockmem_list(h.p(), b"a/".as_ptr(), 2, b"a/1".as_ptr(), 3, 0, &mut o.page)
+            let (prefix, after) = (b"a/".as_ptr(), b"a/1".as_ptr());
+            // SAFETY: see above.
+            unsafe { blockmem_list(h.p(), prefix, 2, after, 3, 0, &mut o.page) }
         }),
-        ("health_check", |h, _| blockmem_health_check(h.p())),
+        ("health_check", |h, _| {
+            // SAFETY: see above.
+            unsafe { blockmem_health_check(h.p()) }
+        }),
     ];
 
     /// Each call, with a fault armed, returns PANIC, writes no output and
@@ -224,19 +240,23 @@ mod panics {
             }
             let before = snapshot(&h);
             let mut out = Outputs::new();
-            assert_eq!(blockmem_test_arm_panic(h.p()), BLOCKMEM_STATUS_OK);
+            // SAFETY: a live handle.
+            let armed = unsafe { blockmem_test_arm_panic(h.p()) };
+            assert_eq!(armed, BLOCKMEM_STATUS_OK);
             assert_eq!(call(&h, &mut out), BLOCKMEM_STATUS_PANIC, "{name}");
             assert!(out.untouched(), "{name} wrote an output");
             assert_eq!(snapshot(&h), before, "{name} changed the store");
-            assert_eq!(blockmem_health_check(h.p()), BLOCKMEM_STATUS_OK, "{name}");
+            // SAFETY: a live handle.
+            assert_eq!(unsafe { blockmem_health_check(h.p()) }, BLOCKMEM_STATUS_OK);
             assert_eq!(
                 call(&h, &mut out),
                 BLOCKMEM_STATUS_OK,
                 "{name} after the panic"
             );
             out.release();
-            assert_eq!(blockmem_store_close(h.p()), BLOCKMEM_STATUS_OK);
-            assert_eq!(blockmem_block_count(h.p()), 0);
+            // SAFETY: a live handle.
+            assert_eq!(unsafe { blockmem_store_close(h.p()) }, BLOCKMEM_STATUS_OK);
+            assert_eq!(snapshot(&h).0, 0);
         }
     }
 

@@ -16,8 +16,15 @@ use crate::Error;
 /// Errors: `INVALID_KEY` (empty or over max_key_len), `BLOCK_TOO_LARGE`,
 /// `STORE_FULL`, `OUT_OF_MEMORY`, `STORE_CLOSED`, `INVALID_ARGUMENT`.
 /// On any error the store is unchanged.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns. `key` points to `key_len` readable bytes (or
+/// is NULL with `key_len` 0), borrowed for the call only.
+/// `data` points to `data_len` readable bytes (or is NULL with `data_len`
+/// 0), borrowed for the call only.
 #[no_mangle]
-pub extern "C" fn blockmem_write(
+pub unsafe extern "C" fn blockmem_write(
     store: *const blockmem_store,
     key: *const u8,
     key_len: usize,
@@ -25,9 +32,14 @@ pub extern "C" fn blockmem_write(
     data_len: usize,
 ) -> blockmem_status {
     catch_status(|| {
-        // SAFETY: per the API contract, a non-NULL handle is live for the call.
-        let store = unsafe { try_ref(store) }?;
-        let (key, data) = (input(key, key_len)?, input(data, data_len)?);
+        // SAFETY: per this function's `# Safety` section.
+        let (store, key, data) = unsafe {
+            (
+                try_ref(store)?,
+                input(key, key_len)?,
+                input(data, data_len)?,
+            )
+        };
         Ok(store.write(key, data)?)
     })
 }
@@ -40,8 +52,16 @@ pub extern "C" fn blockmem_write(
 /// size to `*out_len` and leaves `buf` untouched. Other errors:
 /// `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`
 /// (`out_len` NULL). `buf` must not overlap `key`.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns. `key` points to `key_len` readable bytes (or
+/// is NULL with `key_len` 0), borrowed for the call only.
+/// `buf` points to `buf_len` writable bytes (or is NULL with `buf_len` 0)
+/// that overlap no other argument; `out_len` is NULL or points to a
+/// writable `size_t`.
 #[no_mangle]
-pub extern "C" fn blockmem_read(
+pub unsafe extern "C" fn blockmem_read(
     store: *const blockmem_store,
     key: *const u8,
     key_len: usize,
@@ -50,10 +70,15 @@ pub extern "C" fn blockmem_read(
     out_len: *mut usize,
 ) -> blockmem_status {
     catch_status(|| {
-        // SAFETY: per the API contract, a non-NULL handle is live for the call.
-        let store = unsafe { try_ref(store) }?;
-        let (key, out_len) = (input(key, key_len)?, out(out_len)?);
-        let buf = output(buf, buf_len)?;
+        // SAFETY: per this function's `# Safety` section.
+        let (store, key, out_len, buf) = unsafe {
+            (
+                try_ref(store)?,
+                input(key, key_len)?,
+                out(out_len)?,
+                output(buf, buf_len)?,
+            )
+        };
         report_len(store.read_into(key, buf), out_len)
     })
 }
@@ -66,8 +91,16 @@ pub extern "C" fn blockmem_read(
 /// Errors: `INVALID_RANGE` (`offset > size`), `BUFFER_TOO_SMALL` (needed
 /// size in `*out_len`, `buf` untouched), `NOT_FOUND`, `INVALID_KEY`,
 /// `STORE_CLOSED`, `INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns. `key` points to `key_len` readable bytes (or
+/// is NULL with `key_len` 0), borrowed for the call only.
+/// `buf` points to `buf_len` writable bytes (or is NULL with `buf_len` 0)
+/// that overlap no other argument; `out_len` is NULL or points to a
+/// writable `size_t`.
 #[no_mangle]
-pub extern "C" fn blockmem_read_range(
+pub unsafe extern "C" fn blockmem_read_range(
     store: *const blockmem_store,
     key: *const u8,
     key_len: usize,
@@ -78,10 +111,15 @@ pub extern "C" fn blockmem_read_range(
     out_len: *mut usize,
 ) -> blockmem_status {
     catch_status(|| {
-        // SAFETY: per the API contract, a non-NULL handle is live for the call.
-        let store = unsafe { try_ref(store) }?;
-        let (key, out_len) = (input(key, key_len)?, out(out_len)?);
-        let buf = output(buf, buf_len)?;
+        // SAFETY: per this function's `# Safety` section.
+        let (store, key, out_len, buf) = unsafe {
+            (
+                try_ref(store)?,
+                input(key, key_len)?,
+                out(out_len)?,
+                output(buf, buf_len)?,
+            )
+        };
         report_len(store.read_range_into(key, offset, length, buf), out_len)
     })
 }
@@ -105,17 +143,23 @@ fn report_len(result: crate::Result<usize>, out_len: &mut usize) -> Result<(), b
 /// Writes the size of the block under `key` to `*out_size` without copying
 /// data. Errors: `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`,
 /// `INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns. `key` points to `key_len` readable bytes (or
+/// is NULL with `key_len` 0), borrowed for the call only.
+/// `out_size` is NULL or points to a writable `uint64_t`.
 #[no_mangle]
-pub extern "C" fn blockmem_stat(
+pub unsafe extern "C" fn blockmem_stat(
     store: *const blockmem_store,
     key: *const u8,
     key_len: usize,
     out_size: *mut u64,
 ) -> blockmem_status {
     catch_status(|| {
-        // SAFETY: per the API contract, a non-NULL handle is live for the call.
-        let store = unsafe { try_ref(store) }?;
-        let (key, out_size) = (input(key, key_len)?, out(out_size)?);
+        // SAFETY: per this function's `# Safety` section.
+        let (store, key, out_size) =
+            unsafe { (try_ref(store)?, input(key, key_len)?, out(out_size)?) };
         *out_size = store.stat(key)?;
         Ok(())
     })
@@ -123,17 +167,23 @@ pub extern "C" fn blockmem_stat(
 
 /// Writes whether a block is stored under `key` to `*out_exists`.
 /// Errors: `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns. `key` points to `key_len` readable bytes (or
+/// is NULL with `key_len` 0), borrowed for the call only.
+/// `out_exists` is NULL or points to a writable `bool`.
 #[no_mangle]
-pub extern "C" fn blockmem_exists(
+pub unsafe extern "C" fn blockmem_exists(
     store: *const blockmem_store,
     key: *const u8,
     key_len: usize,
     out_exists: *mut bool,
 ) -> blockmem_status {
     catch_status(|| {
-        // SAFETY: per the API contract, a non-NULL handle is live for the call.
-        let store = unsafe { try_ref(store) }?;
-        let (key, out_exists) = (input(key, key_len)?, out(out_exists)?);
+        // SAFETY: per this function's `# Safety` section.
+        let (store, key, out_exists) =
+            unsafe { (try_ref(store)?, input(key, key_len)?, out(out_exists)?) };
         *out_exists = store.exists(key)?;
         Ok(())
     })
@@ -142,18 +192,25 @@ pub extern "C" fn blockmem_exists(
 /// Removes the block under `key`. A missing key is success. If
 /// `out_existed` is not NULL, writes whether the block existed.
 /// Errors: `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns. `key` points to `key_len` readable bytes (or
+/// is NULL with `key_len` 0), borrowed for the call only.
+/// `out_existed` is NULL or points to a writable `bool`.
 #[no_mangle]
-pub extern "C" fn blockmem_delete(
+pub unsafe extern "C" fn blockmem_delete(
     store: *const blockmem_store,
     key: *const u8,
     key_len: usize,
     out_existed: *mut bool,
 ) -> blockmem_status {
     catch_status(|| {
-        // SAFETY: per the API contract, a non-NULL handle is live for the call.
-        let store = unsafe { try_ref(store) }?;
-        let key = input(key, key_len)?;
-        put_opt(out_existed, store.delete(key)?);
+        // SAFETY: per this function's `# Safety` section.
+        let (store, key) = unsafe { (try_ref(store)?, input(key, key_len)?) };
+        let existed = store.delete(key)?;
+        // SAFETY: per this function's `# Safety` section.
+        unsafe { put_opt(out_existed, existed) };
         Ok(())
     })
 }
@@ -162,8 +219,15 @@ pub extern "C" fn blockmem_delete(
 /// empty prefix removes everything). If not NULL, `*out_blocks` and
 /// `*out_bytes` receive how many blocks and bytes were freed.
 /// Errors: `STORE_CLOSED`, `OUT_OF_MEMORY`, `INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns. `prefix` points to `prefix_len` readable bytes
+/// (or is NULL with `prefix_len` 0), borrowed for the call only.
+/// `out_blocks` and `out_bytes` are each NULL or point to a writable
+/// `uint64_t`.
 #[no_mangle]
-pub extern "C" fn blockmem_delete_prefix(
+pub unsafe extern "C" fn blockmem_delete_prefix(
     store: *const blockmem_store,
     prefix: *const u8,
     prefix_len: usize,
@@ -171,11 +235,14 @@ pub extern "C" fn blockmem_delete_prefix(
     out_bytes: *mut u64,
 ) -> blockmem_status {
     catch_status(|| {
-        // SAFETY: per the API contract, a non-NULL handle is live for the call.
-        let store = unsafe { try_ref(store) }?;
-        let deleted = store.delete_by_prefix(input(prefix, prefix_len)?)?;
-        put_opt(out_blocks, deleted.blocks);
-        put_opt(out_bytes, deleted.bytes);
+        // SAFETY: per this function's `# Safety` section.
+        let (store, prefix) = unsafe { (try_ref(store)?, input(prefix, prefix_len)?) };
+        let deleted = store.delete_by_prefix(prefix)?;
+        // SAFETY: per this function's `# Safety` section.
+        unsafe {
+            put_opt(out_blocks, deleted.blocks);
+            put_opt(out_bytes, deleted.bytes);
+        }
         Ok(())
     })
 }

@@ -78,10 +78,14 @@ pub extern "C" fn blockmem_version() -> *const c_char {
 /// `options` is caller-owned and only written.
 ///
 /// Returns `INVALID_ARGUMENT` if `options` is NULL.
+///
+/// # Safety
+/// `options` is NULL or points to a writable `blockmem_options`.
 #[no_mangle]
-pub extern "C" fn blockmem_options_init(options: *mut blockmem_options) -> blockmem_status {
+pub unsafe extern "C" fn blockmem_options_init(options: *mut blockmem_options) -> blockmem_status {
     catch_status(|| {
-        *out(options)? = blockmem_options {
+        // SAFETY: per this function's `# Safety` section.
+        *unsafe { out(options) }? = blockmem_options {
             struct_size: size_of::<blockmem_options>(),
             ..Default::default()
         };
@@ -90,7 +94,11 @@ pub extern "C" fn blockmem_options_init(options: *mut blockmem_options) -> block
 }
 
 /// Reads a caller's options struct, honouring its `struct_size`.
-fn read_options(options: *const blockmem_options) -> Result<Options, blockmem_status> {
+///
+/// # Safety
+/// `options` is NULL or points to at least `options->struct_size` readable
+/// bytes (and at least a `size_t`).
+unsafe fn read_options(options: *const blockmem_options) -> Result<Options, blockmem_status> {
     if options.is_null() {
         return Ok(Options::default());
     }
@@ -131,14 +139,20 @@ fn read_options(options: *const blockmem_options) -> Result<Options, blockmem_st
 ///
 /// Returns `INVALID_ARGUMENT` if `out_store` is NULL or
 /// `options->struct_size` is smaller than `sizeof(size_t)`.
+///
+/// # Safety
+/// `options` is NULL or points to `options->struct_size` readable bytes
+/// that start with that `size_t` field. `out_store` is NULL or points to a
+/// writable `blockmem_store *`.
 #[no_mangle]
-pub extern "C" fn blockmem_store_new(
+pub unsafe extern "C" fn blockmem_store_new(
     options: *const blockmem_options,
     out_store: *mut *mut blockmem_store,
 ) -> blockmem_status {
     catch_status(|| {
-        let slot = out(out_store)?;
-        let store = MemoryStore::with_options(read_options(options)?);
+        // SAFETY: per this function's `# Safety` section.
+        let (slot, options) = unsafe { (out(out_store)?, read_options(options)?) };
+        let store = MemoryStore::with_options(options);
         *slot = to_ptr(store);
         Ok(())
     })
@@ -146,13 +160,16 @@ pub extern "C" fn blockmem_store_new(
 
 /// Releases a handle and everything stored in it. NULL is a no-op.
 ///
-/// Call it exactly once per handle, after every other call on the handle
-/// has returned; the handle is invalid afterwards. Closing first is not
-/// required.
+/// Closing first is not required. Pins and list pages taken from the
+/// handle stay valid and are released on their own.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` not yet freed.
+/// The caller gives it up here: no call on it may be running or follow.
 #[no_mangle]
-pub extern "C" fn blockmem_store_free(store: *mut blockmem_store) {
-    // SAFETY: the handle came from `blockmem_store_new` and the caller
-    // gives up ownership here, once.
+pub unsafe extern "C" fn blockmem_store_free(store: *mut blockmem_store) {
+    // SAFETY: per this function's `# Safety` section, the handle is given
+    // up here, once.
     catch((), || unsafe { free(store) })
 }
 
@@ -161,36 +178,52 @@ pub extern "C" fn blockmem_store_free(store: *mut blockmem_store) {
 /// while other threads are using the handle (their calls finish normally
 /// or return `STORE_CLOSED`). The handle itself stays valid until
 /// `blockmem_store_free`.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns.
 #[no_mangle]
-pub extern "C" fn blockmem_store_close(store: *const blockmem_store) -> blockmem_status {
+pub unsafe extern "C" fn blockmem_store_close(store: *const blockmem_store) -> blockmem_status {
     catch_status(|| {
-        // SAFETY: a live handle, not freed during the call.
+        // SAFETY: per this function's `# Safety` section.
         unsafe { try_ref(store) }?.close();
         Ok(())
     })
 }
 
 /// `OK` while the store is open, `STORE_CLOSED` after close.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns.
 #[no_mangle]
-pub extern "C" fn blockmem_health_check(store: *const blockmem_store) -> blockmem_status {
-    // SAFETY: a live handle, not freed during the call.
+pub unsafe extern "C" fn blockmem_health_check(store: *const blockmem_store) -> blockmem_status {
+    // SAFETY: per this function's `# Safety` section.
     catch_status(|| Ok(unsafe { try_ref(store) }?.health_check()?))
 }
 
 /// Number of blocks stored; O(1). 0 for a NULL or closed handle.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns.
 #[no_mangle]
-pub extern "C" fn blockmem_block_count(store: *const blockmem_store) -> u64 {
-    // SAFETY: a live handle, not freed during the call.
+pub unsafe extern "C" fn blockmem_block_count(store: *const blockmem_store) -> u64 {
     catch(0, || {
+        // SAFETY: per this function's `# Safety` section.
         unsafe { try_ref(store) }.map_or(0, MemoryStore::block_count)
     })
 }
 
 /// Sum of all block sizes in bytes; O(1). 0 for a NULL or closed handle.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns.
 #[no_mangle]
-pub extern "C" fn blockmem_total_size(store: *const blockmem_store) -> u64 {
-    // SAFETY: a live handle, not freed during the call.
+pub unsafe extern "C" fn blockmem_total_size(store: *const blockmem_store) -> u64 {
     catch(0, || {
+        // SAFETY: per this function's `# Safety` section.
         unsafe { try_ref(store) }.map_or(0, MemoryStore::total_size)
     })
 }
@@ -198,15 +231,21 @@ pub extern "C" fn blockmem_total_size(store: *const blockmem_store) -> u64 {
 /// Writes counters and effective limits to the caller-owned `*out_stats`,
 /// in one call. `INVALID_ARGUMENT` if either pointer is NULL. Works on a
 /// closed store (`closed` is then true and the counters 0).
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns; `out_stats` is NULL or points to a writable
+/// `blockmem_stats`.
 #[no_mangle]
-pub extern "C" fn blockmem_store_stats(
+pub unsafe extern "C" fn blockmem_store_stats(
     store: *const blockmem_store,
     out_stats: *mut blockmem_stats,
 ) -> blockmem_status {
     catch_status(|| {
-        // SAFETY: a live handle, not freed during the call.
-        let s = unsafe { try_ref(store) }?.stats();
-        *out(out_stats)? = blockmem_stats {
+        // SAFETY: per this function's `# Safety` section.
+        let (store, out_stats) = unsafe { (try_ref(store)?, out(out_stats)?) };
+        let s = store.stats();
+        *out_stats = blockmem_stats {
             block_count: s.block_count,
             total_size: s.total_size,
             max_bytes: s.max_bytes,

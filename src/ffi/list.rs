@@ -68,8 +68,15 @@ impl Page {
 ///
 /// Errors: `STORE_CLOSED`, `INVALID_ARGUMENT` (`out_page` NULL, or a NULL
 /// pointer with nonzero length).
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns. `prefix` and `start_after` each point to
+/// their length in readable bytes (or are NULL with length 0), borrowed
+/// for the call only. `out_page` is NULL or points to a writable
+/// `blockmem_list_page *`.
 #[no_mangle]
-pub extern "C" fn blockmem_list(
+pub unsafe extern "C" fn blockmem_list(
     store: *const blockmem_store,
     prefix: *const u8,
     prefix_len: usize,
@@ -79,11 +86,17 @@ pub extern "C" fn blockmem_list(
     out_page: *mut *mut blockmem_list_page,
 ) -> blockmem_status {
     catch_status(|| {
-        // SAFETY: per the API contract, a non-NULL handle is live for the call.
-        let store = unsafe { try_ref(store) }?;
-        let prefix = input(prefix, prefix_len)?;
-        let start_after = input(start_after, start_after_len)?;
-        let out_page = out(out_page)?;
+        // SAFETY: per this function's `# Safety` section.
+        let (store, prefix, start_after, out_page) = unsafe {
+            let store = try_ref(store)?;
+            let prefix = input(prefix, prefix_len)?;
+            (
+                store,
+                prefix,
+                input(start_after, start_after_len)?,
+                out(out_page)?,
+            )
+        };
         let start_after = (!start_after.is_empty()).then_some(start_after);
         let listing = store.list_page(prefix, start_after, limit)?;
         *out_page = to_ptr(Page::new(listing));
@@ -92,10 +105,13 @@ pub extern "C" fn blockmem_list(
 }
 
 /// Releases a page from `blockmem_list`. NULL is a no-op; each page must be
-/// freed exactly once.
+/// freed exactly once. Works after the store is closed or freed.
+///
+/// # Safety
+/// `page` is NULL or a page from `blockmem_list` not yet freed; the caller
+/// gives it up here, and every pointer in it with it.
 #[no_mangle]
-pub extern "C" fn blockmem_list_page_free(page: *mut blockmem_list_page) {
-    // SAFETY: the page came from `blockmem_list` and is released once, as
-    // documented.
+pub unsafe extern "C" fn blockmem_list_page_free(page: *mut blockmem_list_page) {
+    // SAFETY: per this function's `# Safety` section.
     catch((), || unsafe { free(page) })
 }

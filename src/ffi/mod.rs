@@ -1,7 +1,7 @@
 //! The C ABI. Thin by design: every exported function checks and converts
 //! its arguments, calls the safe core ([`MemoryStore`](crate::MemoryStore)),
 //! and converts the result to a [`blockmem_status`]. Every function body
-//! runs inside the panic boundary ([`panic::catch`]), so a Rust panic never
+//! runs inside the panic boundary (`panic::catch`), so a Rust panic never
 //! unwinds into C.
 //!
 //! `include/blockmem.h` is generated from this module by cbindgen
@@ -24,11 +24,10 @@
 //!   `BLOCKMEM_STATUS_INVALID_ARGUMENT`.
 
 #![allow(non_camel_case_types)]
-// Every pointer argument is checked for NULL and documented in the header;
-// the remaining obligations (valid, non-overlapping memory) are the C
-// caller's, as for any C library.
-#![allow(clippy::missing_safety_doc)]
-#![allow(clippy::not_unsafe_ptr_arg_deref)]
+// Every function that takes a pointer is `unsafe` with a `# Safety`
+// section (who owns each pointer, for how long); inside, each unsafe
+// operation sits in its own block.
+#![deny(unsafe_op_in_unsafe_fn)]
 
 // The C types and their functions, in the order the header lists them.
 mod status;

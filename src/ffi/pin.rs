@@ -28,8 +28,14 @@ unsafe impl Castable for blockmem_block {
 ///
 /// Errors: `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`
 /// (any out-pointer NULL). Outputs are written only on success.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns. `key` points to `key_len` readable bytes (or
+/// is NULL with `key_len` 0), borrowed for the call only. Each out-pointer
+/// is NULL or points to writable memory of its type.
 #[no_mangle]
-pub extern "C" fn blockmem_get(
+pub unsafe extern "C" fn blockmem_get(
     store: *const blockmem_store,
     key: *const u8,
     key_len: usize,
@@ -38,10 +44,11 @@ pub extern "C" fn blockmem_get(
     out_block: *mut *mut blockmem_block,
 ) -> blockmem_status {
     catch_status(|| {
-        // SAFETY: per the API contract, a non-NULL handle is live for the call.
-        let store = unsafe { try_ref(store) }?;
-        let key = input(key, key_len)?;
-        let (out_data, out_len, out_block) = (out(out_data)?, out(out_len)?, out(out_block)?);
+        // SAFETY: per this function's `# Safety` section.
+        let (store, key, out_data, out_len, out_block) = unsafe {
+            let (store, key) = (try_ref(store)?, input(key, key_len)?);
+            (store, key, out(out_data)?, out(out_len)?, out(out_block)?)
+        };
         let block = store.get(key)?;
         *out_data = block.data().as_ptr();
         *out_len = block.len();
@@ -50,10 +57,14 @@ pub extern "C" fn blockmem_get(
     })
 }
 
-/// Releases a pin from `blockmem_get`. NULL is a no-op.
+/// Releases a pin from `blockmem_get`. NULL is a no-op. Works after the
+/// store is closed or freed.
+///
+/// # Safety
+/// `block` is NULL or a pin from `blockmem_get` not yet released; the
+/// caller gives it up here, and its data pointer with it.
 #[no_mangle]
-pub extern "C" fn blockmem_block_free(block: *mut blockmem_block) {
-    // SAFETY: the pointer came from `blockmem_get` and is released once,
-    // as documented.
+pub unsafe extern "C" fn blockmem_block_free(block: *mut blockmem_block) {
+    // SAFETY: per this function's `# Safety` section.
     catch((), || unsafe { free(block) })
 }
