@@ -54,7 +54,7 @@ mod store;
 pub use bytes::Bytes;
 pub use error::{Error, Result};
 pub use listing::{Deleted, Iter, Listing};
-pub use store::{MemoryStore, Options, Stats, DEFAULT_MAX_KEY_LEN};
+pub use store::{MemoryStore, Options, Reservation, Stats, DEFAULT_MAX_KEY_LEN};
 
 /// The operations every blockmem store provides. Object-safe, so stores can
 /// be used as `&dyn BlockStore` or `Box<dyn BlockStore>`.

@@ -44,6 +44,49 @@ pub struct Options {
     pub max_key_len: usize,
 }
 
+/// An unpublished block from [`MemoryStore::reserve`]: fill it through
+/// [`as_mut_slice`](Self::as_mut_slice), then publish it with
+/// [`MemoryStore::commit`]. Dropping it instead frees it (an abort).
+///
+/// It owns its memory and does not borrow the store, so it can be kept
+/// across calls or sent to another thread.
+pub struct Reservation {
+    block: Block,
+}
+
+impl Reservation {
+    /// The block's bytes, zeroed at reservation, for the caller to fill.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        self.block
+            .data_mut()
+            .expect("a reservation holds the only reference to its block")
+    }
+
+    /// The block's size in bytes.
+    pub fn len(&self) -> usize {
+        self.block.len()
+    }
+
+    /// Whether the block is empty (0 bytes).
+    pub fn is_empty(&self) -> bool {
+        self.block.len() == 0
+    }
+
+    /// The key the block will be stored under.
+    pub fn key(&self) -> &[u8] {
+        self.block.key()
+    }
+}
+
+impl fmt::Debug for Reservation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reservation")
+            .field("key", &String::from_utf8_lossy(self.key()))
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
 /// A point-in-time summary of a store, read without locking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stats {
@@ -199,8 +242,85 @@ impl MemoryStore {
     }
 
     fn write_bytes(&self, key: &[u8], data: &[u8]) -> Result<()> {
+        self.check_write(key, data.len() as u64)?;
+        // The copy happens here, before any lock is taken.
+        self.publish(Block::try_new(key, data)?)
+    }
+
+    /// Reserves an unpublished block of `len` zero bytes under `key`, to be
+    /// filled through [`Reservation::as_mut_slice`] (from a socket or a
+    /// file, say) and published with [`commit`](Self::commit). Nothing is
+    /// visible to readers until then; dropping the reservation instead frees
+    /// it and changes nothing.
+    ///
+    /// The reservation is not tied to the store's lifetime, so it can be
+    /// kept across calls; the limits are checked again at commit.
+    ///
+    /// # Errors
+    /// As [`write`](Self::write), checked before allocating:
+    /// [`Error::InvalidKey`], [`Error::BlockTooLarge`], [`Error::StoreFull`]
+    /// (when `len` alone exceeds `max_bytes`), [`Error::OutOfMemory`],
+    /// [`Error::StoreClosed`].
+    pub fn reserve(&self, key: impl AsRef<[u8]>, len: usize) -> Result<Reservation> {
+        let key = key.as_ref();
+        self.check_write(key, len as u64)?;
+        if self.is_closed() {
+            return Err(Error::StoreClosed);
+        }
+        Ok(Reservation {
+            block: Block::try_zeroed(key, len)?,
+        })
+    }
+
+    /// Publishes a reserved block atomically, exactly as [`write`](Self::write)
+    /// would publish the same key and bytes: it replaces any block under the
+    /// key, and readers see the old block or the new one.
+    ///
+    /// # Errors
+    /// As [`write`](Self::write), with every limit checked again against
+    /// the store as it is now: [`Error::InvalidKey`],
+    /// [`Error::BlockTooLarge`], [`Error::StoreFull`],
+    /// [`Error::StoreClosed`]. On error nothing changes and the reserved
+    /// block is freed.
+    pub fn commit(&self, reservation: Reservation) -> Result<()> {
+        let block = reservation.block;
+        self.check_write(block.key(), block.len() as u64)?;
+        self.publish(block)
+    }
+
+    /// Writes a block of `len` bytes that `fill` produces in place: reserves
+    /// it, lets `fill` write every byte, and commits it if `fill` succeeds.
+    /// Saves the intermediate buffer (and its copy) that [`write`](Self::write)
+    /// needs when the data comes from a reader.
+    ///
+    /// ```
+    /// use std::io::Read;
+    ///
+    /// let store = blockmem::MemoryStore::new();
+    /// let mut socket: &[u8] = b"streamed block";
+    /// store.write_with("k", 14, |buf| socket.read_exact(buf))?;
+    /// assert_eq!(&store.read("k").unwrap()[..], b"streamed block");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Any error of [`reserve`](Self::reserve) or [`commit`](Self::commit),
+    /// converted into `E`, or the error `fill` returns. On any error
+    /// nothing changes and nothing leaks.
+    pub fn write_with<E: From<Error>>(
+        &self,
+        key: impl AsRef<[u8]>,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut reservation = self.reserve(key, len)?;
+        fill(reservation.as_mut_slice())?;
+        Ok(self.commit(reservation)?)
+    }
+
+    /// The checks a write makes before it allocates or locks.
+    fn check_write(&self, key: &[u8], size: u64) -> Result<()> {
         self.check_key(key)?;
-        let size = data.len() as u64;
         if self.max_block_size != 0 && size > self.max_block_size {
             return Err(Error::BlockTooLarge {
                 size,
@@ -214,13 +334,18 @@ impl MemoryStore {
                 max: self.max_bytes,
             });
         }
-        // The copy happens here, before any lock is taken.
-        let block = Block::try_new(key, data)?;
+        Ok(())
+    }
+
+    /// Inserts a built block, replacing any block under its key, within
+    /// `max_bytes`. The replaced block is freed after the lock is released.
+    fn publish(&self, block: Block) -> Result<()> {
+        let size = block.len() as u64;
         let old = {
             let mut inner = self.write_lock()?;
             let total = self.total.load(Relaxed);
             if self.max_bytes != 0 {
-                let old_size = inner.blocks.get(key).map_or(0, |b| b.len() as u64);
+                let old_size = inner.blocks.get(block.key()).map_or(0, |b| b.len() as u64);
                 let needed = total - old_size + size;
                 if needed > self.max_bytes {
                     return Err(Error::StoreFull {
@@ -239,8 +364,6 @@ impl MemoryStore {
             }
             old
         };
-        // The replaced block (if no reader still holds it) is freed here,
-        // after the lock is released.
         drop(old);
         Ok(())
     }
