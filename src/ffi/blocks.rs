@@ -13,9 +13,11 @@ use crate::Error;
 /// the new block, never a mix). Both buffers are borrowed for the call
 /// only; `data` may be NULL when `data_len` is 0 (an empty block).
 ///
-/// Errors: `INVALID_KEY` (empty or over max_key_len), `BLOCK_TOO_LARGE`,
-/// `STORE_FULL`, `OUT_OF_MEMORY`, `STORE_CLOSED`, `INVALID_ARGUMENT`.
-/// On any error the store is unchanged.
+/// Errors: `INVALID_KEY` (empty or over max_key_len), `BLOCK_TOO_LARGE`
+/// (which wins over `STORE_FULL` for a block over both limits),
+/// `STORE_FULL` (a replacement counts as total - old + new),
+/// `OUT_OF_MEMORY`, `STORE_CLOSED`, `INVALID_ARGUMENT`. On any error the
+/// store is unchanged.
 ///
 /// # Safety
 /// `store` is NULL or a handle from `blockmem_store_new` that is not freed
@@ -48,8 +50,9 @@ pub unsafe extern "C" fn blockmem_write(
 /// `buf[0..buf_len)` and writes its size to `*out_len`. `buf` may be NULL
 /// when `buf_len` is 0 (useful to learn the size).
 ///
-/// If the block does not fit, returns `BUFFER_TOO_SMALL`, writes the needed
-/// size to `*out_len` and leaves `buf` untouched. Other errors:
+/// Bytes of `buf` past the block's size are left untouched. If the block
+/// does not fit, returns `BUFFER_TOO_SMALL`, writes the needed size to
+/// `*out_len` and leaves `buf` untouched. Other errors:
 /// `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`
 /// (`out_len` NULL). `buf` must not overlap `key`.
 ///
@@ -86,9 +89,11 @@ pub unsafe extern "C" fn blockmem_read(
 /// Copies bytes `[offset, min(offset + length, size))` of the block into
 /// `buf[0..buf_len)` and writes the count to `*out_len`. `offset == size`
 /// or `length == 0` copies nothing and succeeds; `offset + length` past the
-/// end (even past `UINT64_MAX`) clamps.
+/// end (even past `UINT64_MAX`) clamps. Bytes of `buf` past the count are
+/// left untouched.
 ///
-/// Errors: `INVALID_RANGE` (`offset > size`), `BUFFER_TOO_SMALL` (needed
+/// Errors: `INVALID_RANGE` (`offset > size`, even when `length` is 0),
+/// `BUFFER_TOO_SMALL` (needed
 /// size in `*out_len`, `buf` untouched), `NOT_FOUND`, `INVALID_KEY`,
 /// `STORE_CLOSED`, `INVALID_ARGUMENT`.
 ///

@@ -228,9 +228,11 @@ pub unsafe extern "C" fn blockmem_total_size(store: *const blockmem_store) -> u6
     })
 }
 
-/// Writes counters and effective limits to the caller-owned `*out_stats`,
-/// in one call. `INVALID_ARGUMENT` if either pointer is NULL. Works on a
-/// closed store (`closed` is then true and the counters 0).
+/// Writes counters and effective limits to the caller-owned `*out_stats`
+/// as one consistent snapshot: the counters come from one moment, and a
+/// closed store reads `closed = true` with both counters 0, even while a
+/// close races this call. `INVALID_ARGUMENT` if either pointer is NULL.
+/// Works on a closed store.
 ///
 /// # Safety
 /// `store` is NULL or a handle from `blockmem_store_new` that is not freed

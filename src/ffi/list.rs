@@ -66,8 +66,9 @@ impl Page {
 /// released with `blockmem_list_page_free`. Inputs are borrowed for the
 /// call only.
 ///
-/// Errors: `STORE_CLOSED`, `INVALID_ARGUMENT` (`out_page` NULL, or a NULL
-/// pointer with nonzero length).
+/// Errors: `STORE_CLOSED`, `OUT_OF_MEMORY` (the page could not be
+/// allocated), `INVALID_ARGUMENT` (`out_page` NULL, or a NULL pointer with
+/// nonzero length).
 ///
 /// # Safety
 /// `store` is NULL or a handle from `blockmem_store_new` that is not freed

@@ -24,7 +24,8 @@ unsafe impl Castable for blockmem_block {
 /// `*out_block`. The bytes are immutable and stay valid, even if the key is
 /// overwritten or deleted or the store closed, until the caller passes
 /// `*out_block` to `blockmem_block_free` (exactly once; the handle itself
-/// may be freed first). Never write through `*out_data`.
+/// may be freed first). Never write through `*out_data`. An empty block
+/// gives a non-NULL pin and a non-NULL `*out_data` with `*out_len` 0.
 ///
 /// Errors: `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`
 /// (any out-pointer NULL). Outputs are written only on success.

@@ -258,7 +258,17 @@ static void rule_huge_lengths_and_limits_are_typed_errors(void)
     memset(buf, 0xCC, sizeof buf);
 
     CHECK_STATUS(blockmem_write(store, KEY("k"), small, sizeof small), BLOCKMEM_STATUS_OK);
-    /* Lengths beyond PTRDIFF_MAX cannot describe real memory. */
+    /* Lengths beyond PTRDIFF_MAX cannot describe real memory (the library
+     * refuses them before reading anything). */
+    const size_t over = (size_t)PTRDIFF_MAX + 1;
+    CHECK_STATUS(blockmem_write(store, small, over, small, 1), BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_write(store, KEY("k"), small, over), BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_read(store, KEY("k"), buf, over, &n),
+                 BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_read_range(store, KEY("k"), 0, 1, buf, over, &n),
+                 BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_list(store, NULL, 0, small, over, 0, &page),
+                 BLOCKMEM_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(blockmem_write(store, small, SIZE_MAX, small, 1),
                  BLOCKMEM_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(blockmem_write(store, KEY("k"), small, SIZE_MAX),

@@ -98,7 +98,7 @@ static void rule_empty_block_reads_as_empty_not_missing(void)
     CHECK_STATUS(blockmem_exists(store, KEY("empty"), &exists), BLOCKMEM_STATUS_OK);
     CHECK(exists);
     CHECK_STATUS(blockmem_get(store, KEY("empty"), &data, &n, &pin), BLOCKMEM_STATUS_OK);
-    CHECK(n == 0 && pin != NULL);
+    CHECK(n == 0 && pin != NULL && data != NULL);
     blockmem_block_free(pin);
     /* A non-NULL pointer with length 0 is an empty block too. */
     CHECK_STATUS(blockmem_write(store, KEY("empty2"), buf, 0), BLOCKMEM_STATUS_OK);

@@ -222,6 +222,35 @@ static void rule_every_operation_after_close_returns_store_closed(void)
     blockmem_store_free(store);
 }
 
+/* A bad call is reported as such even on a closed store: argument and key
+ * checks come before the closed check. */
+static void rule_bad_arguments_are_reported_before_store_closed(void)
+{
+    blockmem_store *store = new_store(0, 4, 3);
+    uint8_t buf[8];
+    size_t n = 0;
+    uint64_t u = 0;
+    blockmem_list_page *page = NULL;
+    CHECK_STATUS(blockmem_store_close(store), BLOCKMEM_STATUS_OK);
+    CHECK_STATUS(blockmem_write(store, KEY(""), KEY("v")), BLOCKMEM_STATUS_INVALID_KEY);
+    CHECK_STATUS(blockmem_write(store, KEY("long"), KEY("v")), BLOCKMEM_STATUS_INVALID_KEY);
+    CHECK_STATUS(blockmem_write(store, KEY("k"), KEY("12345")), BLOCKMEM_STATUS_BLOCK_TOO_LARGE);
+    CHECK_STATUS(blockmem_write(store, KEY("k"), NULL, 1), BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_write(store, KEY("k"), buf, (size_t)PTRDIFF_MAX + 1),
+                 BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_read(store, KEY("k"), buf, sizeof buf, NULL),
+                 BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_read(store, KEY(""), buf, sizeof buf, &n), BLOCKMEM_STATUS_INVALID_KEY);
+    CHECK_STATUS(blockmem_stat(store, KEY("k"), NULL), BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_delete(store, NULL, 1, NULL), BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_delete_prefix(store, NULL, 1, &u, &u),
+                 BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_list(store, NULL, 0, NULL, 0, 0, NULL),
+                 BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_list(store, NULL, 0, NULL, 0, 0, &page), BLOCKMEM_STATUS_STORE_CLOSED);
+    blockmem_store_free(store);
+}
+
 int main(void)
 {
     RUN(rule_status_str_describes_every_code);
@@ -230,5 +259,6 @@ int main(void)
     RUN(rule_outputs_are_written_only_on_success);
     RUN(rule_on_any_error_nothing_changes);
     RUN(rule_every_operation_after_close_returns_store_closed);
+    RUN(rule_bad_arguments_are_reported_before_store_closed);
     return check_report("test_errors");
 }
