@@ -27,13 +27,14 @@
 //! one to drop frees it, so a reader holding a clone can copy data outside
 //! the store's lock while a writer replaces or deletes the key.
 
-use std::alloc::{self, Layout};
+use std::alloc::Layout;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{self, AtomicU32};
 
 use crate::error::{Error, Result};
+use crate::recycle;
 
 /// Lives at the start of every block allocation (`refs` at offset 0, see the
 /// module docs), followed by the key bytes, zero to 15 padding bytes, and
@@ -85,8 +86,10 @@ fn data_offset(key_len: usize) -> Option<usize> {
     Some(HEADER.checked_add(key_len)?.checked_add(DATA_ALIGN - 1)? & !(DATA_ALIGN - 1))
 }
 
+/// The allocation of a block; its size is rounded for the per-thread
+/// recycling cache (see [`crate::recycle::round`]).
 fn layout_for(key_len: usize, data_len: usize) -> Option<Layout> {
-    let size = data_offset(key_len)?.checked_add(data_len)?;
+    let size = recycle::round(data_offset(key_len)?.checked_add(data_len)?)?;
     Layout::from_size_align(size, DATA_ALIGN).ok()
 }
 
@@ -121,14 +124,7 @@ impl Block {
                 .saturating_add(data_len as u64),
         };
         let layout = layout_for(key.len(), data_len).ok_or_else(oom)?;
-        // SAFETY: the layout has non-zero size (it includes the header).
-        let raw = unsafe {
-            if zeroed {
-                alloc::alloc_zeroed(layout)
-            } else {
-                alloc::alloc(layout)
-            }
-        };
+        let raw = recycle::alloc(layout, zeroed);
         let ptr = NonNull::new(raw.cast::<Header>()).ok_or_else(oom)?;
         // SAFETY: `raw` is a fresh allocation of header, key, padding and
         // data bytes aligned for Header; the key cannot overlap it.
@@ -225,21 +221,25 @@ impl Clone for Block {
 impl Drop for Block {
     fn drop(&mut self) {
         let refs = &self.header().refs;
-        match refs.fetch_sub(1, atomic::Ordering::Release) {
-            1 => {}
-            old if old >= REFS_LIMIT => {
-                refs.store(SATURATED, atomic::Ordering::Relaxed);
-                return;
+        // The last reference needs no decrement: nobody else can take a new
+        // one from it (the same reasoning as `Arc::get_mut`). The Acquire
+        // load orders the free after every other holder's last use.
+        if refs.load(atomic::Ordering::Acquire) != 1 {
+            match refs.fetch_sub(1, atomic::Ordering::Release) {
+                1 => atomic::fence(atomic::Ordering::Acquire),
+                old if old >= REFS_LIMIT => {
+                    refs.store(SATURATED, atomic::Ordering::Relaxed);
+                    return;
+                }
+                _ => return,
             }
-            _ => return,
         }
-        atomic::fence(atomic::Ordering::Acquire);
         let h = self.header();
         let layout =
             layout_for(h.key_len as usize, h.data_len).expect("layout was valid at allocation");
-        // SAFETY: this was the last reference; the layout is the one used
-        // to allocate.
-        unsafe { alloc::dealloc(self.ptr.as_ptr().cast::<u8>(), layout) };
+        // SAFETY: this was the last reference; the allocation came from
+        // `recycle::alloc` with this layout.
+        unsafe { recycle::dealloc(self.ptr.cast::<u8>(), layout) };
     }
 }
 

@@ -48,7 +48,9 @@ mod block;
 mod error;
 mod fault;
 pub mod ffi;
+mod index;
 mod listing;
+mod recycle;
 mod store;
 
 pub use bytes::Bytes;

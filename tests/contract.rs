@@ -1042,6 +1042,52 @@ fn stats_zero_after_close() {
 }
 
 #[test]
+fn stats_is_one_snapshot_even_racing_close() {
+    // Every block has SIZE bytes, so in any consistent snapshot
+    // total_size == SIZE * block_count, and a closed store shows zeros.
+    const SIZE: usize = 8;
+    let mut closed_seen = 0;
+    for round in 0..50 {
+        let store = Arc::new(MemoryStore::new());
+        for i in 0..200 {
+            store.write(format!("k{i}"), [0u8; SIZE]).unwrap();
+        }
+        let start = Arc::new(Barrier::new(3));
+        let writer = {
+            let (store, start) = (store.clone(), start.clone());
+            thread::spawn(move || {
+                start.wait();
+                for i in 0.. {
+                    if store.write(format!("w{round}/{i}"), [1u8; SIZE]).is_err() {
+                        break;
+                    }
+                }
+            })
+        };
+        let watcher = {
+            let (store, start) = (store.clone(), start.clone());
+            thread::spawn(move || {
+                start.wait();
+                loop {
+                    let s = store.stats();
+                    assert_eq!(s.total_size, SIZE as u64 * s.block_count, "{s:?}");
+                    if s.closed {
+                        assert_eq!((s.block_count, s.total_size), (0, 0), "{s:?}");
+                        return 1;
+                    }
+                }
+            })
+        };
+        start.wait();
+        thread::sleep(Duration::from_micros(200));
+        store.close();
+        writer.join().unwrap();
+        closed_seen += watcher.join().unwrap();
+    }
+    assert_eq!(closed_seen, 50);
+}
+
+#[test]
 fn health_check() {
     let store = MemoryStore::new();
     assert_eq!(store.health_check(), Ok(()));
