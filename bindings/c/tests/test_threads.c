@@ -3,10 +3,9 @@
  * byte-capped store under concurrent writers, and proof that block data is
  * copied outside the store's lock.
  *
- * Every block describes itself: a 16-byte header (magic, key number,
- * version, size) followed by a fill byte derived from key and version. A
- * reader that ever sees a mix of two writes (a torn read) finds a header
- * or fill byte that does not match.
+ * Every block is a self-verifying payload (payload.h): a reader that ever
+ * sees a mix of two writes (a torn read) finds a header or fill byte that
+ * does not match.
  *
  * BLOCKMEM_STRESS_OPS (environment) sets the operations per thread and
  * phase; the default keeps the valgrind run short.
@@ -20,77 +19,29 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "payload.h"
 
 #define GROUPS 4
 #define PER_GROUP 16
 #define NKEYS (GROUPS * PER_GROUP)
-#define HDR 16
+#define HDR PAYLOAD_HDR
 #define MAX_FILL 3000
-#define MAGIC 0x31546D42u /* "BmT1" */
 
 static unsigned long ops_per_thread = 20000;
-
-/* ---- self-describing blocks ---- */
-
-static uint32_t mix(uint32_t k, uint32_t v)
-{
-    uint32_t x = k * 0x9E3779B1u ^ v * 0x85EBCA77u;
-    x ^= x >> 15;
-    x *= 0x2C1B3C6Du;
-    x ^= x >> 12;
-    return x;
-}
-
-static uint8_t fill_of(uint32_t k, uint32_t v)
-{
-    return (uint8_t)(mix(k, v) >> 24);
-}
 
 static size_t key_of(uint32_t k, uint8_t out[16])
 {
     return (size_t)snprintf((char *)out, 16, "t/%u/%02u", k / PER_GROUP, k % PER_GROUP);
 }
 
-/* Fills buf (at least HDR + MAX_FILL bytes) with block (k, v); returns its size. */
 static size_t make_block(uint32_t k, uint32_t v, uint8_t *buf)
 {
-    uint32_t size = HDR + mix(v, k) % (MAX_FILL + 1);
-    uint32_t hdr[4] = {MAGIC, k, v, size};
-    memcpy(buf, hdr, HDR);
-    memset(buf + HDR, fill_of(k, v), size - HDR);
-    return size;
+    return payload_make(k, v, MAX_FILL, buf);
 }
 
-/* Whether b[0..n) is exactly one whole block written for key k. */
 static int block_ok(uint32_t k, const uint8_t *b, size_t n)
 {
-    uint32_t hdr[4];
-    if (n < HDR)
-        return 0;
-    memcpy(hdr, b, HDR);
-    if (hdr[0] != MAGIC || hdr[1] != k || hdr[3] != n)
-        return 0;
-    uint8_t f = fill_of(k, hdr[2]);
-    for (size_t i = HDR; i < n; i++)
-        if (b[i] != f)
-            return 0;
-    return 1;
-}
-
-/* Whether b[0..n) is a consistent start (header + fill) of a block of k. */
-static int prefix_ok(uint32_t k, const uint8_t *b, size_t n)
-{
-    uint32_t hdr[4];
-    if (n < HDR)
-        return 0;
-    memcpy(hdr, b, HDR);
-    if (hdr[0] != MAGIC || hdr[1] != k || hdr[3] < n)
-        return 0;
-    uint8_t f = fill_of(k, hdr[2]);
-    for (size_t i = HDR; i < n; i++)
-        if (b[i] != f)
-            return 0;
-    return 1;
+    return payload_check(k, b, n, 1);
 }
 
 /* ---- the mixed workload ---- */
@@ -241,7 +192,7 @@ static void do_range(struct worker *w)
         if (expect(sh, closed,
                    blockmem_read_range(sh->store, key, klen, 0, 64, buf, sizeof buf, &n),
                    BLOCKMEM_STATUS_NOT_FOUND, "read_range") == BLOCKMEM_STATUS_OK) {
-            CHECK(prefix_ok(k, buf, n));
+            CHECK(payload_check(k, buf, n, 0));
             atomic_fetch_add(&sh->reads_verified, 1);
         }
         break;
