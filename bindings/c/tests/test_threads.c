@@ -455,6 +455,69 @@ static void rule_capped_store_never_exceeds_max_bytes_under_concurrent_writers(v
     blockmem_store_free(sh.store);
 }
 
+/* ---- stats is one snapshot ----
+ *
+ * Readers poll blockmem_store_stats while the main thread writes 8-byte
+ * blocks and then closes the store, round after round. Every snapshot must
+ * come from one moment: total_size is 8 * block_count, and a closed store
+ * has both counters 0. */
+
+enum { SNAP_BLOCK = 8, SNAP_READERS = 2 };
+
+struct snap_reader {
+    blockmem_store *store;
+    pthread_t thread;
+    unsigned long polls, torn;
+};
+
+static void *poll_stats(void *arg)
+{
+    struct snap_reader *r = arg;
+    for (;;) {
+        blockmem_stats st;
+        if (blockmem_store_stats(r->store, &st) != BLOCKMEM_STATUS_OK) {
+            r->torn++;
+            return NULL;
+        }
+        r->polls++;
+        if (st.total_size != SNAP_BLOCK * st.block_count
+            || (st.closed && st.block_count != 0))
+            r->torn++;
+        if (st.closed)
+            return NULL;
+    }
+}
+
+static void rule_stats_is_one_snapshot_even_racing_close(void)
+{
+    unsigned long rounds = ops_per_thread / 20 + 1, polls = 0, torn = 0;
+    uint8_t data[SNAP_BLOCK] = {0};
+    for (unsigned long round = 0; round < rounds; round++) {
+        struct snap_reader readers[SNAP_READERS];
+        blockmem_store *store = new_store(0, 0, 0);
+        for (int i = 0; i < SNAP_READERS; i++) {
+            readers[i] = (struct snap_reader){store, 0, 0, 0};
+            if (pthread_create(&readers[i].thread, NULL, poll_stats, &readers[i]) != 0) {
+                fprintf(stderr, "pthread_create failed\n");
+                exit(2);
+            }
+        }
+        for (uint8_t k = 0; k < 16; k++)
+            CHECK_STATUS(blockmem_write(store, &k, 1, data, sizeof data), BLOCKMEM_STATUS_OK);
+        CHECK_STATUS(blockmem_store_close(store), BLOCKMEM_STATUS_OK);
+        for (int i = 0; i < SNAP_READERS; i++) {
+            pthread_join(readers[i].thread, NULL);
+            polls += readers[i].polls;
+            torn += readers[i].torn;
+        }
+        blockmem_store_free(store);
+    }
+    if (!CHECK(torn == 0))
+        fprintf(stderr, "  %lu of %lu snapshots mixed moments or read closed with blocks\n",
+                torn, polls);
+    printf("       %lu rounds, %lu snapshots\n", rounds, polls);
+}
+
 /* ---- copies happen outside the lock ----
  *
  * One thread's copy is stopped halfway: the last page of its source (for a
@@ -649,6 +712,7 @@ int main(void)
     RUN(rule_concurrent_operations_never_tear_and_counters_match_a_recount);
     RUN(rule_operations_racing_with_close_finish_or_return_store_closed);
     RUN(rule_capped_store_never_exceeds_max_bytes_under_concurrent_writers);
+    RUN(rule_stats_is_one_snapshot_even_racing_close);
     RUN(rule_a_write_copies_its_data_outside_the_lock);
     RUN(rule_a_read_copies_its_data_outside_the_lock);
     RUN(rule_close_during_a_read_copy_is_safe);
