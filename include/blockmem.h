@@ -21,8 +21,9 @@
  *  - After blockmem_store_close every call on the handle returns
  *    BLOCKMEM_STATUS_STORE_CLOSED, except: blockmem_store_close (OK again),
  *    blockmem_store_stats (closed, counters 0), blockmem_block_count and
- *    blockmem_total_size (0) and blockmem_store_free. Pins and list pages
- *    taken earlier stay valid and are released as usual.
+ *    blockmem_total_size (0) and blockmem_store_free. Pins, list pages and
+ *    reservations taken earlier stay valid and are released as usual
+ *    (committing a reservation then returns STORE_CLOSED).
  *  - Functions are safe to call from any number of threads on one handle.
  *    blockmem_store_free must not race with other calls on the same handle.
  */
@@ -36,6 +37,25 @@
 
 // The key length limit when `blockmem_options.max_key_len` is 0.
 #define BLOCKMEM_DEFAULT_MAX_KEY_LEN 1024
+
+// The version of the binary interface beyond the function signatures: the
+// layout a `blockmem_block *` points at and the protocol for releasing it
+// without a call. It changes whenever they do.
+#define BLOCKMEM_ABI_VERSION 1
+
+// Width in bits of the reference count a `blockmem_block *` points at.
+#define BLOCKMEM_PIN_REFS_BITS 32
+
+// A reference count at or above this is saturated: the block stays pinned
+// for the life of the process, and a holder must call
+// `blockmem_block_free` instead of decrementing it.
+#define BLOCKMEM_PIN_REFS_LIMIT 2147483648
+
+// Reads into a caller's buffer copy blocks (or ranges) of at most this
+// many bytes while holding the shard's read lock, instead of pinning the
+// block with a reference-count increment and decrement; the lock hold time
+// stays bounded by this constant.
+#define COPY_UNDER_LOCK_MAX 4096
 
 // Result of every fallible blockmem function. `BLOCKMEM_STATUS_OK` (0) is
 // success; every other value is an error whose meaning is fixed forever.
@@ -80,9 +100,28 @@ typedef int32_t blockmem_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// A pinned, immutable block returned by `blockmem_get`. Opaque; release
-// with `blockmem_block_free`.
+// A pinned, immutable block returned by `blockmem_get`; release it with
+// `blockmem_block_free`, or as below.
+//
+// A `blockmem_block *` points at the block's reference count: a 32-bit
+// unsigned integer (`BLOCKMEM_PIN_REFS_BITS`), naturally aligned, changed
+// only by atomic read-modify-write operations (C11 `_Atomic uint32_t`, Go
+// `atomic.Uint32`). Each pin, and the store's own copy of the block, holds
+// one reference. A holder may release its own pin without a call: load
+// the count `c`; if `2 <= c < BLOCKMEM_PIN_REFS_LIMIT`, compare-and-swap
+// it from `c` to `c - 1` with release (or stronger) ordering, retrying
+// with the value the swap saw; otherwise (`c == 1`, the last reference,
+// or `c >= BLOCKMEM_PIN_REFS_LIMIT`, a saturated count) call
+// `blockmem_block_free`. Either way the pin, and its data pointer, are
+// given up. Never write the count any other way, and check
+// `blockmem_abi_version() == BLOCKMEM_ABI_VERSION` before relying on this
+// layout.
 typedef struct blockmem_block blockmem_block;
+
+// A block being written: memory reserved by `blockmem_reserve` for the
+// caller to fill, not visible to readers until `blockmem_commit`. Opaque;
+// ends in exactly one `blockmem_commit` or `blockmem_reservation_free`.
+typedef struct blockmem_reservation blockmem_reservation;
 
 // An open (or closed, but not yet freed) store. Opaque: create with
 // `blockmem_store_new`, release with `blockmem_store_free`.
@@ -157,6 +196,11 @@ const char *blockmem_status_str(int32_t status);
 // The library version, e.g. "0.1.0", as a static NUL-terminated string
 // owned by the library; never free it.
 const char *blockmem_version(void);
+
+// The `BLOCKMEM_ABI_VERSION` the library was built with. A binding that
+// relies on the pin layout checks at start-up that it equals the
+// `BLOCKMEM_ABI_VERSION` of the header it was compiled against.
+uint32_t blockmem_abi_version(void);
 
 // Fills `*options` with defaults (all limits 0, `struct_size` set).
 // `options` is caller-owned and only written.
@@ -394,12 +438,76 @@ blockmem_status blockmem_get(const struct blockmem_store *store,
                              struct blockmem_block **out_block);
 
 // Releases a pin from `blockmem_get`. NULL is a no-op. Works after the
-// store is closed or freed.
+// store is closed or freed. Needed for the last reference and for a
+// saturated count; see `blockmem_block` for releasing others without a
+// call.
 //
 // # Safety
 // `block` is NULL or a pin from `blockmem_get` not yet released; the
 // caller gives it up here, and its data pointer with it.
 void blockmem_block_free(struct blockmem_block *block);
+
+// Reserves a block of `size` bytes for `key[0..key_len)`, to be filled by
+// the caller and published by `blockmem_commit`. On success writes to
+// `*out_data` a pointer to the block's `size` bytes (zeroed, writable,
+// non-NULL even for size 0) and to `*out_reservation` the reservation,
+// owned by the caller. Nothing is visible to readers, and no cap is
+// charged, until the commit.
+//
+// The key is copied; `*out_data` stays valid for writing until the
+// reservation is committed or freed, and must not be used after that.
+// The reservation does not hold the store: it may outlive a close (its
+// commit then returns `STORE_CLOSED`) and may be filled and committed from
+// another thread, one call at a time.
+//
+// Errors, checked before allocating: `INVALID_KEY`, `BLOCK_TOO_LARGE`,
+// `STORE_FULL` (`size` alone is over `max_bytes`), `INVALID_ARGUMENT`
+// (NULL out-pointer, `size` above PTRDIFF_MAX); then `STORE_CLOSED` and
+// `OUT_OF_MEMORY`. On error nothing is allocated or written.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns. `key` points to `key_len` readable bytes (or
+// is NULL with `key_len` 0), borrowed for the call only. `out_data` and
+// `out_reservation` are each NULL or point to writable memory of their
+// type.
+blockmem_status blockmem_reserve(const struct blockmem_store *store,
+                                 const uint8_t *key,
+                                 size_t key_len,
+                                 size_t size,
+                                 uint8_t **out_data,
+                                 struct blockmem_reservation **out_reservation);
+
+// Publishes a reserved block under its key, atomically: it replaces any
+// block there, and readers see the old block or the new one, never a mix.
+// Every cap is checked again against the store as it is now (a
+// replacement counts as total - old + new).
+//
+// Always consumes `reservation`, on success and on every error alike:
+// never use it, or its data pointer, again. It may be committed to any
+// store; the key and caps are checked against `store`.
+//
+// Errors: `INVALID_KEY`, `BLOCK_TOO_LARGE`, `STORE_FULL`, `STORE_CLOSED`
+// (the store was closed since the reserve), `INVALID_ARGUMENT` (`store`
+// or `reservation` NULL). On error the store is unchanged and the
+// reserved memory is freed.
+//
+// # Safety
+// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+// before this call returns. `reservation` is NULL or a reservation from
+// `blockmem_reserve` not yet committed or freed; the caller gives it up
+// here, with no other call using it.
+blockmem_status blockmem_commit(const struct blockmem_store *store,
+                                struct blockmem_reservation *reservation);
+
+// Aborts a reservation: frees its memory without publishing anything.
+// NULL is a no-op. Works after the store is closed or freed.
+//
+// # Safety
+// `reservation` is NULL or a reservation from `blockmem_reserve` not yet
+// committed or freed; the caller gives it up here, and its data pointer
+// with it.
+void blockmem_reservation_free(struct blockmem_reservation *reservation);
 
 // Lists keys that start with `prefix[0..prefix_len)` (empty: all keys) and
 // are strictly greater than `start_after[0..start_after_len)` (empty: from

@@ -74,6 +74,19 @@ pub extern "C" fn blockmem_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
+/// The version of the binary interface beyond the function signatures: the
+/// layout a `blockmem_block *` points at and the protocol for releasing it
+/// without a call. It changes whenever they do.
+pub const BLOCKMEM_ABI_VERSION: u32 = 1;
+
+/// The `BLOCKMEM_ABI_VERSION` the library was built with. A binding that
+/// relies on the pin layout checks at start-up that it equals the
+/// `BLOCKMEM_ABI_VERSION` of the header it was compiled against.
+#[no_mangle]
+pub extern "C" fn blockmem_abi_version() -> u32 {
+    BLOCKMEM_ABI_VERSION
+}
+
 /// Fills `*options` with defaults (all limits 0, `struct_size` set).
 /// `options` is caller-owned and only written.
 ///

@@ -38,6 +38,8 @@ mod blocks;
 
 mod pin;
 
+mod reservation;
+
 mod list;
 
 #[cfg(feature = "fault-injection")]
@@ -52,6 +54,7 @@ pub use blocks::*;
 pub use handle::*;
 pub use list::*;
 pub use pin::*;
+pub use reservation::*;
 pub use status::*;
 #[cfg(feature = "fault-injection")]
 pub use testing::*;

@@ -7,11 +7,35 @@ use super::panic::{catch, catch_status};
 use super::status::*;
 use crate::block::Block;
 
-/// A pinned, immutable block returned by `blockmem_get`. Opaque; release
-/// with `blockmem_block_free`.
+/// A pinned, immutable block returned by `blockmem_get`; release it with
+/// `blockmem_block_free`, or as below.
+///
+/// A `blockmem_block *` points at the block's reference count: a 32-bit
+/// unsigned integer (`BLOCKMEM_PIN_REFS_BITS`), naturally aligned, changed
+/// only by atomic read-modify-write operations (C11 `_Atomic uint32_t`, Go
+/// `atomic.Uint32`). Each pin, and the store's own copy of the block, holds
+/// one reference. A holder may release its own pin without a call: load
+/// the count `c`; if `2 <= c < BLOCKMEM_PIN_REFS_LIMIT`, compare-and-swap
+/// it from `c` to `c - 1` with release (or stronger) ordering, retrying
+/// with the value the swap saw; otherwise (`c == 1`, the last reference,
+/// or `c >= BLOCKMEM_PIN_REFS_LIMIT`, a saturated count) call
+/// `blockmem_block_free`. Either way the pin, and its data pointer, are
+/// given up. Never write the count any other way, and check
+/// `blockmem_abi_version() == BLOCKMEM_ABI_VERSION` before relying on this
+/// layout.
 pub struct blockmem_block {
     _private: [u8; 0],
 }
+
+/// Width in bits of the reference count a `blockmem_block *` points at.
+pub const BLOCKMEM_PIN_REFS_BITS: u32 = 32;
+const _: () = assert!(BLOCKMEM_PIN_REFS_BITS == u32::BITS);
+
+/// A reference count at or above this is saturated: the block stays pinned
+/// for the life of the process, and a holder must call
+/// `blockmem_block_free` instead of decrementing it.
+pub const BLOCKMEM_PIN_REFS_LIMIT: u32 = 0x8000_0000;
+const _: () = assert!(BLOCKMEM_PIN_REFS_LIMIT == crate::block::REFS_LIMIT);
 
 // SAFETY: opaque, so no layout requirement.
 unsafe impl Castable for blockmem_block {
@@ -59,7 +83,9 @@ pub unsafe extern "C" fn blockmem_get(
 }
 
 /// Releases a pin from `blockmem_get`. NULL is a no-op. Works after the
-/// store is closed or freed.
+/// store is closed or freed. Needed for the last reference and for a
+/// saturated count; see `blockmem_block` for releasing others without a
+/// call.
 ///
 /// # Safety
 /// `block` is NULL or a pin from `blockmem_get` not yet released; the
