@@ -57,12 +57,6 @@
 // `blockmem_block_free` instead of decrementing it.
 #define BLOCKMEM_PIN_REFS_LIMIT 2147483648
 
-// Reads into a caller's buffer copy blocks (or ranges) of at most this
-// many bytes while holding the shard's read lock, instead of pinning the
-// block with a reference-count increment and decrement; the lock hold time
-// stays bounded by this constant.
-#define COPY_UNDER_LOCK_MAX 4096
-
 // Result of every fallible blockmem function. `BLOCKMEM_STATUS_OK` (0) is
 // success; every other value is an error whose meaning is fixed forever.
 // Declared as `int32_t` in C so any value can be passed back to
