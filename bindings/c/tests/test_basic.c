@@ -98,7 +98,7 @@ static void rule_empty_block_reads_as_empty_not_missing(void)
     CHECK_STATUS(blockmem_exists(store, KEY("empty"), &exists), BLOCKMEM_STATUS_OK);
     CHECK(exists);
     CHECK_STATUS(blockmem_get(store, KEY("empty"), &data, &n, &pin), BLOCKMEM_STATUS_OK);
-    CHECK(n == 0 && pin != NULL);
+    CHECK(n == 0 && pin != NULL && data != NULL);
     blockmem_block_free(pin);
     /* A non-NULL pointer with length 0 is an empty block too. */
     CHECK_STATUS(blockmem_write(store, KEY("empty2"), buf, 0), BLOCKMEM_STATUS_OK);
@@ -125,12 +125,16 @@ static void rule_read_buffer_negotiation_reports_needed_size(void)
     CHECK_STATUS(blockmem_read(store, KEY("k"), buf, sizeof data - 1, &n),
                  BLOCKMEM_STATUS_BUFFER_TOO_SMALL);
     CHECK(n == sizeof data);
-    for (size_t i = 0; i < sizeof buf; i++)
-        if (!CHECK(buf[i] == 0xCC))
-            break;
+    CHECK(all_bytes_are(buf, sizeof buf, 0xCC));
     /* Exactly the size needed. */
     CHECK_STATUS(blockmem_read(store, KEY("k"), buf, n, &n), BLOCKMEM_STATUS_OK);
     CHECK(n == sizeof data && memcmp(buf, data, n) == 0);
+    /* A larger buffer: the bytes past the copy are untouched. */
+    uint8_t big[150];
+    memset(big, 0xCC, sizeof big);
+    CHECK_STATUS(blockmem_read(store, KEY("k"), big, sizeof big, &n), BLOCKMEM_STATUS_OK);
+    CHECK(n == sizeof data && memcmp(big, data, n) == 0);
+    CHECK(all_bytes_are(big + sizeof data, sizeof big - sizeof data, 0xCC));
     blockmem_store_free(store);
 }
 
