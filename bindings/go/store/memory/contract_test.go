@@ -453,9 +453,20 @@ func TestReadIntoAllocatesNothing(t *testing.T) {
 }
 
 func TestNewWithOptions(t *testing.T) {
-	for _, opts := range []memory.Options{{MaxBytes: -1}, {MaxBlockSize: -1}, {MaxKeyLen: -1}, {MaxBytes: math.MinInt64}} {
-		if s, err := memory.NewWithOptions(opts); err == nil || s != nil {
-			t.Errorf("NewWithOptions(%+v) = %v, %v; want an error", opts, s, err)
+	for _, tc := range []struct {
+		opts  memory.Options
+		field string
+		value int64
+	}{
+		{memory.Options{MaxBytes: -1}, "Options.MaxBytes", -1},
+		{memory.Options{MaxBlockSize: -1}, "Options.MaxBlockSize", -1},
+		{memory.Options{MaxKeyLen: -1}, "Options.MaxKeyLen", -1},
+		{memory.Options{MaxBytes: math.MinInt64, MaxKeyLen: -5}, "Options.MaxBytes", math.MinInt64},
+	} {
+		s, err := memory.NewWithOptions(tc.opts)
+		var ae *memory.ArgumentError
+		if s != nil || !errors.As(err, &ae) || *ae != (memory.ArgumentError{Op: "NewWithOptions", Arg: tc.field, Value: tc.value}) {
+			t.Errorf("NewWithOptions(%+v) = %v, %#v; want an *ArgumentError for %s", tc.opts, s, err, tc.field)
 		}
 	}
 	s := newStore(t, memory.Options{MaxBytes: 1 << 30, MaxBlockSize: 1 << 20, MaxKeyLen: 64})
@@ -720,8 +731,9 @@ func TestListPagePaging(t *testing.T) {
 			t.Errorf("%s: empty page has Entries %#v, Next %q", tc.name, page.Entries, page.Next())
 		}
 	}
-	if _, err := s.ListPage(bg, "", "", -1); err != store.ErrInvalidRange {
-		t.Errorf("negative limit: %v, want ErrInvalidRange", err)
+	var ae *memory.ArgumentError
+	if _, err := s.ListPage(bg, "", "", -1); !errors.As(err, &ae) || ae.Arg != "limit" || ae.Value != -1 {
+		t.Errorf("negative limit: %#v, want an *ArgumentError", err)
 	}
 
 	var walked []memory.Entry
@@ -831,7 +843,8 @@ func TestZeroStoreIsAnErrorNotACrash(t *testing.T) {
 	if err := s.Close(); err == nil {
 		t.Error("Close succeeded")
 	}
-	if s.BlockCount() != 0 || s.TotalSize() != 0 || s.Stats() != (memory.Stats{}) {
-		t.Error("counters of a zero Store are not 0")
+	if s.BlockCount() != 0 || s.TotalSize() != 0 || s.Stats() != (memory.Stats{Closed: true}) {
+		t.Errorf("a zero Store reports %d blocks, %d bytes, %+v; want an empty, closed store",
+			s.BlockCount(), s.TotalSize(), s.Stats())
 	}
 }

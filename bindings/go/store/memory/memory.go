@@ -19,7 +19,9 @@
 //     Operations never block, so a context is only checked on entry.
 //   - Errors are the sentinels of package store, unwrapped, so == works.
 //     Argument errors (ErrInvalidKey, ErrInvalidRange) are reported before
-//     the store's state (ErrStoreClosed, ErrBlockNotFound).
+//     the store's state (ErrStoreClosed, ErrBlockNotFound). Two more types
+//     exist: *ArgumentError for a negative limit (in Options, or for
+//     ListPage) and *NativeError for a Store not made by New.
 //   - No argument makes a method panic: negative or huge offsets and
 //     lengths are ErrInvalidRange, bad keys ErrInvalidKey.
 //   - Every method is safe for concurrent use, including with Close.
@@ -27,7 +29,6 @@ package memory
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -40,8 +41,10 @@ import (
 */
 import "C"
 
-// Store is a blockmem store. Create it with New or NewWithOptions; the zero
-// value is not usable (its methods return a *NativeError).
+// Store is a blockmem store. Create it with New or NewWithOptions. The zero
+// value is not usable: its methods with an error result return a
+// *NativeError, and BlockCount, TotalSize and Stats report an empty,
+// closed store.
 //
 // # Lifetime
 //
@@ -61,7 +64,8 @@ import "C"
 // operation to save about a hundred bytes per closed store until the next
 // garbage collection.
 type Store struct {
-	h *C.blockmem_store
+	h    *C.blockmem_store
+	errs *errorSet // what each status returns; see check
 }
 
 var _ store.BlockStore = (*Store)(nil)
@@ -100,30 +104,32 @@ func New() *Store {
 }
 
 // NewWithOptions returns an empty store with the given limits. It fails
-// only when a limit is negative.
+// only when a limit is negative, with an *ArgumentError naming the field.
 func NewWithOptions(opts Options) (*Store, error) {
-	if opts.MaxBytes < 0 {
-		return nil, errors.New("memory: Options.MaxBytes is negative")
+	for _, f := range []struct {
+		name  string
+		value int64
+	}{
+		{"Options.MaxBytes", opts.MaxBytes},
+		{"Options.MaxBlockSize", opts.MaxBlockSize},
+		{"Options.MaxKeyLen", int64(opts.MaxKeyLen)},
+	} {
+		if f.value < 0 {
+			return nil, &ArgumentError{Op: "NewWithOptions", Arg: f.name, Value: f.value}
+		}
 	}
-	if opts.MaxBlockSize < 0 {
-		return nil, errors.New("memory: Options.MaxBlockSize is negative")
-	}
-	if opts.MaxKeyLen < 0 {
-		return nil, errors.New("memory: Options.MaxKeyLen is negative")
-	}
+	s := &Store{errs: storeErrors}
 	var copts C.blockmem_options
-	if err := check("NewWithOptions", C.blockmem_options_init(&copts)); err != nil {
+	if err := s.check("NewWithOptions", C.blockmem_options_init(&copts)); err != nil {
 		return nil, err
 	}
 	copts.max_bytes = C.uint64_t(opts.MaxBytes)
 	copts.max_block_size = C.uint64_t(opts.MaxBlockSize)
 	copts.max_key_len = C.uint64_t(opts.MaxKeyLen)
-	var h *C.blockmem_store
-	if err := check("NewWithOptions", C.blockmem_store_new(&copts, &h)); err != nil {
+	if err := s.check("NewWithOptions", C.blockmem_store_new(&copts, &s.h)); err != nil {
 		return nil, err
 	}
-	s := &Store{h: h}
-	runtime.AddCleanup(s, freeHandle, h)
+	runtime.AddCleanup(s, freeHandle, s.h)
 	return s, nil
 }
 
@@ -151,7 +157,7 @@ func (s *Store) WriteBlock(ctx context.Context, blockKey string, data []byte) er
 	st := C.blockmem_write(s.h, keyPtr(blockKey), C.size_t(len(blockKey)),
 		bufPtr(data), C.size_t(len(data)))
 	runtime.KeepAlive(s)
-	return check("WriteBlock", st)
+	return s.check("WriteBlock", st)
 }
 
 // ReadBlock returns a copy of the whole block under blockKey in a new slice
@@ -178,7 +184,7 @@ func (s *Store) ReadBlockRange(ctx context.Context, blockKey string, offset, len
 		return nil, err
 	}
 	if offset < 0 || length < 0 {
-		return nil, store.ErrInvalidRange
+		return nil, s.check("ReadBlockRange", C.BLOCKMEM_STATUS_INVALID_RANGE)
 	}
 	if length <= smallRange {
 		return s.readSmallRange(blockKey, offset, length)
@@ -198,8 +204,8 @@ func (s *Store) readSmallRange(key string, offset, length int64) ([]byte, error)
 	st := C.blockmem_read_range(s.h, keyPtr(key), C.size_t(len(key)),
 		C.uint64_t(offset), C.uint64_t(length), bufPtr(buf), C.size_t(len(buf)), &n)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return nil, errFor("ReadBlockRange", int32(st))
+	if err := s.check("ReadBlockRange", st); err != nil {
+		return nil, err
 	}
 	if int(n) < len(buf)/2 {
 		// Clamped at the end of the block: do not hand out (and keep
@@ -229,13 +235,13 @@ func (s *Store) readPinned(op, key string, offset, length int64) ([]byte, error)
 	)
 	st := C.blockmem_get(s.h, keyPtr(key), C.size_t(len(key)), &data, &n, &blk)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return nil, errFor(op, int32(st))
+	if err := s.check(op, st); err != nil {
+		return nil, err
 	}
 	size := int64(n)
 	if offset > size {
 		C.blockmem_block_free(blk)
-		return nil, store.ErrInvalidRange
+		return nil, s.check(op, C.BLOCKMEM_STATUS_INVALID_RANGE)
 	}
 	end := size
 	if length >= 0 && length < size-offset {
@@ -265,13 +271,7 @@ func (s *Store) ReadBlockInto(ctx context.Context, blockKey string, dst []byte) 
 	st := C.blockmem_read(s.h, keyPtr(blockKey), C.size_t(len(blockKey)),
 		bufPtr(dst), C.size_t(len(dst)), &n)
 	runtime.KeepAlive(s)
-	switch st {
-	case C.BLOCKMEM_STATUS_OK:
-		return int(n), nil
-	case C.BLOCKMEM_STATUS_BUFFER_TOO_SMALL:
-		return int(n), store.ErrBufferTooSmall
-	}
-	return 0, errFor("ReadBlockInto", int32(st))
+	return int(n), s.check("ReadBlockInto", st)
 }
 
 // ReadBlockRangeInto copies bytes [offset, min(offset+len(dst), size)) of
@@ -285,16 +285,13 @@ func (s *Store) ReadBlockRangeInto(ctx context.Context, blockKey string, offset 
 		return 0, err
 	}
 	if offset < 0 {
-		return 0, store.ErrInvalidRange
+		return 0, s.check("ReadBlockRangeInto", C.BLOCKMEM_STATUS_INVALID_RANGE)
 	}
 	var n C.size_t
 	st := C.blockmem_read_range(s.h, keyPtr(blockKey), C.size_t(len(blockKey)),
 		C.uint64_t(offset), C.uint64_t(len(dst)), bufPtr(dst), C.size_t(len(dst)), &n)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return 0, errFor("ReadBlockRangeInto", int32(st))
-	}
-	return int(n), nil
+	return int(n), s.check("ReadBlockRangeInto", st)
 }
 
 // Stat returns the size of the block under blockKey without copying it.
@@ -308,10 +305,7 @@ func (s *Store) Stat(ctx context.Context, blockKey string) (int64, error) {
 	var size C.uint64_t
 	st := C.blockmem_stat(s.h, keyPtr(blockKey), C.size_t(len(blockKey)), &size)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return 0, errFor("Stat", int32(st))
-	}
-	return int64(size), nil
+	return int64(size), s.check("Stat", st)
 }
 
 // Exists reports whether a block is stored under blockKey.
@@ -324,10 +318,7 @@ func (s *Store) Exists(ctx context.Context, blockKey string) (bool, error) {
 	var ok C.bool
 	st := C.blockmem_exists(s.h, keyPtr(blockKey), C.size_t(len(blockKey)), &ok)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return false, errFor("Exists", int32(st))
-	}
-	return bool(ok), nil
+	return bool(ok), s.check("Exists", st)
 }
 
 // DeleteBlock removes the block under blockKey. Deleting a missing key
@@ -352,10 +343,7 @@ func (s *Store) delete(ctx context.Context, op, key string) (bool, error) {
 	var existed C.bool
 	st := C.blockmem_delete(s.h, keyPtr(key), C.size_t(len(key)), &existed)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return false, errFor(op, int32(st))
-	}
-	return bool(existed), nil
+	return bool(existed), s.check(op, st)
 }
 
 // DeleteByPrefix removes every block whose key starts with prefix; the
@@ -381,10 +369,7 @@ func (s *Store) deletePrefix(ctx context.Context, op, prefix string) (int, int64
 	var blocks, bytes C.uint64_t
 	st := C.blockmem_delete_prefix(s.h, keyPtr(prefix), C.size_t(len(prefix)), &blocks, &bytes)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return 0, 0, errFor(op, int32(st))
-	}
-	return int(blocks), int64(bytes), nil
+	return int(blocks), int64(bytes), s.check(op, st)
 }
 
 // Close frees every block and marks the store closed; afterwards every
@@ -394,7 +379,7 @@ func (s *Store) deletePrefix(ctx context.Context, op, prefix string) (int, int64
 func (s *Store) Close() error {
 	st := C.blockmem_store_close(s.h)
 	runtime.KeepAlive(s)
-	return check("Close", st)
+	return s.check("Close", st)
 }
 
 // HealthCheck returns nil while the store is open and store.ErrStoreClosed
@@ -405,7 +390,7 @@ func (s *Store) HealthCheck(ctx context.Context) error {
 	}
 	st := C.blockmem_health_check(s.h)
 	runtime.KeepAlive(s)
-	return check("HealthCheck", st)
+	return s.check("HealthCheck", st)
 }
 
 // BlockCount returns the number of blocks stored, in O(1); 0 after Close.
@@ -433,15 +418,15 @@ type Stats struct {
 	Closed       bool  // whether Close has been called
 }
 
-// Stats returns the counters and effective limits in one call. After Close
-// the counters are 0 and Closed is true. A Store not made by New returns
-// the zero Stats.
+// Stats returns the counters and effective limits as one snapshot. After
+// Close the counters are 0 and Closed is true. A Store not made by New has
+// nothing and can do nothing: it reports Closed and zeros everywhere else.
 func (s *Store) Stats() Stats {
 	var cs C.blockmem_stats
 	st := C.blockmem_store_stats(s.h, &cs)
 	runtime.KeepAlive(s)
 	if st != C.BLOCKMEM_STATUS_OK {
-		return Stats{}
+		return Stats{Closed: true}
 	}
 	return Stats{
 		BlockCount:   int(cs.block_count),
