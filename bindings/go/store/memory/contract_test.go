@@ -15,6 +15,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/blockmem/blockmem/bindings/go/internal/payload"
 	"github.com/blockmem/blockmem/bindings/go/store"
 	"github.com/blockmem/blockmem/bindings/go/store/memory"
 )
@@ -36,7 +37,7 @@ func TestBlockSizeIs4MiB(t *testing.T) {
 		t.Fatalf("BlockSize = %d", store.BlockSize)
 	}
 	s := memory.New()
-	data := payload("full", 1, store.BlockSize)
+	data := payload.New("full", 1, store.BlockSize)
 	mustWrite(t, s, "full", data)
 	if got := mustRead(t, s, "full"); !bytes.Equal(got, data) {
 		t.Fatal("a full 4 MiB block did not round-trip")
@@ -132,7 +133,7 @@ func TestWriteThenReadRoundTrips(t *testing.T) {
 	s := memory.New()
 	for _, size := range []int{0, 1, 1000, 64 << 10, 1 << 20} {
 		key := "share/content/chunk-0/block-" + strings.Repeat("x", size%7)
-		data := payload(key, uint64(size), size)[:size]
+		data := payload.New(key, uint64(size), size)[:size]
 		mustWrite(t, s, key, data)
 		if got := mustRead(t, s, key); !bytes.Equal(got, data) {
 			t.Fatalf("size %d: read differs from write", size)
@@ -374,7 +375,7 @@ func TestRangeRules(t *testing.T) {
 // on both sides of the switch between them.
 func TestRangeRulesShortAndLongRanges(t *testing.T) {
 	s := memory.New()
-	block := payload("big", 3, 20000)
+	block := payload.New("big", 3, 20000)
 	mustWrite(t, s, "big", block)
 	for _, offset := range []int64{0, 1, 8000, 15903, 15904, 15905, 19999, 20000} {
 		for _, length := range []int64{0, 1, 2047, 2048, 4095, 4096, 4097, 8192, 20000, 1 << 30} {
@@ -576,8 +577,7 @@ func TestContextDoneReturnsCtxErrChangesNothing(t *testing.T) {
 // A nil context is treated as context.Background rather than crashing.
 func TestNilContextTolerated(t *testing.T) {
 	s := memory.New()
-	//lint:ignore SA1012 deliberately nil
-	var ctx context.Context
+	var ctx context.Context // nil, deliberately
 	if err := s.WriteBlock(ctx, "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,7 @@
 package memory_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"hash/fnv"
 	"testing"
 
 	"github.com/blockmem/blockmem/bindings/go/store/memory"
@@ -70,48 +67,4 @@ func recount(t testing.TB, s *memory.Store) (blocks int, size int64) {
 		size += e.Size
 	}
 	return blocks, size
-}
-
-// Self-verifying payloads: an 8-byte seed, the 8-byte size, a body derived
-// from the seed, then the FNV-64a of the key and everything before it. A
-// torn, mixed or misdirected read fails verify; any prefix of at least 16
-// bytes can be checked with verifyPrefix.
-const minPayload = 24
-
-func payload(key string, seed uint64, size int) []byte {
-	size = max(size, minPayload)
-	b := make([]byte, size)
-	binary.LittleEndian.PutUint64(b, seed)
-	binary.LittleEndian.PutUint64(b[8:], uint64(size))
-	x := seed | 1
-	for i := 16; i < size-8; i++ {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		b[i] = byte(x)
-	}
-	binary.LittleEndian.PutUint64(b[size-8:], sum(key, b[:size-8]))
-	return b
-}
-
-func sum(key string, body []byte) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	h.Write(body)
-	return h.Sum64()
-}
-
-func verify(key string, b []byte) bool {
-	return len(b) >= minPayload && binary.LittleEndian.Uint64(b[8:]) == uint64(len(b)) && verifyPrefix(key, b)
-}
-
-func verifyPrefix(key string, b []byte) bool {
-	if len(b) < 16 {
-		return false
-	}
-	size := binary.LittleEndian.Uint64(b[8:])
-	if size < minPayload || size > 1<<30 || uint64(len(b)) > size {
-		return false
-	}
-	return bytes.Equal(b, payload(key, binary.LittleEndian.Uint64(b), int(size))[:len(b)])
 }

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"context"
 	"errors"
 	"runtime"
 	"strings"
@@ -71,7 +72,9 @@ func TestUnreachableStoreIsFreed(t *testing.T) {
 	before := handlesFreed.Load()
 	for i := range 10 {
 		s := New()
-		s.WriteBlock(nil, "k", make([]byte, 1024))
+		if err := s.WriteBlock(context.Background(), "k", make([]byte, 1024)); err != nil {
+			t.Fatal(err)
+		}
 		if i%2 == 0 {
 			s.Close() // freeing after Close is fine too
 		}
