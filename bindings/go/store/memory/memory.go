@@ -17,7 +17,8 @@
 // Rules every method follows:
 //   - A context that is already done returns ctx.Err() and changes nothing.
 //     Operations never block, so a context is only checked on entry.
-//   - Errors are the sentinels of package store, unwrapped, so == works.
+//   - Errors are the sentinels of package store (or the caller's own values
+//     given in Options.Errors), unwrapped, so == works.
 //     Argument errors (ErrInvalidKey, ErrInvalidRange) are reported before
 //     the store's state (ErrStoreClosed, ErrBlockNotFound). Two more types
 //     exist: *ArgumentError for a negative limit (in Options, or for
@@ -84,6 +85,26 @@ type Options struct {
 	// MaxKeyLen caps key length in bytes; longer keys fail with
 	// store.ErrInvalidKey.
 	MaxKeyLen int
+	// Errors replaces package store's sentinels with the caller's own
+	// values; see Errors.
+	Errors Errors
+}
+
+// Errors lists the values a Store returns in place of package store's
+// sentinels, one field per sentinel; a nil field keeps store's. It lets a
+// program that declares its own sentinel errors and compares them with ==
+// switch to this store without changing those comparisons. The values are
+// returned as they are, never wrapped, exactly where the sentinel of the
+// same name would be.
+type Errors struct {
+	BlockNotFound  error // instead of store.ErrBlockNotFound
+	StoreClosed    error // instead of store.ErrStoreClosed
+	InvalidKey     error // instead of store.ErrInvalidKey
+	InvalidRange   error // instead of store.ErrInvalidRange
+	BufferTooSmall error // instead of store.ErrBufferTooSmall
+	BlockTooLarge  error // instead of store.ErrBlockTooLarge
+	StoreFull      error // instead of store.ErrStoreFull
+	OutOfMemory    error // instead of store.ErrOutOfMemory
 }
 
 // DefaultMaxKeyLen is the key length limit when Options.MaxKeyLen is 0.
@@ -118,7 +139,7 @@ func NewWithOptions(opts Options) (*Store, error) {
 			return nil, &ArgumentError{Op: "NewWithOptions", Arg: f.name, Value: f.value}
 		}
 	}
-	s := &Store{errs: storeErrors}
+	s := &Store{errs: newErrorSet(opts.Errors)}
 	var copts C.blockmem_options
 	if err := s.check("NewWithOptions", C.blockmem_options_init(&copts)); err != nil {
 		return nil, err

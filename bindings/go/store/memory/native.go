@@ -8,6 +8,7 @@ package memory
 import "C"
 
 import (
+	"cmp"
 	"context"
 	"strconv"
 	"unsafe"
@@ -70,23 +71,31 @@ const statusLimit = C.BLOCKMEM_STATUS_PANIC + 1
 // PANIC), which become a *NativeError.
 type errorSet [statusLimit]error
 
-// newErrorSet maps each status a Go caller can cause to the sentinel of
-// package store with the same meaning.
-func newErrorSet() *errorSet {
+// newErrorSet maps each status a Go caller can cause to the caller's value
+// in e or, where e has none, to the sentinel of package store with the
+// same meaning.
+func newErrorSet(e Errors) *errorSet {
 	var t errorSet
-	t[C.BLOCKMEM_STATUS_NOT_FOUND] = store.ErrBlockNotFound
-	t[C.BLOCKMEM_STATUS_STORE_CLOSED] = store.ErrStoreClosed
-	t[C.BLOCKMEM_STATUS_INVALID_KEY] = store.ErrInvalidKey
-	t[C.BLOCKMEM_STATUS_INVALID_RANGE] = store.ErrInvalidRange
-	t[C.BLOCKMEM_STATUS_BUFFER_TOO_SMALL] = store.ErrBufferTooSmall
-	t[C.BLOCKMEM_STATUS_BLOCK_TOO_LARGE] = store.ErrBlockTooLarge
-	t[C.BLOCKMEM_STATUS_STORE_FULL] = store.ErrStoreFull
-	t[C.BLOCKMEM_STATUS_OUT_OF_MEMORY] = store.ErrOutOfMemory
+	for _, m := range []struct {
+		st         status
+		own, store error
+	}{
+		{C.BLOCKMEM_STATUS_NOT_FOUND, e.BlockNotFound, store.ErrBlockNotFound},
+		{C.BLOCKMEM_STATUS_STORE_CLOSED, e.StoreClosed, store.ErrStoreClosed},
+		{C.BLOCKMEM_STATUS_INVALID_KEY, e.InvalidKey, store.ErrInvalidKey},
+		{C.BLOCKMEM_STATUS_INVALID_RANGE, e.InvalidRange, store.ErrInvalidRange},
+		{C.BLOCKMEM_STATUS_BUFFER_TOO_SMALL, e.BufferTooSmall, store.ErrBufferTooSmall},
+		{C.BLOCKMEM_STATUS_BLOCK_TOO_LARGE, e.BlockTooLarge, store.ErrBlockTooLarge},
+		{C.BLOCKMEM_STATUS_STORE_FULL, e.StoreFull, store.ErrStoreFull},
+		{C.BLOCKMEM_STATUS_OUT_OF_MEMORY, e.OutOfMemory, store.ErrOutOfMemory},
+	} {
+		t[m.st] = cmp.Or(m.own, m.store)
+	}
 	return &t
 }
 
-// storeErrors is the errorSet of every Store.
-var storeErrors = newErrorSet()
+// storeErrors is the errorSet of a Store not made by New.
+var storeErrors = newErrorSet(Errors{})
 
 // check turns the status of op into the Store's error: nil for OK, the
 // mapped error, or a *NativeError. Checks made in Go before calling the
