@@ -30,6 +30,8 @@ package memory
 
 import (
 	"context"
+	"errors"
+	"io"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -236,11 +238,10 @@ func (s *Store) readSmallRange(key string, offset, length int64) ([]byte, error)
 	return buf[:n:n], nil
 }
 
-// readPinned pins the block (one lookup), copies [offset, offset+length)
-// of it into a new Go slice of exactly the right size, and releases the
-// pin: two C calls, and the Go allocation is never zeroed first because
-// append fills it. length < 0 means "to the end". The pinned bytes are
-// immutable, so the copy needs no lock.
+// readPinned copies [offset, offset+length) of the block (length < 0: to
+// the end) into a new Go slice of exactly the right size: two C calls (pin,
+// release), and the Go allocation is never zeroed first because append
+// fills it. The pinned bytes are immutable, so the copy needs no lock.
 //
 // Why not one call: Go must allocate the result before anything is copied
 // into it, and ReadBlock does not know the size. blockmem_stat followed by
@@ -249,30 +250,102 @@ func (s *Store) readSmallRange(key string, offset, length int64) ([]byte, error)
 // 4 MiB); reading into a guessed or stack buffer adds zeroing or a copy
 // that costs as much as the call it saves.
 func (s *Store) readPinned(op, key string, offset, length int64) ([]byte, error) {
+	src, blk, err := s.pin(op, key, offset, length)
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte{}, src...)
+	C.blockmem_block_free(blk)
+	return out, nil
+}
+
+// pin pins the block under key and returns a view of bytes [offset,
+// min(offset+length, size)) of it (length < 0: to the end) in the store's
+// memory, valid until the caller passes blk to blockmem_block_free, which
+// it must do exactly once when err is nil. The view must not be written.
+func (s *Store) pin(op, key string, offset, length int64) (src []byte, blk *C.blockmem_block, err error) {
 	var (
 		data *C.uint8_t
 		n    C.size_t
-		blk  *C.blockmem_block
 	)
 	st := C.blockmem_get(s.h, keyPtr(key), C.size_t(len(key)), &data, &n, &blk)
 	runtime.KeepAlive(s)
 	if err := s.check(op, st); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	size := int64(n)
 	if offset > size {
 		C.blockmem_block_free(blk)
-		return nil, s.check(op, C.BLOCKMEM_STATUS_INVALID_RANGE)
+		return nil, nil, s.check(op, C.BLOCKMEM_STATUS_INVALID_RANGE)
 	}
 	end := size
 	if length >= 0 && length < size-offset {
 		end = offset + length
 	}
-	src := unsafe.Slice((*byte)(unsafe.Pointer(data)), int(size))
-	out := append([]byte{}, src[offset:end]...)
-	C.blockmem_block_free(blk)
-	return out, nil
+	return unsafe.Slice((*byte)(unsafe.Pointer(data)), int(size))[offset:end], blk, nil
 }
+
+// ReadBlockTo writes the whole block under blockKey to w in one Write call,
+// straight from the store's memory: no copy into Go memory and no
+// allocation of the block's size. It returns the number of bytes w
+// accepted.
+//
+// The slice passed to w.Write is the stored block itself, so this relies
+// on the io.Writer contract: Write must not modify the slice, even
+// temporarily, and must not retain it after returning. The bytes stay
+// valid and unchanged for the whole call even if the key is replaced or
+// deleted or the store closed meanwhile (the block is pinned until Write
+// returns). An empty block calls no Write.
+//
+// Errors: store.ErrBlockNotFound, store.ErrInvalidKey,
+// store.ErrStoreClosed; w's error as it is; io.ErrShortWrite when w
+// accepts fewer bytes without an error (a count outside [0, len(p)] is an
+// error too). A failing writer changes nothing stored.
+func (s *Store) ReadBlockTo(ctx context.Context, blockKey string, w io.Writer) (int64, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	return s.readTo("ReadBlockTo", blockKey, 0, -1, w)
+}
+
+// ReadBlockRangeTo writes bytes [offset, min(offset+length, size)) of the
+// block to w like ReadBlockTo, with the range rules of ReadBlockRange:
+// offset == size or length == 0 writes nothing and succeeds.
+//
+// Errors: store.ErrInvalidRange (offset > size, or a negative offset or
+// length), and those of ReadBlockTo.
+func (s *Store) ReadBlockRangeTo(ctx context.Context, blockKey string, offset, length int64, w io.Writer) (int64, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	if offset < 0 || length < 0 {
+		return 0, s.check("ReadBlockRangeTo", C.BLOCKMEM_STATUS_INVALID_RANGE)
+	}
+	return s.readTo("ReadBlockRangeTo", blockKey, offset, length, w)
+}
+
+func (s *Store) readTo(op, key string, offset, length int64, w io.Writer) (int64, error) {
+	src, blk, err := s.pin(op, key, offset, length)
+	if err != nil {
+		return 0, err
+	}
+	defer C.blockmem_block_free(blk) // also if Write panics
+	if len(src) == 0 {
+		return 0, nil
+	}
+	n, err := w.Write(src)
+	switch {
+	case n < 0 || n > len(src):
+		n, err = 0, errInvalidWrite
+	case err == nil && n < len(src):
+		err = io.ErrShortWrite
+	}
+	return int64(n), err
+}
+
+// errInvalidWrite reports a Write that returned a count outside [0, len(p)],
+// which breaks the io.Writer contract.
+var errInvalidWrite = errors.New("memory: io.Writer returned an invalid count")
 
 // ReadBlockInto copies the whole block into dst and returns its size,
 // without allocating.
