@@ -13,9 +13,8 @@ import (
 
 // BlockStore is the program's own interface; *memory.Store satisfies it.
 type BlockStore interface {
-	WriteBlock(ctx context.Context, key string, data []byte) error
 	ReadBlock(ctx context.Context, key string) ([]byte, error)
-	DeleteBlock(ctx context.Context, key string) error
+	WriteBlock(ctx context.Context, key string, data []byte) error
 	Close() error
 }
 

@@ -79,7 +79,10 @@ func TestAdoptedSentinels(t *testing.T) {
 		t.Errorf("got %v, want %v", err, adopted.ErrBlockNotFound)
 	}
 	s.Close()
-	if err := s.DeleteBlock(context.Background(), "k"); err != adopted.ErrStoreClosed {
+	if err := s.WriteBlock(context.Background(), "", nil); err != adopted.ErrInvalidKey {
+		t.Errorf("got %v, want %v", err, adopted.ErrInvalidKey)
+	}
+	if err := s.WriteBlock(context.Background(), "k", nil); err != adopted.ErrStoreClosed {
 		t.Errorf("got %v, want %v", err, adopted.ErrStoreClosed)
 	}
 }
