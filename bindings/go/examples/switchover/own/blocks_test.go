@@ -87,8 +87,9 @@ func TestAdoptedSentinels(t *testing.T) {
 	}
 }
 
-// The repository README quotes both packages as they are here, from
-// "package blocks" to the end, so its code is the code these tests build.
+// The repository README quotes both packages from "package blocks" to the
+// end, and the streaming example function, as they are here, so its code
+// is the code these tests build.
 func TestREADMEQuotesTheseFiles(t *testing.T) {
 	readme, err := os.ReadFile("../../../../../README.md")
 	if os.IsNotExist(err) {
@@ -97,14 +98,24 @@ func TestREADMEQuotesTheseFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, file := range []string{"blocks.go", "../adopt/blocks.go"} {
-		src, err := os.ReadFile(file)
+	for _, q := range []struct{ file, from, to string }{
+		{"blocks.go", "package blocks", ""},
+		{"../adopt/blocks.go", "package blocks", ""},
+		{"../../../store/memory/example_test.go", "func ExampleStore_ReadBlockTo", "\n}\n"},
+	} {
+		src, err := os.ReadFile(q.file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		code := src[strings.Index(string(src), "package blocks"):]
-		if !bytes.Contains(readme, code) {
-			t.Errorf("README.md does not quote %s from \"package blocks\" on", file)
+		code := string(src)
+		if i := strings.Index(code, q.from); i >= 0 {
+			code = code[i:]
+		}
+		if i := strings.Index(code, q.to); q.to != "" && i >= 0 {
+			code = code[:i+len(q.to)]
+		}
+		if !bytes.Contains(readme, []byte(code)) {
+			t.Errorf("README.md does not quote %s from %q on", q.file, q.from)
 		}
 	}
 }
