@@ -534,32 +534,11 @@ func TestContextDoneReturnsCtxErrChangesNothing(t *testing.T) {
 		mustWrite(t, s, "a/1", []byte("one"))
 		mustWrite(t, s, "a/2", []byte("two"))
 		want := ctx.Err()
-		buf := make([]byte, 8)
-		for name, op := range map[string]func() error{
-			"WriteBlock":          func() error { return s.WriteBlock(ctx, "a/3", []byte("x")) },
-			"WriteBlock replace":  func() error { return s.WriteBlock(ctx, "a/1", []byte("x")) },
-			"ReadBlock":           func() error { _, err := s.ReadBlock(ctx, "a/1"); return err },
-			"ReadBlockRange":      func() error { _, err := s.ReadBlockRange(ctx, "a/1", 0, 1); return err },
-			"ReadBlockInto":       func() error { _, err := s.ReadBlockInto(ctx, "a/1", buf); return err },
-			"ReadBlockRangeInto":  func() error { _, err := s.ReadBlockRangeInto(ctx, "a/1", 0, buf); return err },
-			"Stat":                func() error { _, err := s.Stat(ctx, "a/1"); return err },
-			"Exists":              func() error { _, err := s.Exists(ctx, "a/1"); return err },
-			"DeleteBlock":         func() error { return s.DeleteBlock(ctx, "a/1") },
-			"Delete":              func() error { _, err := s.Delete(ctx, "a/1"); return err },
-			"DeleteByPrefix":      func() error { return s.DeleteByPrefix(ctx, "a/") },
-			"DeleteByPrefixStats": func() error { _, _, err := s.DeleteByPrefixStats(ctx, ""); return err },
-			"ListByPrefix":        func() error { _, err := s.ListByPrefix(ctx, ""); return err },
-			"ListPage":            func() error { _, err := s.ListPage(ctx, "", "", 1); return err },
-			"Entries": func() error {
-				for _, err := range s.Entries(ctx, "", 1) {
-					return err
-				}
-				return nil
-			},
-			"HealthCheck": func() error { return s.HealthCheck(ctx) },
-			// Bad arguments too: the context is checked first.
-			"ReadBlockRange negative": func() error { _, err := s.ReadBlockRange(ctx, "", -1, -1); return err },
-		} {
+		ops := everyCall(s, ctx, "a/1")
+		ops["WriteBlock new key"] = func() error { return s.WriteBlock(ctx, "a/3", []byte("x")) }
+		// Bad arguments too: the context is checked first.
+		ops["ReadBlockRange negative"] = func() error { _, err := s.ReadBlockRange(ctx, "", -1, -1); return err }
+		for name, op := range ops {
 			if err := op(); err != want {
 				t.Errorf("%s: got %v, want %v", name, err, want)
 			}
@@ -597,29 +576,9 @@ func TestCloseIdempotentAndEverythingAfterIsStoreClosed(t *testing.T) {
 			t.Fatalf("Close #%d: %v", i+1, err)
 		}
 	}
-	buf := make([]byte, 8)
-	for name, op := range map[string]func() error{
-		"WriteBlock":          func() error { return s.WriteBlock(bg, "b", []byte("x")) },
-		"ReadBlock":           func() error { _, err := s.ReadBlock(bg, "a"); return err },
-		"ReadBlockRange":      func() error { _, err := s.ReadBlockRange(bg, "a", 0, 1); return err },
-		"ReadBlockInto":       func() error { _, err := s.ReadBlockInto(bg, "a", buf); return err },
-		"ReadBlockRangeInto":  func() error { _, err := s.ReadBlockRangeInto(bg, "a", 0, buf); return err },
-		"Stat":                func() error { _, err := s.Stat(bg, "a"); return err },
-		"Exists":              func() error { _, err := s.Exists(bg, "a"); return err },
-		"DeleteBlock":         func() error { return s.DeleteBlock(bg, "a") },
-		"Delete":              func() error { _, err := s.Delete(bg, "a"); return err },
-		"DeleteByPrefix":      func() error { return s.DeleteByPrefix(bg, "") },
-		"DeleteByPrefixStats": func() error { _, _, err := s.DeleteByPrefixStats(bg, "a"); return err },
-		"ListByPrefix":        func() error { _, err := s.ListByPrefix(bg, ""); return err },
-		"ListPage":            func() error { _, err := s.ListPage(bg, "", "", 0); return err },
-		"Entries": func() error {
-			for _, err := range s.Entries(bg, "", 0) {
-				return err
-			}
-			return nil
-		},
-		"HealthCheck": func() error { return s.HealthCheck(bg) },
-	} {
+	ops := everyCall(s, bg, "a")
+	ops["WriteBlock new key"] = func() error { return s.WriteBlock(bg, "b", []byte("x")) }
+	for name, op := range ops {
 		if err := op(); err != store.ErrStoreClosed {
 			t.Errorf("%s after Close: got %v, want ErrStoreClosed", name, err)
 		}

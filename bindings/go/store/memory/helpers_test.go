@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"context"
+	"io"
 	"testing"
 
 	"github.com/blockmem/blockmem/bindings/go/store/memory"
@@ -67,4 +68,36 @@ func recount(t testing.TB, s *memory.Store) (blocks int, size int64) {
 		size += e.Size
 	}
 	return blocks, size
+}
+
+// everyCall returns every method that takes a context, called with ctx on
+// key (prefixes: key's first byte), each returning only its error. Writes
+// store one byte under key.
+func everyCall(s *memory.Store, ctx context.Context, key string) map[string]func() error {
+	buf := make([]byte, 8)
+	prefix := key[:1]
+	return map[string]func() error{
+		"WriteBlock":          func() error { return s.WriteBlock(ctx, key, []byte("x")) },
+		"ReadBlock":           func() error { _, err := s.ReadBlock(ctx, key); return err },
+		"ReadBlockRange":      func() error { _, err := s.ReadBlockRange(ctx, key, 0, 1); return err },
+		"ReadBlockInto":       func() error { _, err := s.ReadBlockInto(ctx, key, buf); return err },
+		"ReadBlockRangeInto":  func() error { _, err := s.ReadBlockRangeInto(ctx, key, 0, buf); return err },
+		"ReadBlockTo":         func() error { _, err := s.ReadBlockTo(ctx, key, io.Discard); return err },
+		"ReadBlockRangeTo":    func() error { _, err := s.ReadBlockRangeTo(ctx, key, 0, 1, io.Discard); return err },
+		"Stat":                func() error { _, err := s.Stat(ctx, key); return err },
+		"Exists":              func() error { _, err := s.Exists(ctx, key); return err },
+		"DeleteBlock":         func() error { return s.DeleteBlock(ctx, key) },
+		"Delete":              func() error { _, err := s.Delete(ctx, key); return err },
+		"DeleteByPrefix":      func() error { return s.DeleteByPrefix(ctx, prefix) },
+		"DeleteByPrefixStats": func() error { _, _, err := s.DeleteByPrefixStats(ctx, ""); return err },
+		"ListByPrefix":        func() error { _, err := s.ListByPrefix(ctx, ""); return err },
+		"ListPage":            func() error { _, err := s.ListPage(ctx, "", "", 1); return err },
+		"Entries": func() error {
+			for _, err := range s.Entries(ctx, "", 1) {
+				return err
+			}
+			return nil
+		},
+		"HealthCheck": func() error { return s.HealthCheck(ctx) },
+	}
 }
