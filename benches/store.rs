@@ -111,18 +111,24 @@ struct Handle(*mut blockmem_store);
 impl Handle {
     fn new() -> Handle {
         let mut h = std::ptr::null_mut();
-        check(blockmem_store_new(std::ptr::null(), &mut h));
+        // SAFETY: a live handle from `Handle::new`, slices borrowed for the
+        // call, writable outputs; pins and pages are released once.
+        check(unsafe { blockmem_store_new(std::ptr::null(), &mut h) });
         Handle(h)
     }
 
     fn write(&self, key: &[u8], data: &[u8]) -> blockmem_status {
-        blockmem_write(self.0, key.as_ptr(), key.len(), data.as_ptr(), data.len())
+        // SAFETY: a live handle from `Handle::new`, slices borrowed for the
+        // call, writable outputs; pins and pages are released once.
+        unsafe { blockmem_write(self.0, key.as_ptr(), key.len(), data.as_ptr(), data.len()) }
     }
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        blockmem_store_free(self.0);
+        // SAFETY: a live handle from `Handle::new`, slices borrowed for the
+        // call, writable outputs; pins and pages are released once.
+        unsafe { blockmem_store_free(self.0) };
     }
 }
 
@@ -226,15 +232,12 @@ fn placement(id: &str, mut locate: impl FnMut() -> (*const u8, *const u8)) {
 fn ffi_data_ptr(h: &Handle, key: &[u8]) -> *const u8 {
     let (mut ptr, mut len) = (std::ptr::null(), 0usize);
     let mut block: *mut blockmem_block = std::ptr::null_mut();
-    check(blockmem_get(
-        h.0,
-        key.as_ptr(),
-        key.len(),
-        &mut ptr,
-        &mut len,
-        &mut block,
-    ));
-    blockmem_block_free(block);
+    // SAFETY: a live handle from `Handle::new`, slices borrowed for the
+    // call, writable outputs; pins and pages are released once.
+    check(unsafe { blockmem_get(h.0, key.as_ptr(), key.len(), &mut ptr, &mut len, &mut block) });
+    // SAFETY: a live handle from `Handle::new`, slices borrowed for the
+    // call, writable outputs; pins and pages are released once.
+    unsafe { blockmem_block_free(block) };
     ptr
 }
 
@@ -294,16 +297,15 @@ fn read(c: &mut Criterion) {
                 let key = black_box(KEY.as_bytes());
                 let (mut ptr, mut len) = (std::ptr::null(), 0usize);
                 let mut block: *mut blockmem_block = std::ptr::null_mut();
-                check(blockmem_get(
-                    h.0,
-                    key.as_ptr(),
-                    key.len(),
-                    &mut ptr,
-                    &mut len,
-                    &mut block,
-                ));
+                // SAFETY: a live handle from `Handle::new`, slices borrowed for the
+                // call, writable outputs; pins and pages are released once.
+                check(unsafe {
+                    blockmem_get(h.0, key.as_ptr(), key.len(), &mut ptr, &mut len, &mut block)
+                });
                 black_box((ptr, len));
-                blockmem_block_free(block);
+                // SAFETY: a live handle from `Handle::new`, slices borrowed for the
+                // call, writable outputs; pins and pages are released once.
+                unsafe { blockmem_block_free(block) };
             })
         });
     }
@@ -337,14 +339,18 @@ fn read_into(c: &mut Criterion) {
             b.iter(|| {
                 let key = black_box(KEY.as_bytes());
                 let mut n = 0usize;
-                check(blockmem_read(
-                    h.0,
-                    key.as_ptr(),
-                    key.len(),
-                    buf.as_mut_ptr(),
-                    buf.len(),
-                    &mut n,
-                ));
+                // SAFETY: a live handle from `Handle::new`, slices borrowed for the
+                // call, writable outputs; pins and pages are released once.
+                check(unsafe {
+                    blockmem_read(
+                        h.0,
+                        key.as_ptr(),
+                        key.len(),
+                        buf.as_mut_ptr(),
+                        buf.len(),
+                        &mut n,
+                    )
+                });
                 black_box(n)
             })
         });
@@ -390,16 +396,20 @@ fn range(c: &mut Criterion) {
             b.iter(|| {
                 let key = black_box(KEY.as_bytes());
                 let mut n = 0usize;
-                check(blockmem_read_range(
-                    h.0,
-                    key.as_ptr(),
-                    key.len(),
-                    off,
-                    len,
-                    buf.as_mut_ptr(),
-                    buf.len(),
-                    &mut n,
-                ));
+                // SAFETY: a live handle from `Handle::new`, slices borrowed for the
+                // call, writable outputs; pins and pages are released once.
+                check(unsafe {
+                    blockmem_read_range(
+                        h.0,
+                        key.as_ptr(),
+                        key.len(),
+                        off,
+                        len,
+                        buf.as_mut_ptr(),
+                        buf.len(),
+                        &mut n,
+                    )
+                });
                 black_box(n)
             })
         });
@@ -428,7 +438,9 @@ fn stat(c: &mut Criterion) {
             b.iter(|| {
                 let key = black_box(KEY.as_bytes());
                 let mut n = 0u64;
-                check(blockmem_stat(h.0, key.as_ptr(), key.len(), &mut n));
+                // SAFETY: a live handle from `Handle::new`, slices borrowed for the
+                // call, writable outputs; pins and pages are released once.
+                check(unsafe { blockmem_stat(h.0, key.as_ptr(), key.len(), &mut n) });
                 black_box(n)
             })
         });
@@ -509,18 +521,16 @@ fn list_prefix(c: &mut Criterion) {
             b.iter(|| {
                 let p = black_box(prefix.as_bytes());
                 let mut page: *mut blockmem_list_page = std::ptr::null_mut();
-                check(blockmem_list(
-                    h.0,
-                    p.as_ptr(),
-                    p.len(),
-                    std::ptr::null(),
-                    0,
-                    0,
-                    &mut page,
-                ));
+                // SAFETY: a live handle from `Handle::new`, slices borrowed for the
+                // call, writable outputs; pins and pages are released once.
+                check(unsafe {
+                    blockmem_list(h.0, p.as_ptr(), p.len(), std::ptr::null(), 0, 0, &mut page)
+                });
                 // SAFETY: `page` was just returned by `blockmem_list`.
                 black_box(unsafe { (*page).count });
-                blockmem_list_page_free(page);
+                // SAFETY: a live handle from `Handle::new`, slices borrowed for the
+                // call, writable outputs; pins and pages are released once.
+                unsafe { blockmem_list_page_free(page) };
             })
         });
     }
