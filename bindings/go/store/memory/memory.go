@@ -324,30 +324,30 @@ func (s *Store) readSmallRange(key string, offset, length int64) ([]byte, error)
 }
 
 // readPinned copies [offset, offset+length) of the block (length < 0: to
-// the end) into a new Go slice of exactly the right size: two C calls (pin,
-// release), and the Go allocation is never zeroed first because append
-// fills it. The pinned bytes are immutable, so the copy needs no lock.
+// the end) into a new Go slice of exactly the right size: one C call (the
+// pin; unpin releases it in Go), and the Go allocation is never zeroed
+// first because append fills it. The pinned bytes are immutable, so the
+// copy needs no lock.
 //
-// Why not one call: Go must allocate the result before anything is copied
-// into it, and ReadBlock does not know the size. blockmem_stat followed by
-// blockmem_read costs the same two calls plus a second lookup, and make
-// zeroes the buffer that read then overwrites (measurably slower at 1 and
-// 4 MiB); reading into a guessed or stack buffer adds zeroing or a copy
-// that costs as much as the call it saves.
+// Why pin: Go must allocate the result before anything is copied into it,
+// and ReadBlock does not know the size. blockmem_stat followed by
+// blockmem_read costs two calls and two lookups, and make zeroes the
+// buffer that read then overwrites (measurably slower at 1 and 4 MiB);
+// reading into a guessed or stack buffer adds zeroing or a copy.
 func (s *Store) readPinned(op, key string, offset, length int64) ([]byte, error) {
 	src, blk, err := s.pin(op, key, offset, length)
 	if err != nil {
 		return nil, err
 	}
 	out := append([]byte{}, src...)
-	C.blockmem_block_free(blk)
+	unpin(blk)
 	return out, nil
 }
 
 // pin pins the block under key and returns a view of bytes [offset,
 // min(offset+length, size)) of it (length < 0: to the end) in the store's
-// memory, valid until the caller passes blk to blockmem_block_free, which
-// it must do exactly once when err is nil. The view must not be written.
+// memory, valid until the caller passes blk to unpin, which it must do
+// exactly once when err is nil. The view must not be written.
 func (s *Store) pin(op, key string, offset, length int64) (src []byte, blk *C.blockmem_block, err error) {
 	var (
 		data *C.uint8_t
@@ -360,7 +360,7 @@ func (s *Store) pin(op, key string, offset, length int64) (src []byte, blk *C.bl
 	}
 	size := int64(n)
 	if offset > size {
-		C.blockmem_block_free(blk)
+		unpin(blk)
 		return nil, nil, s.check(op, C.BLOCKMEM_STATUS_INVALID_RANGE)
 	}
 	end := size
@@ -414,7 +414,7 @@ func (s *Store) readTo(op, key string, offset, length int64, w io.Writer) (int64
 	if err != nil {
 		return 0, err
 	}
-	defer C.blockmem_block_free(blk) // also if Write panics
+	defer unpin(blk) // also if Write panics
 	if len(src) == 0 {
 		return 0, nil
 	}
