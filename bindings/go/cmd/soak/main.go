@@ -3,8 +3,11 @@
 //
 // Every block carries its own proof (package internal/payload): a header
 // (seed, size, key hash), a body generated from the seed, and a CRC-64 of
-// the key and all the bytes before it. Each full read must verify; each
-// range read from the start must verify as a prefix. After the timed phase the
+// the key and all the bytes before it. Half the writes stream the block in
+// (WriteBlockFrom); full reads copy it out (ReadBlock, ReadBlockInto) or
+// check it in place in the store's memory (ReadBlockTo). Each full read
+// must verify; each range read from the start must verify as a prefix.
+// After the timed phase the
 // store is recounted (keys and sizes by listing) and compared with
 // BlockCount, TotalSize and Stats, and every block is verified. A final
 // short phase closes the store while workers are running: every call must
@@ -17,6 +20,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -72,7 +76,12 @@ func (k *soak) op(ctx context.Context, rng *rand.Rand, buf []byte, closing bool)
 	var err error
 	switch r := rng.IntN(1000); {
 	case r < 350:
-		err = k.s.WriteBlock(ctx, key, payload.New(key, rng.Uint64(), payload.MinSize+rng.IntN(k.maxSize)))
+		b := payload.New(key, rng.Uint64(), payload.MinSize+rng.IntN(k.maxSize))
+		if r < 175 {
+			err = k.s.WriteBlock(ctx, key, b)
+		} else {
+			err = k.s.WriteBlockFrom(ctx, key, bytes.NewReader(b), int64(len(b)))
+		}
 		if err == store.ErrStoreFull {
 			k.c.full.Add(1)
 			err = nil
@@ -89,6 +98,17 @@ func (k *soak) op(ctx context.Context, rng *rand.Rand, buf []byte, closing bool)
 				k.c.verified.Add(1)
 			}
 		}
+	case r < 625:
+		// The writer checks the block in place, in the store's memory.
+		_, err = k.s.ReadBlockTo(ctx, key, writerFunc(func(p []byte) (int, error) {
+			if !payload.Verify(key, p) {
+				k.fail("ReadBlockTo(%s): %d bytes fail verification", key, len(p))
+			} else {
+				k.c.verified.Add(1)
+			}
+			return len(p), nil
+		}))
+		k.c.reads.Add(1)
 	case r < 700:
 		var n int
 		n, err = k.s.ReadBlockInto(ctx, key, buf)
@@ -137,6 +157,11 @@ func (k *soak) op(ctx context.Context, rng *rand.Rand, buf []byte, closing bool)
 	}
 	return err
 }
+
+// writerFunc adapts a function to io.Writer.
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func (k *soak) run(workers int, until time.Time, closing bool, onClosed func()) {
 	var wg sync.WaitGroup
