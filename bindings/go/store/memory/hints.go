@@ -13,8 +13,8 @@ package memory
 /*
 #cgo noescape blockmem_write
 #cgo nocallback blockmem_write
-#cgo noescape blockmem_get
-#cgo nocallback blockmem_get
+#cgo noescape go_get
+#cgo nocallback go_get
 #cgo noescape blockmem_block_free
 #cgo nocallback blockmem_block_free
 #cgo noescape blockmem_read
