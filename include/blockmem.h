@@ -24,6 +24,12 @@
  *    blockmem_total_size (0) and blockmem_store_free. Pins, list pages and
  *    reservations taken earlier stay valid and are released as usual
  *    (committing a reservation then returns STORE_CLOSED).
+ *  - Words used by each function's "Safety" paragraph: a "live handle" is
+ *    NULL or a handle from blockmem_store_new that blockmem_store_free is
+ *    not called on before the call returns; an "input" is a (pointer,
+ *    length) pair as above, readable and unchanged during the call; an
+ *    "out-pointer" is NULL or points to writable, aligned memory of its
+ *    type that no input overlaps.
  *  - Functions are safe to call from any number of threads on one handle.
  *    blockmem_store_free must not race with other calls on the same handle.
  */
@@ -50,12 +56,6 @@
 // for the life of the process, and a holder must call
 // `blockmem_block_free` instead of decrementing it.
 #define BLOCKMEM_PIN_REFS_LIMIT 2147483648
-
-// Reads into a caller's buffer copy blocks (or ranges) of at most this
-// many bytes while holding the shard's read lock, instead of pinning the
-// block with a reference-count increment and decrement; the lock hold time
-// stays bounded by this constant.
-#define COPY_UNDER_LOCK_MAX 4096
 
 // Result of every fallible blockmem function. `BLOCKMEM_STATUS_OK` (0) is
 // success; every other value is an error whose meaning is fixed forever.
@@ -208,7 +208,7 @@ uint32_t blockmem_abi_version(void);
 // Returns `INVALID_ARGUMENT` if `options` is NULL.
 //
 // # Safety
-// `options` is NULL or points to a writable `blockmem_options`.
+// `options` is an out-pointer.
 blockmem_status blockmem_options_init(struct blockmem_options *options);
 
 // Creates a store and writes its handle to `*out_store`.
@@ -221,9 +221,8 @@ blockmem_status blockmem_options_init(struct blockmem_options *options);
 // `options->struct_size` is smaller than `sizeof(size_t)`.
 //
 // # Safety
-// `options` is NULL or points to `options->struct_size` readable bytes
-// that start with that `size_t` field. `out_store` is NULL or points to a
-// writable `blockmem_store *`.
+// `options` is NULL or points to `options->struct_size` readable bytes,
+// starting with that field; `out_store` is an out-pointer.
 blockmem_status blockmem_store_new(const struct blockmem_options *options,
                                    struct blockmem_store **out_store);
 
@@ -233,8 +232,8 @@ blockmem_status blockmem_store_new(const struct blockmem_options *options,
 // handle stay valid and are released on their own.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` not yet freed.
-// The caller gives it up here: no call on it may be running or follow.
+// `store` is NULL or a handle not yet freed, with no call on it running
+// or to follow: the caller gives it up here.
 void blockmem_store_free(struct blockmem_store *store);
 
 // Frees every block and marks the store closed: later calls on the handle
@@ -244,29 +243,25 @@ void blockmem_store_free(struct blockmem_store *store);
 // `blockmem_store_free`.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns.
+// `store` is a live handle.
 blockmem_status blockmem_store_close(const struct blockmem_store *store);
 
 // `OK` while the store is open, `STORE_CLOSED` after close.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns.
+// `store` is a live handle.
 blockmem_status blockmem_health_check(const struct blockmem_store *store);
 
 // Number of blocks stored; O(1). 0 for a NULL or closed handle.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns.
+// `store` is a live handle.
 uint64_t blockmem_block_count(const struct blockmem_store *store);
 
 // Sum of all block sizes in bytes; O(1). 0 for a NULL or closed handle.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns.
+// `store` is a live handle.
 uint64_t blockmem_total_size(const struct blockmem_store *store);
 
 // Writes counters and effective limits to the caller-owned `*out_stats`
@@ -276,9 +271,7 @@ uint64_t blockmem_total_size(const struct blockmem_store *store);
 // Works on a closed store.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns; `out_stats` is NULL or points to a writable
-// `blockmem_stats`.
+// `store` is a live handle; `out_stats` is an out-pointer.
 blockmem_status blockmem_store_stats(const struct blockmem_store *store,
                                      struct blockmem_stats *out_stats);
 
@@ -294,11 +287,7 @@ blockmem_status blockmem_store_stats(const struct blockmem_store *store,
 // store is unchanged.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns. `key` points to `key_len` readable bytes (or
-// is NULL with `key_len` 0), borrowed for the call only.
-// `data` points to `data_len` readable bytes (or is NULL with `data_len`
-// 0), borrowed for the call only.
+// `store` is a live handle; `key` and `data` are inputs.
 blockmem_status blockmem_write(const struct blockmem_store *store,
                                const uint8_t *key,
                                size_t key_len,
@@ -316,12 +305,9 @@ blockmem_status blockmem_write(const struct blockmem_store *store,
 // (`out_len` NULL). `buf` must not overlap `key`.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns. `key` points to `key_len` readable bytes (or
-// is NULL with `key_len` 0), borrowed for the call only.
-// `buf` points to `buf_len` writable bytes (or is NULL with `buf_len` 0)
-// that overlap no other argument; `out_len` is NULL or points to a
-// writable `size_t`.
+// `store` is a live handle; `key` is an input; `buf` points to `buf_len`
+// writable bytes (or is NULL with `buf_len` 0) overlapping no other
+// argument; `out_len` is an out-pointer.
 blockmem_status blockmem_read(const struct blockmem_store *store,
                               const uint8_t *key,
                               size_t key_len,
@@ -336,17 +322,11 @@ blockmem_status blockmem_read(const struct blockmem_store *store,
 // left untouched.
 //
 // Errors: `INVALID_RANGE` (`offset > size`, even when `length` is 0),
-// `BUFFER_TOO_SMALL` (needed
-// size in `*out_len`, `buf` untouched), `NOT_FOUND`, `INVALID_KEY`,
-// `STORE_CLOSED`, `INVALID_ARGUMENT`.
+// `BUFFER_TOO_SMALL` (needed size in `*out_len`, `buf` untouched),
+// `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns. `key` points to `key_len` readable bytes (or
-// is NULL with `key_len` 0), borrowed for the call only.
-// `buf` points to `buf_len` writable bytes (or is NULL with `buf_len` 0)
-// that overlap no other argument; `out_len` is NULL or points to a
-// writable `size_t`.
+// As for `blockmem_read`.
 blockmem_status blockmem_read_range(const struct blockmem_store *store,
                                     const uint8_t *key,
                                     size_t key_len,
@@ -361,10 +341,8 @@ blockmem_status blockmem_read_range(const struct blockmem_store *store,
 // `INVALID_ARGUMENT`.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns. `key` points to `key_len` readable bytes (or
-// is NULL with `key_len` 0), borrowed for the call only.
-// `out_size` is NULL or points to a writable `uint64_t`.
+// `store` is a live handle; `key` is an input; `out_size` is an
+// out-pointer.
 blockmem_status blockmem_stat(const struct blockmem_store *store,
                               const uint8_t *key,
                               size_t key_len,
@@ -374,10 +352,8 @@ blockmem_status blockmem_stat(const struct blockmem_store *store,
 // Errors: `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns. `key` points to `key_len` readable bytes (or
-// is NULL with `key_len` 0), borrowed for the call only.
-// `out_exists` is NULL or points to a writable `bool`.
+// `store` is a live handle; `key` is an input; `out_exists` is an
+// out-pointer.
 blockmem_status blockmem_exists(const struct blockmem_store *store,
                                 const uint8_t *key,
                                 size_t key_len,
@@ -388,10 +364,8 @@ blockmem_status blockmem_exists(const struct blockmem_store *store,
 // Errors: `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns. `key` points to `key_len` readable bytes (or
-// is NULL with `key_len` 0), borrowed for the call only.
-// `out_existed` is NULL or points to a writable `bool`.
+// `store` is a live handle; `key` is an input; `out_existed` is an
+// out-pointer.
 blockmem_status blockmem_delete(const struct blockmem_store *store,
                                 const uint8_t *key,
                                 size_t key_len,
@@ -403,11 +377,8 @@ blockmem_status blockmem_delete(const struct blockmem_store *store,
 // Errors: `STORE_CLOSED`, `OUT_OF_MEMORY`, `INVALID_ARGUMENT`.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns. `prefix` points to `prefix_len` readable bytes
-// (or is NULL with `prefix_len` 0), borrowed for the call only.
-// `out_blocks` and `out_bytes` are each NULL or point to a writable
-// `uint64_t`.
+// `store` is a live handle; `prefix` is an input; `out_blocks` and
+// `out_bytes` are out-pointers.
 blockmem_status blockmem_delete_prefix(const struct blockmem_store *store,
                                        const uint8_t *prefix,
                                        size_t prefix_len,
@@ -426,10 +397,8 @@ blockmem_status blockmem_delete_prefix(const struct blockmem_store *store,
 // (any out-pointer NULL). Outputs are written only on success.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns. `key` points to `key_len` readable bytes (or
-// is NULL with `key_len` 0), borrowed for the call only. Each out-pointer
-// is NULL or points to writable memory of its type.
+// `store` is a live handle; `key` is an input; `out_data`, `out_len` and
+// `out_block` are out-pointers.
 blockmem_status blockmem_get(const struct blockmem_store *store,
                              const uint8_t *key,
                              size_t key_len,
@@ -466,11 +435,8 @@ void blockmem_block_free(struct blockmem_block *block);
 // `OUT_OF_MEMORY`. On error nothing is allocated or written.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns. `key` points to `key_len` readable bytes (or
-// is NULL with `key_len` 0), borrowed for the call only. `out_data` and
-// `out_reservation` are each NULL or point to writable memory of their
-// type.
+// `store` is a live handle; `key` is an input; `out_data` and
+// `out_reservation` are out-pointers.
 blockmem_status blockmem_reserve(const struct blockmem_store *store,
                                  const uint8_t *key,
                                  size_t key_len,
@@ -493,10 +459,9 @@ blockmem_status blockmem_reserve(const struct blockmem_store *store,
 // reserved memory is freed.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns. `reservation` is NULL or a reservation from
-// `blockmem_reserve` not yet committed or freed; the caller gives it up
-// here, with no other call using it.
+// `store` is a live handle; `reservation` is NULL or a reservation from
+// `blockmem_reserve` not yet committed or freed, which the caller gives
+// up here.
 blockmem_status blockmem_commit(const struct blockmem_store *store,
                                 struct blockmem_reservation *reservation);
 
@@ -521,11 +486,8 @@ void blockmem_reservation_free(struct blockmem_reservation *reservation);
 // nonzero length).
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns. `prefix` and `start_after` each point to
-// their length in readable bytes (or are NULL with length 0), borrowed
-// for the call only. `out_page` is NULL or points to a writable
-// `blockmem_list_page *`.
+// `store` is a live handle; `prefix` and `start_after` are inputs;
+// `out_page` is an out-pointer.
 blockmem_status blockmem_list(const struct blockmem_store *store,
                               const uint8_t *prefix,
                               size_t prefix_len,
@@ -548,8 +510,7 @@ void blockmem_list_page_free(struct blockmem_list_page *page);
 // the store stays usable afterwards.
 //
 // # Safety
-// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-// before this call returns.
+// `store` is a live handle.
 blockmem_status blockmem_test_arm_panic(const struct blockmem_store *store);
 #endif
 

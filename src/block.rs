@@ -69,16 +69,20 @@ pub(crate) struct Block {
     ptr: NonNull<Header>,
 }
 
-// SAFETY: the allocation is immutable after construction except for the
-// atomic reference count, so sharing and sending between threads is sound.
+// SAFETY: the allocation is immutable once shared, except for the atomic
+// reference count (data is written only through `data_mut`, which requires
+// the only reference), and it is freed by whichever holder drops last, on
+// any thread; so sending a `Block` to another thread is sound.
 unsafe impl Send for Block {}
+// SAFETY: `&Block` only reads immutable bytes or updates the atomic count.
 unsafe impl Sync for Block {}
 
 /// Block data starts at a multiple of this from the allocation start (and
 /// so at an address aligned to it): copies in and out of aligned memory
 /// run at full speed, where data right after an odd-length key would not.
 pub(crate) const DATA_ALIGN: usize = 16;
-const _: () = assert!(HEADER % DATA_ALIGN == 0 && DATA_ALIGN >= std::mem::align_of::<Header>());
+const _: () =
+    assert!(HEADER.is_multiple_of(DATA_ALIGN) && DATA_ALIGN >= std::mem::align_of::<Header>());
 
 /// Offset of the data from the allocation start: after the header and the
 /// key, padded to [`DATA_ALIGN`].

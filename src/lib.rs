@@ -58,107 +58,88 @@ pub use error::{Error, Result};
 pub use listing::{Deleted, Iter, Listing};
 pub use store::{MemoryStore, Options, Reservation, Stats, DEFAULT_MAX_KEY_LEN};
 
-/// The operations every blockmem store provides. Object-safe, so stores can
-/// be used as `&dyn BlockStore` or `Box<dyn BlockStore>`.
-///
-/// Keys here are `&[u8]`; [`MemoryStore`]'s inherent methods of the same
-/// names also accept `&str`, `String`, `Vec<u8>` and anything else that is
-/// `AsRef<[u8]>`. See the methods of [`MemoryStore`] for the full contract.
-pub trait BlockStore: Send + Sync {
-    /// Stores a private copy of `data` under `key`, replacing any block.
-    fn write(&self, key: &[u8], data: &[u8]) -> Result<()>;
-    /// The whole block, zero-copy.
-    fn read(&self, key: &[u8]) -> Result<Bytes>;
-    /// Copies the whole block into `buf`; returns its size.
-    fn read_into(&self, key: &[u8], buf: &mut [u8]) -> Result<usize>;
-    /// Bytes `[offset, min(offset + length, size))`, zero-copy.
-    fn read_range(&self, key: &[u8], offset: u64, length: u64) -> Result<Bytes>;
-    /// Copies a range into `buf`; returns the bytes written.
-    fn read_range_into(
-        &self,
-        key: &[u8],
-        offset: u64,
-        length: u64,
-        buf: &mut [u8],
-    ) -> Result<usize>;
-    /// The block's size.
-    fn stat(&self, key: &[u8]) -> Result<u64>;
-    /// Whether the key is stored.
-    fn exists(&self, key: &[u8]) -> Result<bool>;
-    /// Removes the key; reports whether it existed.
-    fn delete(&self, key: &[u8]) -> Result<bool>;
-    /// Removes every key with the prefix; reports blocks and bytes freed.
-    fn delete_by_prefix(&self, prefix: &[u8]) -> Result<Deleted>;
-    /// Every key with the prefix, in order, with sizes.
-    fn list(&self, prefix: &[u8]) -> Result<Listing>;
-    /// One page of keys with the prefix, after `start_after`.
-    fn list_page(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize)
-        -> Result<Listing>;
-    /// Frees everything; later calls fail with [`Error::StoreClosed`].
-    fn close(&self);
-    /// `Ok` while open.
-    fn health_check(&self) -> Result<()>;
-    /// Number of blocks, O(1).
-    fn block_count(&self) -> u64;
-    /// Sum of block sizes, O(1).
-    fn total_size(&self) -> u64;
+/// Declares [`BlockStore`] and implements it for [`MemoryStore`] by
+/// forwarding each method to the inherent method of the same name, so the
+/// list of operations is written once.
+macro_rules! block_store {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident(&self $(, $arg:ident: $ty:ty)*) $(-> $ret:ty)?;
+    )*) => {
+        /// The operations every blockmem store provides. Object-safe, so
+        /// stores can be used as `&dyn BlockStore` or `Box<dyn BlockStore>`.
+        ///
+        /// [`MemoryStore`] has inherent methods of the same names, which are
+        /// what Rust callers normally use: they also accept `&str`,
+        /// `String`, `Vec<u8>` and anything else that is `AsRef<[u8]>`,
+        /// which an object-safe trait cannot. The trait exists for code that
+        /// is generic over stores. See [`MemoryStore`]'s methods for each
+        /// operation's full contract and errors.
+        pub trait BlockStore: Send + Sync {
+            $( $(#[$doc])* fn $name(&self $(, $arg: $ty)*) $(-> $ret)?; )*
+        }
+
+        impl BlockStore for MemoryStore {
+            $( fn $name(&self $(, $arg: $ty)*) $(-> $ret)? {
+                MemoryStore::$name(self $(, $arg)*)
+            } )*
+        }
+    };
 }
 
-impl BlockStore for MemoryStore {
-    fn write(&self, key: &[u8], data: &[u8]) -> Result<()> {
-        MemoryStore::write(self, key, data)
-    }
-    fn read(&self, key: &[u8]) -> Result<Bytes> {
-        MemoryStore::read(self, key)
-    }
-    fn read_into(&self, key: &[u8], buf: &mut [u8]) -> Result<usize> {
-        MemoryStore::read_into(self, key, buf)
-    }
-    fn read_range(&self, key: &[u8], offset: u64, length: u64) -> Result<Bytes> {
-        MemoryStore::read_range(self, key, offset, length)
-    }
-    fn read_range_into(
-        &self,
-        key: &[u8],
-        offset: u64,
-        length: u64,
-        buf: &mut [u8],
-    ) -> Result<usize> {
-        MemoryStore::read_range_into(self, key, offset, length, buf)
-    }
-    fn stat(&self, key: &[u8]) -> Result<u64> {
-        MemoryStore::stat(self, key)
-    }
-    fn exists(&self, key: &[u8]) -> Result<bool> {
-        MemoryStore::exists(self, key)
-    }
-    fn delete(&self, key: &[u8]) -> Result<bool> {
-        MemoryStore::delete(self, key)
-    }
-    fn delete_by_prefix(&self, prefix: &[u8]) -> Result<Deleted> {
-        MemoryStore::delete_by_prefix(self, prefix)
-    }
-    fn list(&self, prefix: &[u8]) -> Result<Listing> {
-        MemoryStore::list(self, prefix)
-    }
-    fn list_page(
-        &self,
-        prefix: &[u8],
-        start_after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Listing> {
-        MemoryStore::list_page(self, prefix, start_after, limit)
-    }
-    fn close(&self) {
-        MemoryStore::close(self)
-    }
-    fn health_check(&self) -> Result<()> {
-        MemoryStore::health_check(self)
-    }
-    fn block_count(&self) -> u64 {
-        MemoryStore::block_count(self)
-    }
-    fn total_size(&self) -> u64 {
-        MemoryStore::total_size(self)
-    }
+block_store! {
+    /// [`MemoryStore::write`].
+    /// # Errors
+    /// As [`MemoryStore::write`].
+    fn write(&self, key: &[u8], data: &[u8]) -> Result<()>;
+    /// [`MemoryStore::read`].
+    /// # Errors
+    /// As [`MemoryStore::read`].
+    fn read(&self, key: &[u8]) -> Result<Bytes>;
+    /// [`MemoryStore::read_into`].
+    /// # Errors
+    /// As [`MemoryStore::read_into`].
+    fn read_into(&self, key: &[u8], buf: &mut [u8]) -> Result<usize>;
+    /// [`MemoryStore::read_range`].
+    /// # Errors
+    /// As [`MemoryStore::read_range`].
+    fn read_range(&self, key: &[u8], offset: u64, length: u64) -> Result<Bytes>;
+    /// [`MemoryStore::read_range_into`].
+    /// # Errors
+    /// As [`MemoryStore::read_range_into`].
+    fn read_range_into(&self, key: &[u8], offset: u64, length: u64, buf: &mut [u8]) -> Result<usize>;
+    /// [`MemoryStore::stat`].
+    /// # Errors
+    /// As [`MemoryStore::stat`].
+    fn stat(&self, key: &[u8]) -> Result<u64>;
+    /// [`MemoryStore::exists`].
+    /// # Errors
+    /// As [`MemoryStore::exists`].
+    fn exists(&self, key: &[u8]) -> Result<bool>;
+    /// [`MemoryStore::delete`].
+    /// # Errors
+    /// As [`MemoryStore::delete`].
+    fn delete(&self, key: &[u8]) -> Result<bool>;
+    /// [`MemoryStore::delete_by_prefix`].
+    /// # Errors
+    /// As [`MemoryStore::delete_by_prefix`].
+    fn delete_by_prefix(&self, prefix: &[u8]) -> Result<Deleted>;
+    /// [`MemoryStore::list`].
+    /// # Errors
+    /// As [`MemoryStore::list`].
+    fn list(&self, prefix: &[u8]) -> Result<Listing>;
+    /// [`MemoryStore::list_page`].
+    /// # Errors
+    /// As [`MemoryStore::list_page`].
+    fn list_page(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> Result<Listing>;
+    /// [`MemoryStore::close`].
+    fn close(&self);
+    /// [`MemoryStore::health_check`].
+    /// # Errors
+    /// As [`MemoryStore::health_check`].
+    fn health_check(&self) -> Result<()>;
+    /// [`MemoryStore::block_count`].
+    fn block_count(&self) -> u64;
+    /// [`MemoryStore::total_size`].
+    fn total_size(&self) -> u64;
 }

@@ -5,10 +5,10 @@
 //!   a write builds its block before locking; a read clones a reference
 //!   (one atomic increment) under its shard's lock and copies after
 //!   releasing it, except that a copy into a caller's buffer of at most
-//!   [`COPY_UNDER_LOCK_MAX`] bytes is made under the lock, which costs less
-//!   than the two reference-count updates it saves. Blocks being replaced
+//!   `MemoryStore::COPY_UNDER_LOCK_MAX` bytes is made under the lock, which
+//!   costs less than the two reference-count updates it saves. Blocks being replaced
 //!   or deleted are freed after the lock is released.
-//! - The index is [`SHARDS`](crate::index) ordered sets chosen by a hash of
+//! - The index is `SHARDS` ordered sets chosen by a hash of
 //!   the key, each with its own lock on its own cache lines, so operations
 //!   on different keys share no written cache line (see `index.rs`).
 //!   Prefix listing and deletion lock every shard in order (one point in
@@ -31,12 +31,6 @@ use crate::block::{Block, DataView};
 use crate::error::{Error, Result};
 use crate::index::{Counters, Index};
 use crate::listing::{Deleted, Listing};
-
-/// Reads into a caller's buffer copy blocks (or ranges) of at most this
-/// many bytes while holding the shard's read lock, instead of pinning the
-/// block with a reference-count increment and decrement; the lock hold time
-/// stays bounded by this constant.
-pub const COPY_UNDER_LOCK_MAX: usize = 4096;
 
 /// The key length limit used when [`Options::max_key_len`] is 0.
 pub const DEFAULT_MAX_KEY_LEN: usize = 1024;
@@ -168,6 +162,16 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     Some(end)
 }
 
+// The C header has no use for this Rust-side constant:
+/// cbindgen:ignore
+impl MemoryStore {
+    /// Reads into a caller's buffer copy blocks (or ranges) of at most this
+    /// many bytes while holding the shard's read lock, instead of pinning the
+    /// block with a reference-count increment and decrement; the lock hold time
+    /// stays bounded by this constant.
+    pub const COPY_UNDER_LOCK_MAX: usize = 4096;
+}
+
 impl MemoryStore {
     /// A store with no limits but the default key length.
     pub fn new() -> MemoryStore {
@@ -237,8 +241,8 @@ impl MemoryStore {
 
     /// Copies `[start, end)` of the block's data (clamped as
     /// [`clamp_range`]) into `buf`: under the shard lock when the copy is at
-    /// most [`COPY_UNDER_LOCK_MAX`] bytes, else from a pinned reference
-    /// after the lock is released.
+    /// most [`Self::COPY_UNDER_LOCK_MAX`] bytes, else from a pinned
+    /// reference after the lock is released.
     fn copy_into(
         &self,
         key: &[u8],
@@ -247,7 +251,7 @@ impl MemoryStore {
     ) -> Result<usize> {
         let pinned = self.with_block(key, |b| {
             let (start, end) = range(b.len())?;
-            if end - start <= COPY_UNDER_LOCK_MAX {
+            if end - start <= Self::COPY_UNDER_LOCK_MAX {
                 copy_out(&b.data()[start..end], buf).map(Ok)
             } else {
                 Ok(Err((b.clone(), start, end)))
@@ -262,7 +266,8 @@ impl MemoryStore {
     /// Stores a private copy of `data` under `key`, replacing any block
     /// already there. Readers see the old block or the new one, never a mix.
     ///
-    /// Errors: [`Error::InvalidKey`], [`Error::BlockTooLarge`],
+    /// # Errors
+    /// [`Error::InvalidKey`], [`Error::BlockTooLarge`],
     /// [`Error::StoreFull`] (a replacement counts as
     /// `total - old + new`), [`Error::OutOfMemory`], [`Error::StoreClosed`].
     /// On error nothing changes.
@@ -397,22 +402,31 @@ impl MemoryStore {
     /// if the key is overwritten or deleted. Constant time in block size.
     ///
     /// An empty block reads as an empty `Bytes`, not as [`Error::NotFound`].
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::InvalidKey`], [`Error::StoreClosed`].
     pub fn read(&self, key: impl AsRef<[u8]>) -> Result<Bytes> {
         let block = self.get(key.as_ref())?;
         Ok(Bytes::from_owner(DataView(block)))
     }
 
     /// Copies the whole block into `buf` and returns its size. When `buf` is
-    /// too small, returns [`Error::BufferTooSmall`] with the size needed and
-    /// writes nothing.
+    /// too small, writes nothing.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] with the size needed, and those of
+    /// [`read`](Self::read).
     pub fn read_into(&self, key: impl AsRef<[u8]>, buf: &mut [u8]) -> Result<usize> {
         self.copy_into(key.as_ref(), |size| Ok((0, size)), buf)
     }
 
     /// Bytes `[offset, min(offset + length, size))` of the block, without
     /// copying. `offset == size` or `length == 0` gives an empty result;
-    /// `offset > size` is [`Error::InvalidRange`]. `offset + length` past
-    /// the end (even past `u64::MAX`) simply clamps.
+    /// `offset + length` past the end (even past `u64::MAX`) simply clamps.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRange`] when `offset > size`, and those of
+    /// [`read`](Self::read).
     pub fn read_range(&self, key: impl AsRef<[u8]>, offset: u64, length: u64) -> Result<Bytes> {
         let block = self.get(key.as_ref())?;
         let (start, end) = clamp_range(block.len(), offset, length)?;
@@ -420,8 +434,11 @@ impl MemoryStore {
     }
 
     /// Copies the range (as in [`read_range`](Self::read_range)) into `buf`
-    /// and returns the number of bytes written. [`Error::BufferTooSmall`]
-    /// when the clamped range does not fit; nothing is written then.
+    /// and returns the number of bytes written.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] when the clamped range does not fit
+    /// (nothing is written then), and those of [`read_range`](Self::read_range).
     pub fn read_range_into(
         &self,
         key: impl AsRef<[u8]>,
@@ -434,11 +451,17 @@ impl MemoryStore {
     }
 
     /// The size of the block, without touching its data.
+    ///
+    /// # Errors
+    /// As [`read`](Self::read).
     pub fn stat(&self, key: impl AsRef<[u8]>) -> Result<u64> {
         self.with_block(key.as_ref(), |b| b.len() as u64)
     }
 
     /// Whether a block is stored under `key`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKey`], [`Error::StoreClosed`].
     pub fn exists(&self, key: impl AsRef<[u8]>) -> Result<bool> {
         match self.with_block(key.as_ref(), |_| ()) {
             Ok(()) => Ok(true),
@@ -449,6 +472,9 @@ impl MemoryStore {
 
     /// Removes the block under `key` and reports whether there was one.
     /// Deleting a missing key succeeds (returns `false`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidKey`], [`Error::StoreClosed`].
     pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<bool> {
         let key = key.as_ref();
         self.check_key(key)?;
@@ -466,7 +492,12 @@ impl MemoryStore {
 
     /// Removes every block whose key starts with `prefix` (the empty prefix
     /// matches everything) and reports how many blocks and bytes were freed.
-    /// O(log n + k) for k matching blocks.
+    /// All or nothing, as of one point in time; O(shards + log n + k) for k
+    /// matching blocks.
+    ///
+    /// # Errors
+    /// [`Error::StoreClosed`], or [`Error::OutOfMemory`] when the list of
+    /// blocks to free cannot be allocated (nothing is removed then).
     pub fn delete_by_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Deleted> {
         let prefix = prefix.as_ref();
         if prefix.len() > self.max_key_len {
@@ -515,6 +546,10 @@ impl MemoryStore {
 
     /// Every key starting with `prefix`, in ascending byte order, with its
     /// block size, as of one point in time.
+    ///
+    /// # Errors
+    /// [`Error::StoreClosed`], or [`Error::OutOfMemory`] when the result
+    /// cannot be allocated.
     pub fn list(&self, prefix: impl AsRef<[u8]>) -> Result<Listing> {
         self.list_page(prefix, None::<&[u8]>, 0)
     }
@@ -524,6 +559,9 @@ impl MemoryStore {
     /// [`Listing::has_more`] tells whether further matches remain; pass
     /// [`Listing::last_key`] as the next `start_after`. `limit == 0` means
     /// no limit.
+    ///
+    /// # Errors
+    /// As [`list`](Self::list).
     pub fn list_page(
         &self,
         prefix: impl AsRef<[u8]>,
@@ -602,7 +640,10 @@ impl MemoryStore {
         self.closed.load(Ordering::Relaxed)
     }
 
-    /// `Ok` while the store is open, [`Error::StoreClosed`] after close.
+    /// `Ok` while the store is open.
+    ///
+    /// # Errors
+    /// [`Error::StoreClosed`] after close.
     pub fn health_check(&self) -> Result<()> {
         self.check_open()
     }

@@ -221,6 +221,14 @@ mod panics {
             // SAFETY: see above.
             unsafe { blockmem_list(h.p(), prefix, 2, after, 3, 0, &mut o.page) }
         }),
+        ("commit", |h, _| {
+            let (mut data, mut res) = (null_mut(), null_mut());
+            // SAFETY: see above; the reservation is consumed by the commit.
+            let st = unsafe { blockmem_reserve(h.p(), b"r".as_ptr(), 1, 4, &mut data, &mut res) };
+            assert_eq!(st, BLOCKMEM_STATUS_OK);
+            // SAFETY: see above; the reservation is consumed by the commit.
+            unsafe { blockmem_commit(h.p(), res) }
+        }),
         ("health_check", |h, _| {
             // SAFETY: see above.
             unsafe { blockmem_health_check(h.p()) }

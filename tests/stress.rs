@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 
 use blockmem::{Error, MemoryStore, Options};
 
-#[path = "common/payload.rs"]
-mod payload;
-use payload::Rng;
+mod common;
+use common::payload::{self, Rng};
 
 const GROUPS: u64 = 8;
 const KEYS_PER_GROUP: u64 = 32;

@@ -12,7 +12,7 @@
  * borrowed for the call only, and keys are bytes, not C strings; results
  * come back through out-pointers that are written only on success.
  */
-#define _POSIX_C_SOURCE 200809L /* socketpair, read, write */
+#define _POSIX_C_SOURCE 200809L /* socketpair, send, recv */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -35,12 +35,12 @@ static void must(blockmem_status status, const char *what)
     }
 }
 
-/* write(2) until all of buf[0..len) is sent; 0 on error. send(2) on a
- * socket works the same way. */
-static int write_all(int fd, const uint8_t *buf, size_t len)
+/* send(2) until all of buf[0..len) is sent (write(2) works the same way
+ * on any file descriptor); 0 on error. */
+static int send_all(int fd, const uint8_t *buf, size_t len)
 {
     while (len > 0) {
-        ssize_t n = write(fd, buf, len);
+        ssize_t n = send(fd, buf, len, 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -51,19 +51,11 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
     return 1;
 }
 
-/* read(2) exactly len bytes into buf; 0 on error or early end of stream. */
-static int read_all(int fd, uint8_t *buf, size_t len)
+/* recv(2) exactly len bytes into buf: MSG_WAITALL waits for all of them,
+ * so a short count means an error, a signal or the peer closing early. */
+static int recv_all(int fd, uint8_t *buf, size_t len)
 {
-    while (len > 0) {
-        ssize_t n = read(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return 0;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 1;
+    return len == 0 || recv(fd, buf, len, MSG_WAITALL) == (ssize_t)len;
 }
 
 /* Prints a key, which may hold any byte, escaping what is not printable. */
@@ -158,9 +150,9 @@ int main(void)
 
     /* 6. Zero-copy streaming over a connection (a socketpair stands in for
      *    a network socket). Serving: pin the block and hand the pinned
-     *    bytes straight to write(2)/send(2); no copy in user space, and no
+     *    bytes straight to send(2)/write(2); no copy in user space, and no
      *    lock held while the kernel copies. Receiving: reserve the block's
-     *    memory, read(2)/recv(2) straight into it, then commit: readers see
+     *    memory, recv(2)/read(2) straight into it, then commit: readers see
      *    nothing until the commit, and on a short read the reservation is
      *    freed (an abort) and nothing changes. */
     int conn[2];
@@ -169,10 +161,10 @@ int main(void)
         return 1;
     }
     must(blockmem_get(store, (const uint8_t *)key, strlen(key), &data, &len, &pin), "get");
-    int sent = write_all(conn[0], data, len);
-    blockmem_block_free(pin); /* after the write: the bytes are pinned until here */
+    int sent = send_all(conn[0], data, len);
+    blockmem_block_free(pin); /* after the send: the bytes are pinned until here */
     if (!sent) {
-        perror("write");
+        perror("send");
         return 1;
     }
     const char *copy_key = "share/content/chunk-1/block-0";
@@ -181,9 +173,9 @@ int main(void)
     must(blockmem_reserve(store, (const uint8_t *)copy_key, strlen(copy_key), len, &dst,
                           &incoming),
          "reserve");
-    if (!read_all(conn[1], dst, len)) {
+    if (!recv_all(conn[1], dst, len)) {
         blockmem_reservation_free(incoming); /* abort: nothing was stored */
-        perror("read");
+        perror("recv");
         return 1;
     }
     must(blockmem_commit(store, incoming), "commit"); /* consumes the reservation */

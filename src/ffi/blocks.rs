@@ -6,7 +6,7 @@ use super::castable::try_ref;
 use super::handle::blockmem_store;
 use super::panic::catch_status;
 use super::status::*;
-use crate::Error;
+use crate::{Error, MemoryStore};
 
 /// Stores a private copy of `data[0..data_len)` under `key[0..key_len)`,
 /// replacing any block with that key atomically (readers see the old or
@@ -20,11 +20,7 @@ use crate::Error;
 /// store is unchanged.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns. `key` points to `key_len` readable bytes (or
-/// is NULL with `key_len` 0), borrowed for the call only.
-/// `data` points to `data_len` readable bytes (or is NULL with `data_len`
-/// 0), borrowed for the call only.
+/// `store` is a live handle; `key` and `data` are inputs.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_write(
     store: *const blockmem_store,
@@ -57,12 +53,9 @@ pub unsafe extern "C" fn blockmem_write(
 /// (`out_len` NULL). `buf` must not overlap `key`.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns. `key` points to `key_len` readable bytes (or
-/// is NULL with `key_len` 0), borrowed for the call only.
-/// `buf` points to `buf_len` writable bytes (or is NULL with `buf_len` 0)
-/// that overlap no other argument; `out_len` is NULL or points to a
-/// writable `size_t`.
+/// `store` is a live handle; `key` is an input; `buf` points to `buf_len`
+/// writable bytes (or is NULL with `buf_len` 0) overlapping no other
+/// argument; `out_len` is an out-pointer.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_read(
     store: *const blockmem_store,
@@ -72,18 +65,12 @@ pub unsafe extern "C" fn blockmem_read(
     buf_len: usize,
     out_len: *mut usize,
 ) -> blockmem_status {
-    catch_status(|| {
-        // SAFETY: per this function's `# Safety` section.
-        let (store, key, out_len, buf) = unsafe {
-            (
-                try_ref(store)?,
-                input(key, key_len)?,
-                out(out_len)?,
-                output(buf, buf_len)?,
-            )
-        };
-        report_len(store.read_into(key, buf), out_len)
-    })
+    // SAFETY: the same contract as `copy_out`'s.
+    unsafe {
+        copy_out(store, key, key_len, buf, buf_len, out_len, |s, k, b| {
+            s.read_into(k, b)
+        })
+    }
 }
 
 /// Copies bytes `[offset, min(offset + length, size))` of the block into
@@ -93,17 +80,11 @@ pub unsafe extern "C" fn blockmem_read(
 /// left untouched.
 ///
 /// Errors: `INVALID_RANGE` (`offset > size`, even when `length` is 0),
-/// `BUFFER_TOO_SMALL` (needed
-/// size in `*out_len`, `buf` untouched), `NOT_FOUND`, `INVALID_KEY`,
-/// `STORE_CLOSED`, `INVALID_ARGUMENT`.
+/// `BUFFER_TOO_SMALL` (needed size in `*out_len`, `buf` untouched),
+/// `NOT_FOUND`, `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns. `key` points to `key_len` readable bytes (or
-/// is NULL with `key_len` 0), borrowed for the call only.
-/// `buf` points to `buf_len` writable bytes (or is NULL with `buf_len` 0)
-/// that overlap no other argument; `out_len` is NULL or points to a
-/// writable `size_t`.
+/// As for `blockmem_read`.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_read_range(
     store: *const blockmem_store,
@@ -115,34 +96,44 @@ pub unsafe extern "C" fn blockmem_read_range(
     buf_len: usize,
     out_len: *mut usize,
 ) -> blockmem_status {
+    let copy = |s: &MemoryStore, k: &[u8], b: &mut [u8]| s.read_range_into(k, offset, length, b);
+    // SAFETY: the same contract as `copy_out`'s.
+    unsafe { copy_out(store, key, key_len, buf, buf_len, out_len, copy) }
+}
+
+/// A copy of (part of) the block under `key` into a caller buffer: writes
+/// the length copied to `*out_len`, or for `BUFFER_TOO_SMALL` the length
+/// needed.
+///
+/// # Safety
+/// As for `blockmem_read`.
+unsafe fn copy_out(
+    store: *const blockmem_store,
+    key: *const u8,
+    key_len: usize,
+    buf: *mut u8,
+    buf_len: usize,
+    out_len: *mut usize,
+    copy: impl FnOnce(&MemoryStore, &[u8], &mut [u8]) -> crate::Result<usize>,
+) -> blockmem_status {
     catch_status(|| {
         // SAFETY: per this function's `# Safety` section.
         let (store, key, out_len, buf) = unsafe {
-            (
-                try_ref(store)?,
-                input(key, key_len)?,
-                out(out_len)?,
-                output(buf, buf_len)?,
-            )
+            let (store, key) = (try_ref(store)?, input(key, key_len)?);
+            (store, key, out(out_len)?, output(buf, buf_len)?)
         };
-        report_len(store.read_range_into(key, offset, length, buf), out_len)
+        match copy(store, key, buf) {
+            Ok(n) => {
+                *out_len = n;
+                Ok(())
+            }
+            Err(Error::BufferTooSmall { needed, .. }) => {
+                *out_len = needed;
+                Err(BLOCKMEM_STATUS_BUFFER_TOO_SMALL)
+            }
+            Err(e) => Err(e.into()),
+        }
     })
-}
-
-/// Writes a copy's length to `*out_len`, or for `BufferTooSmall` the length
-/// needed.
-fn report_len(result: crate::Result<usize>, out_len: &mut usize) -> Result<(), blockmem_status> {
-    match result {
-        Ok(n) => {
-            *out_len = n;
-            Ok(())
-        }
-        Err(Error::BufferTooSmall { needed, .. }) => {
-            *out_len = needed;
-            Err(BLOCKMEM_STATUS_BUFFER_TOO_SMALL)
-        }
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Writes the size of the block under `key` to `*out_size` without copying
@@ -150,10 +141,8 @@ fn report_len(result: crate::Result<usize>, out_len: &mut usize) -> Result<(), b
 /// `INVALID_ARGUMENT`.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns. `key` points to `key_len` readable bytes (or
-/// is NULL with `key_len` 0), borrowed for the call only.
-/// `out_size` is NULL or points to a writable `uint64_t`.
+/// `store` is a live handle; `key` is an input; `out_size` is an
+/// out-pointer.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_stat(
     store: *const blockmem_store,
@@ -161,23 +150,16 @@ pub unsafe extern "C" fn blockmem_stat(
     key_len: usize,
     out_size: *mut u64,
 ) -> blockmem_status {
-    catch_status(|| {
-        // SAFETY: per this function's `# Safety` section.
-        let (store, key, out_size) =
-            unsafe { (try_ref(store)?, input(key, key_len)?, out(out_size)?) };
-        *out_size = store.stat(key)?;
-        Ok(())
-    })
+    // SAFETY: the same contract as `lookup`'s.
+    unsafe { lookup(store, key, key_len, out_size, |s, k| s.stat(k)) }
 }
 
 /// Writes whether a block is stored under `key` to `*out_exists`.
 /// Errors: `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns. `key` points to `key_len` readable bytes (or
-/// is NULL with `key_len` 0), borrowed for the call only.
-/// `out_exists` is NULL or points to a writable `bool`.
+/// `store` is a live handle; `key` is an input; `out_exists` is an
+/// out-pointer.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_exists(
     store: *const blockmem_store,
@@ -185,11 +167,27 @@ pub unsafe extern "C" fn blockmem_exists(
     key_len: usize,
     out_exists: *mut bool,
 ) -> blockmem_status {
+    // SAFETY: the same contract as `lookup`'s.
+    unsafe { lookup(store, key, key_len, out_exists, |s, k| s.exists(k)) }
+}
+
+/// A key lookup that writes one value to a required out-pointer.
+///
+/// # Safety
+/// `store` is a live handle; `key` is an input; `out_value` is an
+/// out-pointer.
+unsafe fn lookup<T>(
+    store: *const blockmem_store,
+    key: *const u8,
+    key_len: usize,
+    out_value: *mut T,
+    query: impl FnOnce(&MemoryStore, &[u8]) -> crate::Result<T>,
+) -> blockmem_status {
     catch_status(|| {
         // SAFETY: per this function's `# Safety` section.
-        let (store, key, out_exists) =
-            unsafe { (try_ref(store)?, input(key, key_len)?, out(out_exists)?) };
-        *out_exists = store.exists(key)?;
+        let (store, key, out_value) =
+            unsafe { (try_ref(store)?, input(key, key_len)?, out(out_value)?) };
+        *out_value = query(store, key)?;
         Ok(())
     })
 }
@@ -199,10 +197,8 @@ pub unsafe extern "C" fn blockmem_exists(
 /// Errors: `INVALID_KEY`, `STORE_CLOSED`, `INVALID_ARGUMENT`.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns. `key` points to `key_len` readable bytes (or
-/// is NULL with `key_len` 0), borrowed for the call only.
-/// `out_existed` is NULL or points to a writable `bool`.
+/// `store` is a live handle; `key` is an input; `out_existed` is an
+/// out-pointer.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_delete(
     store: *const blockmem_store,
@@ -226,11 +222,8 @@ pub unsafe extern "C" fn blockmem_delete(
 /// Errors: `STORE_CLOSED`, `OUT_OF_MEMORY`, `INVALID_ARGUMENT`.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns. `prefix` points to `prefix_len` readable bytes
-/// (or is NULL with `prefix_len` 0), borrowed for the call only.
-/// `out_blocks` and `out_bytes` are each NULL or point to a writable
-/// `uint64_t`.
+/// `store` is a live handle; `prefix` is an input; `out_blocks` and
+/// `out_bytes` are out-pointers.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_delete_prefix(
     store: *const blockmem_store,

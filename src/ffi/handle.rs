@@ -93,7 +93,7 @@ pub extern "C" fn blockmem_abi_version() -> u32 {
 /// Returns `INVALID_ARGUMENT` if `options` is NULL.
 ///
 /// # Safety
-/// `options` is NULL or points to a writable `blockmem_options`.
+/// `options` is an out-pointer.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_options_init(options: *mut blockmem_options) -> blockmem_status {
     catch_status(|| {
@@ -154,9 +154,8 @@ unsafe fn read_options(options: *const blockmem_options) -> Result<Options, bloc
 /// `options->struct_size` is smaller than `sizeof(size_t)`.
 ///
 /// # Safety
-/// `options` is NULL or points to `options->struct_size` readable bytes
-/// that start with that `size_t` field. `out_store` is NULL or points to a
-/// writable `blockmem_store *`.
+/// `options` is NULL or points to `options->struct_size` readable bytes,
+/// starting with that field; `out_store` is an out-pointer.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_store_new(
     options: *const blockmem_options,
@@ -177,8 +176,8 @@ pub unsafe extern "C" fn blockmem_store_new(
 /// handle stay valid and are released on their own.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` not yet freed.
-/// The caller gives it up here: no call on it may be running or follow.
+/// `store` is NULL or a handle not yet freed, with no call on it running
+/// or to follow: the caller gives it up here.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_store_free(store: *mut blockmem_store) {
     // SAFETY: per this function's `# Safety` section, the handle is given
@@ -193,8 +192,7 @@ pub unsafe extern "C" fn blockmem_store_free(store: *mut blockmem_store) {
 /// `blockmem_store_free`.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns.
+/// `store` is a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_store_close(store: *const blockmem_store) -> blockmem_status {
     catch_status(|| {
@@ -207,8 +205,7 @@ pub unsafe extern "C" fn blockmem_store_close(store: *const blockmem_store) -> b
 /// `OK` while the store is open, `STORE_CLOSED` after close.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns.
+/// `store` is a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_health_check(store: *const blockmem_store) -> blockmem_status {
     // SAFETY: per this function's `# Safety` section.
@@ -218,8 +215,7 @@ pub unsafe extern "C" fn blockmem_health_check(store: *const blockmem_store) -> 
 /// Number of blocks stored; O(1). 0 for a NULL or closed handle.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns.
+/// `store` is a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_block_count(store: *const blockmem_store) -> u64 {
     catch(0, || {
@@ -231,8 +227,7 @@ pub unsafe extern "C" fn blockmem_block_count(store: *const blockmem_store) -> u
 /// Sum of all block sizes in bytes; O(1). 0 for a NULL or closed handle.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns.
+/// `store` is a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_total_size(store: *const blockmem_store) -> u64 {
     catch(0, || {
@@ -248,9 +243,7 @@ pub unsafe extern "C" fn blockmem_total_size(store: *const blockmem_store) -> u6
 /// Works on a closed store.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns; `out_stats` is NULL or points to a writable
-/// `blockmem_stats`.
+/// `store` is a live handle; `out_stats` is an out-pointer.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_store_stats(
     store: *const blockmem_store,

@@ -71,11 +71,8 @@ impl Page {
 /// nonzero length).
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns. `prefix` and `start_after` each point to
-/// their length in readable bytes (or are NULL with length 0), borrowed
-/// for the call only. `out_page` is NULL or points to a writable
-/// `blockmem_list_page *`.
+/// `store` is a live handle; `prefix` and `start_after` are inputs;
+/// `out_page` is an out-pointer.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_list(
     store: *const blockmem_store,

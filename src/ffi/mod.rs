@@ -22,6 +22,9 @@
 //! - Caller buffers must not overlap key or data inputs.
 //! - A NULL handle, or a NULL pointer where one is needed, returns
 //!   `BLOCKMEM_STATUS_INVALID_ARGUMENT`.
+//! - Each `# Safety` section uses three terms, defined in the header's
+//!   preamble (`cbindgen.toml`): a *live handle*, an *input* and an
+//!   *out-pointer*.
 
 #![allow(non_camel_case_types)]
 // Every function that takes a pointer is `unsafe` with a `# Safety`

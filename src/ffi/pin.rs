@@ -55,10 +55,8 @@ unsafe impl Castable for blockmem_block {
 /// (any out-pointer NULL). Outputs are written only on success.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns. `key` points to `key_len` readable bytes (or
-/// is NULL with `key_len` 0), borrowed for the call only. Each out-pointer
-/// is NULL or points to writable memory of its type.
+/// `store` is a live handle; `key` is an input; `out_data`, `out_len` and
+/// `out_block` are out-pointers.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_get(
     store: *const blockmem_store,

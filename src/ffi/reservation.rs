@@ -40,11 +40,8 @@ unsafe impl Castable for blockmem_reservation {
 /// `OUT_OF_MEMORY`. On error nothing is allocated or written.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns. `key` points to `key_len` readable bytes (or
-/// is NULL with `key_len` 0), borrowed for the call only. `out_data` and
-/// `out_reservation` are each NULL or point to writable memory of their
-/// type.
+/// `store` is a live handle; `key` is an input; `out_data` and
+/// `out_reservation` are out-pointers.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_reserve(
     store: *const blockmem_store,
@@ -85,10 +82,9 @@ pub unsafe extern "C" fn blockmem_reserve(
 /// reserved memory is freed.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns. `reservation` is NULL or a reservation from
-/// `blockmem_reserve` not yet committed or freed; the caller gives it up
-/// here, with no other call using it.
+/// `store` is a live handle; `reservation` is NULL or a reservation from
+/// `blockmem_reserve` not yet committed or freed, which the caller gives
+/// up here.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_commit(
     store: *const blockmem_store,

@@ -10,8 +10,7 @@ use super::status::*;
 /// the store stays usable afterwards.
 ///
 /// # Safety
-/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
-/// before this call returns.
+/// `store` is a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn blockmem_test_arm_panic(store: *const blockmem_store) -> blockmem_status {
     catch_status(|| {

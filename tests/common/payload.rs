@@ -1,6 +1,5 @@
 //! Self-verifying block payloads and a small random source, shared by
-//! the stress tests and the soak example (`examples/soak.rs` includes this
-//! file by path).
+//! the stress test and the soak (`tests/stress.rs`, `tests/soak.rs`).
 //!
 //! A block is a sequence of little-endian u64 words:
 //! - word 0: tag = key hash (high 32 bits) | version (low 32 bits)

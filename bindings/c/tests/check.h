@@ -137,6 +137,15 @@ static inline blockmem_store *new_store(uint64_t max_bytes, uint64_t max_block_s
     return store;
 }
 
+/* Whether every byte of buf[0..len) is `byte` (a canary left untouched). */
+static inline int all_bytes_are(const uint8_t *buf, size_t len, uint8_t byte)
+{
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != byte)
+            return 0;
+    return 1;
+}
+
 /* Whether the block under key holds exactly want[0..want_len). */
 static inline int block_equals(const blockmem_store *store, const uint8_t *key,
                         size_t key_len, const void *want, size_t want_len)
@@ -216,6 +225,51 @@ static inline int recount(const blockmem_store *store, size_t page_limit,
     *out_count = count;
     *out_size = size;
     return ok;
+}
+
+/* ---- the call matrices shared by the error tests ----
+ *
+ * Many rules hold for every function of a kind (a NULL handle, a closed
+ * store, a bad key): these call each such function once, with valid other
+ * arguments, and check the status. On an error every output must stay as
+ * it was and nothing may be pinned or reserved. */
+
+/* Every function that takes the handle and a key, with (key, key_len). */
+static inline void check_every_key_call(const blockmem_store *store, const uint8_t *key,
+                                        size_t key_len, int32_t want)
+{
+    uint8_t buf[8], *data = NULL;
+    size_t n = 7;
+    uint64_t u = 7;
+    bool b = true;
+    const uint8_t *p = NULL;
+    blockmem_block *pin = NULL;
+    blockmem_reservation *r = NULL;
+    memset(buf, 0xCC, sizeof buf);
+    CHECK_STATUS(blockmem_write(store, key, key_len, KEY("v")), want);
+    CHECK_STATUS(blockmem_read(store, key, key_len, buf, sizeof buf, &n), want);
+    CHECK_STATUS(blockmem_read_range(store, key, key_len, 0, 1, buf, sizeof buf, &n), want);
+    CHECK_STATUS(blockmem_get(store, key, key_len, &p, &n, &pin), want);
+    CHECK_STATUS(blockmem_stat(store, key, key_len, &u), want);
+    CHECK_STATUS(blockmem_exists(store, key, key_len, &b), want);
+    CHECK_STATUS(blockmem_delete(store, key, key_len, &b), want);
+    CHECK_STATUS(blockmem_reserve(store, key, key_len, 1, &data, &r), want);
+    if (want != BLOCKMEM_STATUS_OK)
+        CHECK(n == 7 && u == 7 && b && p == NULL && pin == NULL && r == NULL && data == NULL
+              && buf[0] == 0xCC);
+}
+
+/* Every function that takes the handle but no key (stats, close and the
+ * counters answer on a closed store, so they are not here). */
+static inline void check_every_store_call(const blockmem_store *store, int32_t want)
+{
+    uint64_t blocks = 7, bytes = 7;
+    blockmem_list_page *page = NULL;
+    CHECK_STATUS(blockmem_delete_prefix(store, KEY("k"), &blocks, &bytes), want);
+    CHECK_STATUS(blockmem_list(store, NULL, 0, NULL, 0, 0, &page), want);
+    CHECK_STATUS(blockmem_health_check(store), want);
+    if (want != BLOCKMEM_STATUS_OK)
+        CHECK(blocks == 7 && bytes == 7 && page == NULL);
 }
 
 #endif /* BLOCKMEM_TEST_CHECK_H */

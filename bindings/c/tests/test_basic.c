@@ -125,9 +125,7 @@ static void rule_read_buffer_negotiation_reports_needed_size(void)
     CHECK_STATUS(blockmem_read(store, KEY("k"), buf, sizeof data - 1, &n),
                  BLOCKMEM_STATUS_BUFFER_TOO_SMALL);
     CHECK(n == sizeof data);
-    for (size_t i = 0; i < sizeof buf; i++)
-        if (!CHECK(buf[i] == 0xCC))
-            break;
+    CHECK(all_bytes_are(buf, sizeof buf, 0xCC));
     /* Exactly the size needed. */
     CHECK_STATUS(blockmem_read(store, KEY("k"), buf, n, &n), BLOCKMEM_STATUS_OK);
     CHECK(n == sizeof data && memcmp(buf, data, n) == 0);
@@ -136,9 +134,7 @@ static void rule_read_buffer_negotiation_reports_needed_size(void)
     memset(big, 0xCC, sizeof big);
     CHECK_STATUS(blockmem_read(store, KEY("k"), big, sizeof big, &n), BLOCKMEM_STATUS_OK);
     CHECK(n == sizeof data && memcmp(big, data, n) == 0);
-    for (size_t i = sizeof data; i < sizeof big; i++)
-        if (!CHECK(big[i] == 0xCC))
-            break;
+    CHECK(all_bytes_are(big + sizeof data, sizeof big - sizeof data, 0xCC));
     blockmem_store_free(store);
 }
 

@@ -188,32 +188,11 @@ static void rule_on_any_error_nothing_changes(void)
 static void rule_every_operation_after_close_returns_store_closed(void)
 {
     blockmem_store *store = new_store(0, 0, 0);
-    uint8_t buf[8];
-    size_t n = 0;
-    uint64_t u = 0;
-    bool b = false;
-    const uint8_t *p = NULL;
-    blockmem_block *pin = NULL;
-    blockmem_list_page *page = NULL;
     blockmem_stats st;
-
     CHECK_STATUS(blockmem_write(store, KEY("k"), KEY("v")), BLOCKMEM_STATUS_OK);
     CHECK_STATUS(blockmem_store_close(store), BLOCKMEM_STATUS_OK);
-
-    CHECK_STATUS(blockmem_write(store, KEY("k"), KEY("v")), BLOCKMEM_STATUS_STORE_CLOSED);
-    CHECK_STATUS(blockmem_read(store, KEY("k"), buf, sizeof buf, &n),
-                 BLOCKMEM_STATUS_STORE_CLOSED);
-    CHECK_STATUS(blockmem_read_range(store, KEY("k"), 0, 1, buf, sizeof buf, &n),
-                 BLOCKMEM_STATUS_STORE_CLOSED);
-    CHECK_STATUS(blockmem_get(store, KEY("k"), &p, &n, &pin), BLOCKMEM_STATUS_STORE_CLOSED);
-    CHECK_STATUS(blockmem_stat(store, KEY("k"), &u), BLOCKMEM_STATUS_STORE_CLOSED);
-    CHECK_STATUS(blockmem_exists(store, KEY("k"), &b), BLOCKMEM_STATUS_STORE_CLOSED);
-    CHECK_STATUS(blockmem_delete(store, KEY("k"), &b), BLOCKMEM_STATUS_STORE_CLOSED);
-    CHECK_STATUS(blockmem_delete_prefix(store, NULL, 0, &u, &u),
-                 BLOCKMEM_STATUS_STORE_CLOSED);
-    CHECK_STATUS(blockmem_list(store, NULL, 0, NULL, 0, 0, &page),
-                 BLOCKMEM_STATUS_STORE_CLOSED);
-    CHECK_STATUS(blockmem_health_check(store), BLOCKMEM_STATUS_STORE_CLOSED);
+    check_every_key_call(store, KEY("k"), BLOCKMEM_STATUS_STORE_CLOSED);
+    check_every_store_call(store, BLOCKMEM_STATUS_STORE_CLOSED);
     /* These still answer: close is idempotent, counters read 0. */
     CHECK_STATUS(blockmem_store_close(store), BLOCKMEM_STATUS_OK);
     CHECK_STATUS(blockmem_store_stats(store, &st), BLOCKMEM_STATUS_OK);

@@ -146,9 +146,7 @@ static void rule_range_buffer_too_small_reports_the_clamped_size(void)
     CHECK_STATUS(blockmem_read_range(store, KEY("r"), 5, UINT64_MAX, NULL, 0, &n),
                  BLOCKMEM_STATUS_BUFFER_TOO_SMALL);
     CHECK(n == 12);
-    for (size_t i = 0; i < sizeof buf; i++)
-        if (!CHECK(buf[i] == 0xCC))
-            break;
+    CHECK(all_bytes_are(buf, sizeof buf, 0xCC));
     CHECK_STATUS(blockmem_read_range(store, KEY("r"), 5, UINT64_MAX, buf, n, &n),
                  BLOCKMEM_STATUS_OK);
     CHECK(n == 12 && memcmp(buf, block + 5, 12) == 0);

@@ -3,15 +3,18 @@
 //! and a checksum), so every read is verified; at the end the store is
 //! recounted and every block checked once more.
 //!
+//! Ignored by default (it runs for a minute unless told otherwise):
+//!
 //! ```text
-//! cargo run --release --example soak -- --duration 5m [--threads N]
-//!     [--keys N] [--max-bytes BYTES] [--seed N]
+//! BLOCKMEM_SOAK_DURATION=5m cargo test --release --test soak -- --ignored --nocapture
 //! ```
 //!
-//! Prints the operations executed per kind, the totals and PASS or FAIL;
-//! exits with status 1 on any failure.
+//! Settings, from the environment: `BLOCKMEM_SOAK_DURATION` (60s; units
+//! ms, s, m, h), `BLOCKMEM_SOAK_THREADS` (twice the cores),
+//! `BLOCKMEM_SOAK_KEYS` (8192), `BLOCKMEM_SOAK_MAX_BYTES` (24 MiB; 0 for
+//! no cap), `BLOCKMEM_SOAK_SEED` (1). Prints the operations executed per
+//! kind and the totals, and fails on any failure.
 
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -21,9 +24,8 @@ use blockmem::{Error, MemoryStore, Options};
 
 // ---------------------------------------------------------------- payloads
 
-#[path = "../tests/common/payload.rs"]
-mod payload;
-use payload::Rng;
+mod common;
+use common::payload::{self, Rng};
 
 // ---------------------------------------------------------------- configuration
 
@@ -52,36 +54,22 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
-fn parse_args() -> Result<Config, String> {
+fn config() -> Result<Config, String> {
     let cpus = thread::available_parallelism().map_or(1, |n| n.get());
-    let mut cfg = Config {
-        duration: Duration::from_secs(60),
-        threads: cpus * 2,
-        keys: 8192,
-        max_bytes: 24 << 20,
-        seed: 1,
+    let var = |name: &str| std::env::var(format!("BLOCKMEM_SOAK_{name}")).ok();
+    let number = |name: &str, default: u64| match var(name) {
+        Some(v) => v
+            .parse::<u64>()
+            .map_err(|_| format!("bad number {v:?} in BLOCKMEM_SOAK_{name}")),
+        None => Ok(default),
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        let number = |v: String| v.parse::<u64>().map_err(|_| format!("bad number {v:?}"));
-        match arg.as_str() {
-            "--duration" => cfg.duration = parse_duration(&value()?)?,
-            "--threads" => cfg.threads = number(value()?)?.max(1) as usize,
-            "--keys" => cfg.keys = number(value()?)?.max(GROUPS),
-            "--max-bytes" => cfg.max_bytes = number(value()?)?,
-            "--seed" => cfg.seed = number(value()?)?,
-            "-h" | "--help" => {
-                println!(
-                    "usage: soak [--duration 60s|5m|1h] [--threads N] [--keys N] \
-                     [--max-bytes BYTES (0: no cap)] [--seed N]"
-                );
-                std::process::exit(0);
-            }
-            _ => return Err(format!("unknown argument {arg:?}")),
-        }
-    }
-    Ok(cfg)
+    Ok(Config {
+        duration: var("DURATION").map_or(Ok(Duration::from_secs(60)), |v| parse_duration(&v))?,
+        threads: number("THREADS", cpus as u64 * 2)?.max(1) as usize,
+        keys: number("KEYS", 8192)?.max(GROUPS),
+        max_bytes: number("MAX_BYTES", 24 << 20)?,
+        seed: number("SEED", 1)?,
+    })
 }
 
 // ---------------------------------------------------------------- the load
@@ -328,14 +316,10 @@ fn final_check(shared: &Shared) -> Result<(u64, u64), String> {
     Ok((count, total))
 }
 
-fn main() -> ExitCode {
-    let cfg = match parse_args() {
-        Ok(cfg) => cfg,
-        Err(e) => {
-            eprintln!("soak: {e}");
-            return ExitCode::from(2);
-        }
-    };
+#[test]
+#[ignore = "runs for a minute by default; see the module docs"]
+fn soak() {
+    let cfg = config().unwrap_or_else(|e| panic!("soak: {e}"));
     println!(
         "soak: {} threads, {:?}, {} keys in {} groups, max_bytes {}, seed {}",
         cfg.threads, cfg.duration, cfg.keys, GROUPS, cfg.max_bytes, cfg.seed
@@ -449,11 +433,6 @@ fn main() -> ExitCode {
         && failures.is_empty()
         && check.is_ok()
         && ops > 0;
-    if pass {
-        println!("PASS");
-        ExitCode::SUCCESS
-    } else {
-        println!("FAIL");
-        ExitCode::FAILURE
-    }
+    println!("{}", if pass { "PASS" } else { "FAIL" });
+    assert!(pass, "soak failed; see the report above");
 }
