@@ -1,10 +1,13 @@
 // Command soak runs mixed operations on one blockmem store from many
 // goroutines for a given time and checks everything it reads.
 //
-// Every block carries its own proof: a header (magic, seed, size, key
-// hash), a body generated from the seed, and a CRC-64 of the key and all
-// the bytes before it. Each full read must verify; each range read from
-// the start must match the header it carries. After the timed phase the
+// Every block carries its own proof (package internal/payload): a header
+// (seed, size, key hash), a body generated from the seed, and a CRC-64 of
+// the key and all the bytes before it. Half the writes stream the block in
+// (WriteBlockFrom); full reads copy it out (ReadBlock, ReadBlockInto) or
+// check it in place in the store's memory (ReadBlockTo). Each full read
+// must verify; each range read from the start must verify as a prefix.
+// After the timed phase the
 // store is recounted (keys and sizes by listing) and compared with
 // BlockCount, TotalSize and Stats, and every block is verified. A final
 // short phase closes the store while workers are running: every call must
@@ -17,11 +20,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/binary"
 	"flag"
 	"fmt"
-	"hash/crc64"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -30,65 +32,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/blockmem/blockmem/bindings/go/internal/payload"
 	"github.com/blockmem/blockmem/bindings/go/store"
 	"github.com/blockmem/blockmem/bindings/go/store/memory"
 )
-
-const (
-	magic      = 0xB10C5EED
-	headerSize = 4 + 8 + 8 + 8 // magic, seed, size, key hash
-	minSize    = headerSize + 8
-)
-
-var crcTable = crc64.MakeTable(crc64.ECMA)
-
-func keyHash(key string) uint64 { return crc64.Checksum([]byte(key), crcTable) }
-
-// makeBlock builds a self-verifying block of size bytes for key.
-func makeBlock(key string, seed uint64, size int) []byte {
-	size = max(size, minSize)
-	b := make([]byte, size)
-	binary.LittleEndian.PutUint32(b, magic)
-	binary.LittleEndian.PutUint64(b[4:], seed)
-	binary.LittleEndian.PutUint64(b[12:], uint64(size))
-	binary.LittleEndian.PutUint64(b[20:], keyHash(key))
-	fillBody(b[headerSize:size-8], seed)
-	crc := crc64.Update(crc64.Checksum([]byte(key), crcTable), crcTable, b[:size-8])
-	binary.LittleEndian.PutUint64(b[size-8:], crc)
-	return b
-}
-
-func fillBody(body []byte, seed uint64) {
-	x := seed | 1
-	i := 0
-	for ; i+8 <= len(body); i += 8 {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		binary.LittleEndian.PutUint64(body[i:], x)
-	}
-	for ; i < len(body); i++ {
-		body[i] = byte(x >> (8 * (i % 8)))
-	}
-}
-
-// verifyBlock checks a whole block read under key.
-func verifyBlock(key string, b []byte) bool {
-	if !verifyHeader(key, b) || binary.LittleEndian.Uint64(b[12:]) != uint64(len(b)) {
-		return false
-	}
-	n := len(b)
-	crc := crc64.Update(crc64.Checksum([]byte(key), crcTable), crcTable, b[:n-8])
-	return crc == binary.LittleEndian.Uint64(b[n-8:])
-}
-
-// verifyHeader checks the header of a block (or of a prefix of one).
-func verifyHeader(key string, b []byte) bool {
-	return len(b) >= headerSize &&
-		binary.LittleEndian.Uint32(b) == magic &&
-		binary.LittleEndian.Uint64(b[20:]) == keyHash(key) &&
-		binary.LittleEndian.Uint64(b[12:]) >= minSize
-}
 
 type counters struct {
 	ops, writes, full, reads, verified, ranges, stats, deletes, prefixDeletes, lists atomic.Int64
@@ -129,7 +76,12 @@ func (k *soak) op(ctx context.Context, rng *rand.Rand, buf []byte, closing bool)
 	var err error
 	switch r := rng.IntN(1000); {
 	case r < 350:
-		err = k.s.WriteBlock(ctx, key, makeBlock(key, rng.Uint64(), minSize+rng.IntN(k.maxSize)))
+		b := payload.New(key, rng.Uint64(), payload.MinSize+rng.IntN(k.maxSize))
+		if r < 175 {
+			err = k.s.WriteBlock(ctx, key, b)
+		} else {
+			err = k.s.WriteBlockFrom(ctx, key, bytes.NewReader(b), int64(len(b)))
+		}
 		if err == store.ErrStoreFull {
 			k.c.full.Add(1)
 			err = nil
@@ -140,18 +92,29 @@ func (k *soak) op(ctx context.Context, rng *rand.Rand, buf []byte, closing bool)
 		b, err = k.s.ReadBlock(ctx, key)
 		k.c.reads.Add(1)
 		if err == nil {
-			if !verifyBlock(key, b) {
+			if !payload.Verify(key, b) {
 				k.fail("ReadBlock(%s): %d bytes fail verification", key, len(b))
 			} else {
 				k.c.verified.Add(1)
 			}
 		}
+	case r < 625:
+		// The writer checks the block in place, in the store's memory.
+		_, err = k.s.ReadBlockTo(ctx, key, writerFunc(func(p []byte) (int, error) {
+			if !payload.Verify(key, p) {
+				k.fail("ReadBlockTo(%s): %d bytes fail verification", key, len(p))
+			} else {
+				k.c.verified.Add(1)
+			}
+			return len(p), nil
+		}))
+		k.c.reads.Add(1)
 	case r < 700:
 		var n int
 		n, err = k.s.ReadBlockInto(ctx, key, buf)
 		k.c.reads.Add(1)
 		if err == nil {
-			if !verifyBlock(key, buf[:n]) {
+			if !payload.Verify(key, buf[:n]) {
 				k.fail("ReadBlockInto(%s): %d bytes fail verification", key, n)
 			} else {
 				k.c.verified.Add(1)
@@ -159,16 +122,16 @@ func (k *soak) op(ctx context.Context, rng *rand.Rand, buf []byte, closing bool)
 		}
 	case r < 800:
 		var b []byte
-		b, err = k.s.ReadBlockRange(ctx, key, 0, int64(headerSize+rng.IntN(4096)))
+		b, err = k.s.ReadBlockRange(ctx, key, 0, int64(payload.HeaderSize+rng.IntN(4096)))
 		k.c.ranges.Add(1)
-		if err == nil && !verifyHeader(key, b) {
+		if err == nil && !payload.VerifyPrefix(key, b) {
 			k.fail("ReadBlockRange(%s): header fails verification", key)
 		}
 	case r < 870:
 		var size int64
 		size, err = k.s.Stat(ctx, key)
 		k.c.stats.Add(1)
-		if err == nil && (size < minSize || size > int64(minSize+k.maxSize)) {
+		if err == nil && (size < payload.MinSize || size > int64(payload.MinSize+k.maxSize)) {
 			k.fail("Stat(%s) = %d", key, size)
 		}
 	case r < 945:
@@ -195,6 +158,11 @@ func (k *soak) op(ctx context.Context, rng *rand.Rand, buf []byte, closing bool)
 	return err
 }
 
+// writerFunc adapts a function to io.Writer.
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
 func (k *soak) run(workers int, until time.Time, closing bool, onClosed func()) {
 	var wg sync.WaitGroup
 	ctx := context.Background()
@@ -203,7 +171,7 @@ func (k *soak) run(workers int, until time.Time, closing bool, onClosed func()) 
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-			buf := make([]byte, minSize+k.maxSize)
+			buf := make([]byte, payload.MinSize+k.maxSize)
 			sawClosed := false
 			for time.Now().Before(until) {
 				err := k.op(ctx, rng, buf, closing)
@@ -225,7 +193,7 @@ func (k *soak) run(workers int, until time.Time, closing bool, onClosed func()) 
 // check recounts the quiet store and verifies every block.
 func (k *soak) check() (blocks int, bytes int64) {
 	ctx := context.Background()
-	buf := make([]byte, minSize+k.maxSize)
+	buf := make([]byte, payload.MinSize+k.maxSize)
 	for e, err := range k.s.Entries(ctx, "", 4096) {
 		if err != nil {
 			k.fail("Entries: %v", err)
@@ -234,7 +202,7 @@ func (k *soak) check() (blocks int, bytes int64) {
 		blocks++
 		bytes += e.Size
 		n, err := k.s.ReadBlockInto(ctx, e.Key, buf)
-		if err != nil || int64(n) != e.Size || !verifyBlock(e.Key, buf[:n]) {
+		if err != nil || int64(n) != e.Size || !payload.Verify(e.Key, buf[:n]) {
 			k.fail("final read of %s: %d bytes (listed %d), %v", e.Key, n, e.Size, err)
 		}
 	}
