@@ -1,10 +1,10 @@
 // Command soak runs mixed operations on one blockmem store from many
 // goroutines for a given time and checks everything it reads.
 //
-// Every block carries its own proof: a header (magic, seed, size, key
-// hash), a body generated from the seed, and a CRC-64 of the key and all
-// the bytes before it. Each full read must verify; each range read from
-// the start must match the header it carries. After the timed phase the
+// Every block carries its own proof (package internal/payload): a header
+// (seed, size, key hash), a body generated from the seed, and a CRC-64 of
+// the key and all the bytes before it. Each full read must verify; each
+// range read from the start must verify as a prefix. After the timed phase the
 // store is recounted (keys and sizes by listing) and compared with
 // BlockCount, TotalSize and Stats, and every block is verified. A final
 // short phase closes the store while workers are running: every call must
@@ -18,10 +18,8 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"flag"
 	"fmt"
-	"hash/crc64"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -30,65 +28,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/blockmem/blockmem/bindings/go/internal/payload"
 	"github.com/blockmem/blockmem/bindings/go/store"
 	"github.com/blockmem/blockmem/bindings/go/store/memory"
 )
-
-const (
-	magic      = 0xB10C5EED
-	headerSize = 4 + 8 + 8 + 8 // magic, seed, size, key hash
-	minSize    = headerSize + 8
-)
-
-var crcTable = crc64.MakeTable(crc64.ECMA)
-
-func keyHash(key string) uint64 { return crc64.Checksum([]byte(key), crcTable) }
-
-// makeBlock builds a self-verifying block of size bytes for key.
-func makeBlock(key string, seed uint64, size int) []byte {
-	size = max(size, minSize)
-	b := make([]byte, size)
-	binary.LittleEndian.PutUint32(b, magic)
-	binary.LittleEndian.PutUint64(b[4:], seed)
-	binary.LittleEndian.PutUint64(b[12:], uint64(size))
-	binary.LittleEndian.PutUint64(b[20:], keyHash(key))
-	fillBody(b[headerSize:size-8], seed)
-	crc := crc64.Update(crc64.Checksum([]byte(key), crcTable), crcTable, b[:size-8])
-	binary.LittleEndian.PutUint64(b[size-8:], crc)
-	return b
-}
-
-func fillBody(body []byte, seed uint64) {
-	x := seed | 1
-	i := 0
-	for ; i+8 <= len(body); i += 8 {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		binary.LittleEndian.PutUint64(body[i:], x)
-	}
-	for ; i < len(body); i++ {
-		body[i] = byte(x >> (8 * (i % 8)))
-	}
-}
-
-// verifyBlock checks a whole block read under key.
-func verifyBlock(key string, b []byte) bool {
-	if !verifyHeader(key, b) || binary.LittleEndian.Uint64(b[12:]) != uint64(len(b)) {
-		return false
-	}
-	n := len(b)
-	crc := crc64.Update(crc64.Checksum([]byte(key), crcTable), crcTable, b[:n-8])
-	return crc == binary.LittleEndian.Uint64(b[n-8:])
-}
-
-// verifyHeader checks the header of a block (or of a prefix of one).
-func verifyHeader(key string, b []byte) bool {
-	return len(b) >= headerSize &&
-		binary.LittleEndian.Uint32(b) == magic &&
-		binary.LittleEndian.Uint64(b[20:]) == keyHash(key) &&
-		binary.LittleEndian.Uint64(b[12:]) >= minSize
-}
 
 type counters struct {
 	ops, writes, full, reads, verified, ranges, stats, deletes, prefixDeletes, lists atomic.Int64
@@ -129,7 +72,7 @@ func (k *soak) op(ctx context.Context, rng *rand.Rand, buf []byte, closing bool)
 	var err error
 	switch r := rng.IntN(1000); {
 	case r < 350:
-		err = k.s.WriteBlock(ctx, key, makeBlock(key, rng.Uint64(), minSize+rng.IntN(k.maxSize)))
+		err = k.s.WriteBlock(ctx, key, payload.New(key, rng.Uint64(), payload.MinSize+rng.IntN(k.maxSize)))
 		if err == store.ErrStoreFull {
 			k.c.full.Add(1)
 			err = nil
@@ -140,7 +83,7 @@ func (k *soak) op(ctx context.Context, rng *rand.Rand, buf []byte, closing bool)
 		b, err = k.s.ReadBlock(ctx, key)
 		k.c.reads.Add(1)
 		if err == nil {
-			if !verifyBlock(key, b) {
+			if !payload.Verify(key, b) {
 				k.fail("ReadBlock(%s): %d bytes fail verification", key, len(b))
 			} else {
 				k.c.verified.Add(1)
@@ -151,7 +94,7 @@ func (k *soak) op(ctx context.Context, rng *rand.Rand, buf []byte, closing bool)
 		n, err = k.s.ReadBlockInto(ctx, key, buf)
 		k.c.reads.Add(1)
 		if err == nil {
-			if !verifyBlock(key, buf[:n]) {
+			if !payload.Verify(key, buf[:n]) {
 				k.fail("ReadBlockInto(%s): %d bytes fail verification", key, n)
 			} else {
 				k.c.verified.Add(1)
@@ -159,16 +102,16 @@ func (k *soak) op(ctx context.Context, rng *rand.Rand, buf []byte, closing bool)
 		}
 	case r < 800:
 		var b []byte
-		b, err = k.s.ReadBlockRange(ctx, key, 0, int64(headerSize+rng.IntN(4096)))
+		b, err = k.s.ReadBlockRange(ctx, key, 0, int64(payload.HeaderSize+rng.IntN(4096)))
 		k.c.ranges.Add(1)
-		if err == nil && !verifyHeader(key, b) {
+		if err == nil && !payload.VerifyPrefix(key, b) {
 			k.fail("ReadBlockRange(%s): header fails verification", key)
 		}
 	case r < 870:
 		var size int64
 		size, err = k.s.Stat(ctx, key)
 		k.c.stats.Add(1)
-		if err == nil && (size < minSize || size > int64(minSize+k.maxSize)) {
+		if err == nil && (size < payload.MinSize || size > int64(payload.MinSize+k.maxSize)) {
 			k.fail("Stat(%s) = %d", key, size)
 		}
 	case r < 945:
@@ -203,7 +146,7 @@ func (k *soak) run(workers int, until time.Time, closing bool, onClosed func()) 
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-			buf := make([]byte, minSize+k.maxSize)
+			buf := make([]byte, payload.MinSize+k.maxSize)
 			sawClosed := false
 			for time.Now().Before(until) {
 				err := k.op(ctx, rng, buf, closing)
@@ -225,7 +168,7 @@ func (k *soak) run(workers int, until time.Time, closing bool, onClosed func()) 
 // check recounts the quiet store and verifies every block.
 func (k *soak) check() (blocks int, bytes int64) {
 	ctx := context.Background()
-	buf := make([]byte, minSize+k.maxSize)
+	buf := make([]byte, payload.MinSize+k.maxSize)
 	for e, err := range k.s.Entries(ctx, "", 4096) {
 		if err != nil {
 			k.fail("Entries: %v", err)
@@ -234,7 +177,7 @@ func (k *soak) check() (blocks int, bytes int64) {
 		blocks++
 		bytes += e.Size
 		n, err := k.s.ReadBlockInto(ctx, e.Key, buf)
-		if err != nil || int64(n) != e.Size || !verifyBlock(e.Key, buf[:n]) {
+		if err != nil || int64(n) != e.Size || !payload.Verify(e.Key, buf[:n]) {
 			k.fail("final read of %s: %d bytes (listed %d), %v", e.Key, n, e.Size, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/blockmem/blockmem/bindings/go/internal/payload"
 	"github.com/blockmem/blockmem/bindings/go/store"
 	"github.com/blockmem/blockmem/bindings/go/store/memory"
 )
@@ -28,35 +29,35 @@ func mixedOp(t *testing.T, s *memory.Store, rng *rand.Rand, buf []byte) error {
 	k := mixKey(rng.IntN(mixKeys))
 	switch op := rng.IntN(100); {
 	case op < 30:
-		return s.WriteBlock(bg, k, payload(k, rng.Uint64(), minPayload+rng.IntN(mixMaxSize)))
+		return s.WriteBlock(bg, k, payload.New(k, rng.Uint64(), payload.MinSize+rng.IntN(mixMaxSize)))
 	case op < 45:
 		b, err := s.ReadBlock(bg, k)
-		if err == nil && !verify(k, b) {
+		if err == nil && !payload.Verify(k, b) {
 			t.Errorf("ReadBlock(%q): %d bytes fail verification", k, len(b))
 		}
 		return err
 	case op < 55:
 		n, err := s.ReadBlockInto(bg, k, buf)
-		if err == nil && !verify(k, buf[:n]) {
+		if err == nil && !payload.Verify(k, buf[:n]) {
 			t.Errorf("ReadBlockInto(%q): %d bytes fail verification", k, n)
 		}
 		return err
 	case op < 62:
-		// Offsets up to minPayload exist in every block.
-		b, err := s.ReadBlockRange(bg, k, 0, int64(16+rng.IntN(mixMaxSize)))
-		if err == nil && !verifyPrefix(k, b) {
+		// Offsets up to payload.MinSize exist in every block.
+		b, err := s.ReadBlockRange(bg, k, 0, int64(payload.HeaderSize+rng.IntN(mixMaxSize)))
+		if err == nil && !payload.VerifyPrefix(k, b) {
 			t.Errorf("ReadBlockRange(%q): %d bytes fail verification", k, len(b))
 		}
 		return err
 	case op < 67:
-		n, err := s.ReadBlockRangeInto(bg, k, int64(rng.IntN(minPayload+1)), buf[:rng.IntN(len(buf))])
+		n, err := s.ReadBlockRangeInto(bg, k, int64(rng.IntN(payload.MinSize+1)), buf[:rng.IntN(len(buf))])
 		if err == nil && n > len(buf) {
 			t.Errorf("ReadBlockRangeInto returned n = %d", n)
 		}
 		return err
 	case op < 72:
 		size, err := s.Stat(bg, k)
-		if err == nil && (size < minPayload || size > minPayload+mixMaxSize) {
+		if err == nil && (size < payload.MinSize || size > payload.MinSize+mixMaxSize) {
 			t.Errorf("Stat(%q) = %d", k, size)
 		}
 		return err
@@ -97,7 +98,7 @@ func runMixed(t *testing.T, s *memory.Store, goroutines, opsEach int, onOp func(
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(g), 42))
-			buf := make([]byte, minPayload+mixMaxSize)
+			buf := make([]byte, payload.MinSize+mixMaxSize)
 			for range opsEach {
 				onOp(g, mixedOp(t, s, rng, buf))
 			}
@@ -169,7 +170,7 @@ func TestConcurrentMixedOpsStatsEqualRecount(t *testing.T) {
 		t.Fatalf("ListByPrefix: %d keys, %v; recount %d", len(keys), err, n)
 	}
 	for _, k := range keys {
-		if b := mustRead(t, s, k); !verify(k, b) {
+		if b := mustRead(t, s, k); !payload.Verify(k, b) {
 			t.Errorf("block %q fails verification", k)
 		}
 	}
@@ -221,7 +222,7 @@ func TestCappedStoreConcurrentWriters(t *testing.T) {
 					delete(want[w], k)
 					continue
 				}
-				data := payload(k, rng.Uint64(), 4<<10+rng.IntN(28<<10))
+				data := payload.New(k, rng.Uint64(), 4<<10+rng.IntN(28<<10))
 				switch err := s.WriteBlock(bg, k, data); err {
 				case nil:
 					want[w][k] = data

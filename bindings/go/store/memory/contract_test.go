@@ -15,6 +15,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/blockmem/blockmem/bindings/go/internal/payload"
 	"github.com/blockmem/blockmem/bindings/go/store"
 	"github.com/blockmem/blockmem/bindings/go/store/memory"
 )
@@ -36,7 +37,7 @@ func TestBlockSizeIs4MiB(t *testing.T) {
 		t.Fatalf("BlockSize = %d", store.BlockSize)
 	}
 	s := memory.New()
-	data := payload("full", 1, store.BlockSize)
+	data := payload.New("full", 1, store.BlockSize)
 	mustWrite(t, s, "full", data)
 	if got := mustRead(t, s, "full"); !bytes.Equal(got, data) {
 		t.Fatal("a full 4 MiB block did not round-trip")
@@ -132,7 +133,7 @@ func TestWriteThenReadRoundTrips(t *testing.T) {
 	s := memory.New()
 	for _, size := range []int{0, 1, 1000, 64 << 10, 1 << 20} {
 		key := "share/content/chunk-0/block-" + strings.Repeat("x", size%7)
-		data := payload(key, uint64(size), size)[:size]
+		data := payload.New(key, uint64(size), size)[:size]
 		mustWrite(t, s, key, data)
 		if got := mustRead(t, s, key); !bytes.Equal(got, data) {
 			t.Fatalf("size %d: read differs from write", size)
@@ -374,7 +375,7 @@ func TestRangeRules(t *testing.T) {
 // on both sides of the switch between them.
 func TestRangeRulesShortAndLongRanges(t *testing.T) {
 	s := memory.New()
-	block := payload("big", 3, 20000)
+	block := payload.New("big", 3, 20000)
 	mustWrite(t, s, "big", block)
 	for _, offset := range []int64{0, 1, 8000, 15903, 15904, 15905, 19999, 20000} {
 		for _, length := range []int64{0, 1, 2047, 2048, 4095, 4096, 4097, 8192, 20000, 1 << 30} {
@@ -453,9 +454,20 @@ func TestReadIntoAllocatesNothing(t *testing.T) {
 }
 
 func TestNewWithOptions(t *testing.T) {
-	for _, opts := range []memory.Options{{MaxBytes: -1}, {MaxBlockSize: -1}, {MaxKeyLen: -1}, {MaxBytes: math.MinInt64}} {
-		if s, err := memory.NewWithOptions(opts); err == nil || s != nil {
-			t.Errorf("NewWithOptions(%+v) = %v, %v; want an error", opts, s, err)
+	for _, tc := range []struct {
+		opts  memory.Options
+		field string
+		value int64
+	}{
+		{memory.Options{MaxBytes: -1}, "Options.MaxBytes", -1},
+		{memory.Options{MaxBlockSize: -1}, "Options.MaxBlockSize", -1},
+		{memory.Options{MaxKeyLen: -1}, "Options.MaxKeyLen", -1},
+		{memory.Options{MaxBytes: math.MinInt64, MaxKeyLen: -5}, "Options.MaxBytes", math.MinInt64},
+	} {
+		s, err := memory.NewWithOptions(tc.opts)
+		var ae *memory.ArgumentError
+		if s != nil || !errors.As(err, &ae) || *ae != (memory.ArgumentError{Op: "NewWithOptions", Arg: tc.field, Value: tc.value}) {
+			t.Errorf("NewWithOptions(%+v) = %v, %#v; want an *ArgumentError for %s", tc.opts, s, err, tc.field)
 		}
 	}
 	s := newStore(t, memory.Options{MaxBytes: 1 << 30, MaxBlockSize: 1 << 20, MaxKeyLen: 64})
@@ -522,32 +534,11 @@ func TestContextDoneReturnsCtxErrChangesNothing(t *testing.T) {
 		mustWrite(t, s, "a/1", []byte("one"))
 		mustWrite(t, s, "a/2", []byte("two"))
 		want := ctx.Err()
-		buf := make([]byte, 8)
-		for name, op := range map[string]func() error{
-			"WriteBlock":          func() error { return s.WriteBlock(ctx, "a/3", []byte("x")) },
-			"WriteBlock replace":  func() error { return s.WriteBlock(ctx, "a/1", []byte("x")) },
-			"ReadBlock":           func() error { _, err := s.ReadBlock(ctx, "a/1"); return err },
-			"ReadBlockRange":      func() error { _, err := s.ReadBlockRange(ctx, "a/1", 0, 1); return err },
-			"ReadBlockInto":       func() error { _, err := s.ReadBlockInto(ctx, "a/1", buf); return err },
-			"ReadBlockRangeInto":  func() error { _, err := s.ReadBlockRangeInto(ctx, "a/1", 0, buf); return err },
-			"Stat":                func() error { _, err := s.Stat(ctx, "a/1"); return err },
-			"Exists":              func() error { _, err := s.Exists(ctx, "a/1"); return err },
-			"DeleteBlock":         func() error { return s.DeleteBlock(ctx, "a/1") },
-			"Delete":              func() error { _, err := s.Delete(ctx, "a/1"); return err },
-			"DeleteByPrefix":      func() error { return s.DeleteByPrefix(ctx, "a/") },
-			"DeleteByPrefixStats": func() error { _, _, err := s.DeleteByPrefixStats(ctx, ""); return err },
-			"ListByPrefix":        func() error { _, err := s.ListByPrefix(ctx, ""); return err },
-			"ListPage":            func() error { _, err := s.ListPage(ctx, "", "", 1); return err },
-			"Entries": func() error {
-				for _, err := range s.Entries(ctx, "", 1) {
-					return err
-				}
-				return nil
-			},
-			"HealthCheck": func() error { return s.HealthCheck(ctx) },
-			// Bad arguments too: the context is checked first.
-			"ReadBlockRange negative": func() error { _, err := s.ReadBlockRange(ctx, "", -1, -1); return err },
-		} {
+		ops := everyCall(s, ctx, "a/1")
+		ops["WriteBlock new key"] = func() error { return s.WriteBlock(ctx, "a/3", []byte("x")) }
+		// Bad arguments too: the context is checked first.
+		ops["ReadBlockRange negative"] = func() error { _, err := s.ReadBlockRange(ctx, "", -1, -1); return err }
+		for name, op := range ops {
 			if err := op(); err != want {
 				t.Errorf("%s: got %v, want %v", name, err, want)
 			}
@@ -565,8 +556,7 @@ func TestContextDoneReturnsCtxErrChangesNothing(t *testing.T) {
 // A nil context is treated as context.Background rather than crashing.
 func TestNilContextTolerated(t *testing.T) {
 	s := memory.New()
-	//lint:ignore SA1012 deliberately nil
-	var ctx context.Context
+	var ctx context.Context // nil, deliberately
 	if err := s.WriteBlock(ctx, "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
@@ -586,29 +576,9 @@ func TestCloseIdempotentAndEverythingAfterIsStoreClosed(t *testing.T) {
 			t.Fatalf("Close #%d: %v", i+1, err)
 		}
 	}
-	buf := make([]byte, 8)
-	for name, op := range map[string]func() error{
-		"WriteBlock":          func() error { return s.WriteBlock(bg, "b", []byte("x")) },
-		"ReadBlock":           func() error { _, err := s.ReadBlock(bg, "a"); return err },
-		"ReadBlockRange":      func() error { _, err := s.ReadBlockRange(bg, "a", 0, 1); return err },
-		"ReadBlockInto":       func() error { _, err := s.ReadBlockInto(bg, "a", buf); return err },
-		"ReadBlockRangeInto":  func() error { _, err := s.ReadBlockRangeInto(bg, "a", 0, buf); return err },
-		"Stat":                func() error { _, err := s.Stat(bg, "a"); return err },
-		"Exists":              func() error { _, err := s.Exists(bg, "a"); return err },
-		"DeleteBlock":         func() error { return s.DeleteBlock(bg, "a") },
-		"Delete":              func() error { _, err := s.Delete(bg, "a"); return err },
-		"DeleteByPrefix":      func() error { return s.DeleteByPrefix(bg, "") },
-		"DeleteByPrefixStats": func() error { _, _, err := s.DeleteByPrefixStats(bg, "a"); return err },
-		"ListByPrefix":        func() error { _, err := s.ListByPrefix(bg, ""); return err },
-		"ListPage":            func() error { _, err := s.ListPage(bg, "", "", 0); return err },
-		"Entries": func() error {
-			for _, err := range s.Entries(bg, "", 0) {
-				return err
-			}
-			return nil
-		},
-		"HealthCheck": func() error { return s.HealthCheck(bg) },
-	} {
+	ops := everyCall(s, bg, "a")
+	ops["WriteBlock new key"] = func() error { return s.WriteBlock(bg, "b", []byte("x")) }
+	for name, op := range ops {
 		if err := op(); err != store.ErrStoreClosed {
 			t.Errorf("%s after Close: got %v, want ErrStoreClosed", name, err)
 		}
@@ -720,8 +690,9 @@ func TestListPagePaging(t *testing.T) {
 			t.Errorf("%s: empty page has Entries %#v, Next %q", tc.name, page.Entries, page.Next())
 		}
 	}
-	if _, err := s.ListPage(bg, "", "", -1); err != store.ErrInvalidRange {
-		t.Errorf("negative limit: %v, want ErrInvalidRange", err)
+	var ae *memory.ArgumentError
+	if _, err := s.ListPage(bg, "", "", -1); !errors.As(err, &ae) || ae.Arg != "limit" || ae.Value != -1 {
+		t.Errorf("negative limit: %#v, want an *ArgumentError", err)
 	}
 
 	var walked []memory.Entry
@@ -831,7 +802,8 @@ func TestZeroStoreIsAnErrorNotACrash(t *testing.T) {
 	if err := s.Close(); err == nil {
 		t.Error("Close succeeded")
 	}
-	if s.BlockCount() != 0 || s.TotalSize() != 0 || s.Stats() != (memory.Stats{}) {
-		t.Error("counters of a zero Store are not 0")
+	if s.BlockCount() != 0 || s.TotalSize() != 0 || s.Stats() != (memory.Stats{Closed: true}) {
+		t.Errorf("a zero Store reports %d blocks, %d bytes, %+v; want an empty, closed store",
+			s.BlockCount(), s.TotalSize(), s.Stats())
 	}
 }

@@ -3,6 +3,7 @@ package memory_test
 import (
 	"context"
 	"fmt"
+	"hash/crc32"
 
 	"github.com/blockmem/blockmem/bindings/go/store"
 	"github.com/blockmem/blockmem/bindings/go/store/memory"
@@ -132,4 +133,25 @@ func ExampleNewWithOptions() {
 	// <nil>
 	// true
 	// 614400
+}
+
+// Streaming a block out: the stored bytes go straight to a writer (here a
+// checksum; a net.Conn or an *os.File work the same way), with no copy
+// into Go memory.
+func ExampleStore_ReadBlockTo() {
+	ctx := context.Background()
+	s := memory.New()
+	defer s.Close()
+	if err := s.WriteBlock(ctx, "share/content/chunk-0/block-0", []byte("a block of any size")); err != nil {
+		panic(err)
+	}
+
+	sum := crc32.NewIEEE()
+	n, err := s.ReadBlockTo(ctx, "share/content/chunk-0/block-0", sum)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%d bytes, crc32 %08x\n", n, sum.Sum32())
+	// Output:
+	// 19 bytes, crc32 741febb8
 }

@@ -2,6 +2,9 @@ package memory_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"io"
 	"math"
 	"slices"
 	"strings"
@@ -21,6 +24,8 @@ import (
 // the input runs out): keys and prefixes from a small alphabet that
 // includes 0x00, 0xFF and an invalid UTF-8 byte, so keys collide, nest
 // and hit the limits; offsets and lengths from a table of edge values.
+// Opcodes 0xE0-0xEF are the streaming calls (0xE8-0xEF with a done
+// context), 0xF0-0xFF the others with a done context.
 func FuzzOps(f *testing.F) {
 	f.Add([]byte{0, 0, 0x12, 5, 1, 0x12, 2, 0x12, 0, 0})
 	f.Add([]byte{7, 0, 0x23, 30, 7, 0, 0x13, 40, 1, 0x23, 8, 0, 0x23})
@@ -109,6 +114,62 @@ var fuzzInts = []int64{0, 1, 2, 3, 5, 8, 13, 20, 33, 64, 69, 70, -1, -2, math.Ma
 
 func (f *fuzzer) int64() int64 { return fuzzInts[int(f.byte())%len(fuzzInts)] }
 
+// errNegativeLimit stands for the *memory.ArgumentError a negative listing
+// limit gets (a new value each time, so not comparable with ==).
+var errNegativeLimit = errors.New("negative limit")
+
+// stream runs one streaming call: ReadBlockTo or ReadBlockRangeTo into a
+// writer that accepts at most a few bytes, then fails or reports a short
+// write.
+func (f *fuzzer) stream(op byte, ctx context.Context, s *memory.Store, m *model, wantErr func(got, want error), fail func(string, ...any)) {
+	k, limit, ranged := f.key(), int(f.byte()), op&1 != 0
+	w := &limitWriter{limit: limit % 72, fail: limit&0x80 != 0}
+	var (
+		n         int64
+		err, werr error
+		want      []byte
+	)
+	if ranged {
+		off, length := f.int64(), f.int64()
+		n, err = s.ReadBlockRangeTo(ctx, k, off, length, w)
+		want, werr = m.rangeOf(k, off, length)
+	} else {
+		n, err = s.ReadBlockTo(ctx, k, w)
+		want, werr = m.lookup(k)
+	}
+	if werr == nil && ctx.Err() == nil && len(want) > w.limit {
+		want, werr = want[:w.limit], io.ErrShortWrite
+		if w.fail {
+			werr = errLimit
+		}
+	}
+	wantErr(err, werr)
+	if ctx.Err() == nil && (werr == nil || werr == io.ErrShortWrite || werr == errLimit) &&
+		(n != int64(len(want)) || !bytes.Equal(w.got, want)) {
+		fail("streamed %d bytes %q, want %q", n, w.got, want)
+	}
+}
+
+// errLimit is what a limitWriter with fail set returns past its limit.
+var errLimit = errors.New("writer limit reached")
+
+// limitWriter accepts up to limit bytes in total; past that it takes what
+// fits and returns errLimit (fail) or nothing (a short write).
+type limitWriter struct {
+	limit int
+	fail  bool
+	got   []byte
+}
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	n := min(len(p), w.limit-len(w.got))
+	w.got = append(w.got, p[:n]...)
+	if n < len(p) && w.fail {
+		return n, errLimit
+	}
+	return n, nil
+}
+
 // model is the contract as a map. Its methods return what the store must.
 type model struct {
 	opts   memory.Options
@@ -194,7 +255,7 @@ func (m *model) rangeOf(k string, off, length int64) ([]byte, error) {
 
 func (m *model) list(prefix, after string, limit int) ([]memory.Entry, bool, error) {
 	if limit < 0 {
-		return nil, false, store.ErrInvalidRange
+		return nil, false, errNegativeLimit
 	}
 	if m.closed {
 		return nil, false, store.ErrStoreClosed
@@ -237,7 +298,7 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 	t.Helper()
 	opcode := f.byte()
 	ctx := bg
-	if opcode >= 0xF0 {
+	if opcode >= 0xF0 || opcode&0xF8 == 0xE8 {
 		ctx = canceled // the store must return ctx.Err() and change nothing
 	}
 	fail := func(format string, args ...any) {
@@ -249,6 +310,10 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 		if ctx.Err() != nil {
 			want = ctx.Err()
 		}
+		var ae *memory.ArgumentError
+		if want == errNegativeLimit && errors.As(got, &ae) && ae.Arg == "limit" {
+			return
+		}
 		if got != want {
 			fail("error %v, want %v", got, want)
 		}
@@ -257,8 +322,10 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 	// must leave the model (and the store) untouched.
 	live := ctx.Err() == nil
 
-	switch opcode % 14 {
-	case 0: // WriteBlock
+	switch op := opcode % 14; {
+	case opcode&0xF0 == 0xE0: // streaming calls
+		f.stream(opcode&7, ctx, s, m, wantErr, fail)
+	case op == 0: // WriteBlock
 		k, data := f.key(), f.data()
 		var want error
 		if live {
@@ -268,7 +335,7 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 		if len(data) > 0 {
 			data[0]++ // isolation: must not reach the store
 		}
-	case 1: // ReadBlock
+	case op == 1: // ReadBlock
 		k := f.key()
 		got, err := s.ReadBlock(ctx, k)
 		want, werr := m.lookup(k)
@@ -279,7 +346,7 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 		if len(got) > 0 {
 			got[0]++ // isolation
 		}
-	case 2: // ReadBlockRange
+	case op == 2: // ReadBlockRange
 		k, off, length := f.key(), f.int64(), f.int64()
 		got, err := s.ReadBlockRange(ctx, k, off, length)
 		want, werr := m.rangeOf(k, off, length)
@@ -287,7 +354,7 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 		if err == nil && (got == nil || !bytes.Equal(got, want)) {
 			fail("ReadBlockRange(%q, %d, %d) = %#v, want %q", k, off, length, got, want)
 		}
-	case 3: // ReadBlockInto
+	case op == 3: // ReadBlockInto
 		k, size := f.key(), int(f.byte())%72
 		dst := bytes.Repeat([]byte{0xEE}, size)
 		n, err := s.ReadBlockInto(ctx, k, dst)
@@ -305,7 +372,7 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 		if err != nil && !bytes.Equal(dst, bytes.Repeat([]byte{0xEE}, size)) {
 			fail("ReadBlockInto(%q) wrote to dst on error", k)
 		}
-	case 4: // ReadBlockRangeInto
+	case op == 4: // ReadBlockRangeInto
 		k, off, size := f.key(), f.int64(), int(f.byte())%72
 		dst := bytes.Repeat([]byte{0xEE}, size)
 		n, err := s.ReadBlockRangeInto(ctx, k, off, dst)
@@ -314,7 +381,7 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 		if err == nil && !bytes.Equal(dst[:n], want) {
 			fail("ReadBlockRangeInto(%q, %d, %d) = %q, want %q", k, off, size, dst[:n], want)
 		}
-	case 5: // Stat
+	case op == 5: // Stat
 		k := f.key()
 		got, err := s.Stat(ctx, k)
 		want, werr := m.lookup(k)
@@ -322,7 +389,7 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 		if err == nil && got != int64(len(want)) {
 			fail("Stat(%q) = %d, want %d", k, got, len(want))
 		}
-	case 6: // Exists
+	case op == 6: // Exists
 		k := f.key()
 		got, err := s.Exists(ctx, k)
 		_, werr := m.lookup(k)
@@ -334,7 +401,7 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 		if err == nil && got != want {
 			fail("Exists(%q) = %v, want %v", k, got, want)
 		}
-	case 7: // Delete
+	case op == 7: // Delete
 		k := f.key()
 		_, werr := m.lookup(k)
 		want := werr == nil
@@ -349,7 +416,7 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 		if err == nil {
 			delete(m.blocks, k)
 		}
-	case 8: // DeleteByPrefixStats
+	case op == 8: // DeleteByPrefixStats
 		prefix := f.key()
 		var wn int
 		var wsize int64
@@ -362,7 +429,7 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 		if err == nil && (n != wn || size != wsize) {
 			fail("DeleteByPrefixStats(%q) = %d, %d; want %d, %d", prefix, n, size, wn, wsize)
 		}
-	case 9: // ListByPrefix
+	case op == 9: // ListByPrefix
 		prefix := f.key()
 		got, err := s.ListByPrefix(ctx, prefix)
 		es, _, werr := m.list(prefix, "", 0)
@@ -373,7 +440,7 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 		if err == nil && len(es) == 0 && got != nil {
 			fail("ListByPrefix(%q) = %#v, want nil", prefix, got)
 		}
-	case 10: // ListPage
+	case op == 10: // ListPage
 		prefix, after, limit := f.key(), f.key(), int(f.int64()%8)
 		got, err := s.ListPage(ctx, prefix, after, limit)
 		es, more, werr := m.list(prefix, after, limit)
@@ -381,13 +448,13 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 		if err == nil && (!slices.Equal(got.Entries, es) || got.More != more) {
 			fail("ListPage(%q, %q, %d) = %v more=%v; want %v more=%v", prefix, after, limit, got.Entries, got.More, es, more)
 		}
-	case 11: // HealthCheck
+	case op == 11: // HealthCheck
 		var want error
 		if m.closed {
 			want = store.ErrStoreClosed
 		}
 		wantErr(s.HealthCheck(ctx), want)
-	case 12: // Close, only for some opcodes so that most runs stay open
+	case op == 12: // Close, only for some opcodes so that most runs stay open
 		if opcode%0x40 != 12 {
 			return
 		}
@@ -395,7 +462,7 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 			fail("Close: %v", err)
 		}
 		m.closed, m.blocks = true, map[string][]byte{}
-	case 13: // Stats
+	case op == 13: // Stats
 		st := s.Stats()
 		if st.Closed != m.closed || st.MaxKeyLen != m.maxKeyLen() || st.MaxBytes != m.opts.MaxBytes || st.MaxBlockSize != m.opts.MaxBlockSize {
 			fail("Stats() = %+v", st)

@@ -1,10 +1,8 @@
 package memory_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"hash/fnv"
+	"io"
 	"testing"
 
 	"github.com/blockmem/blockmem/bindings/go/store/memory"
@@ -72,46 +70,34 @@ func recount(t testing.TB, s *memory.Store) (blocks int, size int64) {
 	return blocks, size
 }
 
-// Self-verifying payloads: an 8-byte seed, the 8-byte size, a body derived
-// from the seed, then the FNV-64a of the key and everything before it. A
-// torn, mixed or misdirected read fails verify; any prefix of at least 16
-// bytes can be checked with verifyPrefix.
-const minPayload = 24
-
-func payload(key string, seed uint64, size int) []byte {
-	size = max(size, minPayload)
-	b := make([]byte, size)
-	binary.LittleEndian.PutUint64(b, seed)
-	binary.LittleEndian.PutUint64(b[8:], uint64(size))
-	x := seed | 1
-	for i := 16; i < size-8; i++ {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		b[i] = byte(x)
+// everyCall returns every method that takes a context, called with ctx on
+// key (prefixes: key's first byte), each returning only its error. Writes
+// store one byte under key.
+func everyCall(s *memory.Store, ctx context.Context, key string) map[string]func() error {
+	buf := make([]byte, 8)
+	prefix := key[:1]
+	return map[string]func() error{
+		"WriteBlock":          func() error { return s.WriteBlock(ctx, key, []byte("x")) },
+		"ReadBlock":           func() error { _, err := s.ReadBlock(ctx, key); return err },
+		"ReadBlockRange":      func() error { _, err := s.ReadBlockRange(ctx, key, 0, 1); return err },
+		"ReadBlockInto":       func() error { _, err := s.ReadBlockInto(ctx, key, buf); return err },
+		"ReadBlockRangeInto":  func() error { _, err := s.ReadBlockRangeInto(ctx, key, 0, buf); return err },
+		"ReadBlockTo":         func() error { _, err := s.ReadBlockTo(ctx, key, io.Discard); return err },
+		"ReadBlockRangeTo":    func() error { _, err := s.ReadBlockRangeTo(ctx, key, 0, 1, io.Discard); return err },
+		"Stat":                func() error { _, err := s.Stat(ctx, key); return err },
+		"Exists":              func() error { _, err := s.Exists(ctx, key); return err },
+		"DeleteBlock":         func() error { return s.DeleteBlock(ctx, key) },
+		"Delete":              func() error { _, err := s.Delete(ctx, key); return err },
+		"DeleteByPrefix":      func() error { return s.DeleteByPrefix(ctx, prefix) },
+		"DeleteByPrefixStats": func() error { _, _, err := s.DeleteByPrefixStats(ctx, ""); return err },
+		"ListByPrefix":        func() error { _, err := s.ListByPrefix(ctx, ""); return err },
+		"ListPage":            func() error { _, err := s.ListPage(ctx, "", "", 1); return err },
+		"Entries": func() error {
+			for _, err := range s.Entries(ctx, "", 1) {
+				return err
+			}
+			return nil
+		},
+		"HealthCheck": func() error { return s.HealthCheck(ctx) },
 	}
-	binary.LittleEndian.PutUint64(b[size-8:], sum(key, b[:size-8]))
-	return b
-}
-
-func sum(key string, body []byte) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	h.Write(body)
-	return h.Sum64()
-}
-
-func verify(key string, b []byte) bool {
-	return len(b) >= minPayload && binary.LittleEndian.Uint64(b[8:]) == uint64(len(b)) && verifyPrefix(key, b)
-}
-
-func verifyPrefix(key string, b []byte) bool {
-	if len(b) < 16 {
-		return false
-	}
-	size := binary.LittleEndian.Uint64(b[8:])
-	if size < minPayload || size > 1<<30 || uint64(len(b)) > size {
-		return false
-	}
-	return bytes.Equal(b, payload(key, binary.LittleEndian.Uint64(b), int(size))[:len(b)])
 }

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"context"
 	"errors"
 	"runtime"
 	"strings"
@@ -10,44 +11,45 @@ import (
 	"github.com/blockmem/blockmem/bindings/go/store"
 )
 
-// Statuses a Go caller can cause map to the sentinels; INVALID_ARGUMENT,
-// PANIC and unknown numbers map to a *NativeError, never a sentinel, never
-// a panic.
+// Statuses a Go caller can cause map to the store sentinel whose message
+// is the library's own text for that status, each sentinel to exactly one
+// status; INVALID_ARGUMENT, PANIC and unknown numbers map to a
+// *NativeError, never a sentinel, never a panic.
 func TestStatusMapping(t *testing.T) {
-	for _, tc := range []struct {
-		status int32
-		want   error
-	}{
-		{statusOK, nil},
-		{statusNotFound, store.ErrBlockNotFound},
-		{statusStoreClosed, store.ErrStoreClosed},
-		{statusInvalidKey, store.ErrInvalidKey},
-		{statusInvalidRange, store.ErrInvalidRange},
-		{statusBufferTooSmall, store.ErrBufferTooSmall},
-		{statusBlockTooLarge, store.ErrBlockTooLarge},
-		{statusStoreFull, store.ErrStoreFull},
-		{statusOutOfMemory, store.ErrOutOfMemory},
-	} {
-		if got := errFor("op", tc.status); got != tc.want {
-			t.Errorf("status %d: got %v, want %v", tc.status, got, tc.want)
+	s := New()
+	seen := map[error]int32{}
+	for st := int32(-2); st <= int32(statusLimit)+1; st++ {
+		err := s.check("ReadBlock", status(st))
+		var ne *NativeError
+		switch {
+		case st == 0:
+			if err != nil {
+				t.Errorf("status 0: %v", err)
+			}
+		case errors.As(err, &ne):
+			if ne.Status != st || ne.Op != "ReadBlock" || !strings.Contains(err.Error(), statusText(st)) ||
+				!strings.Contains(err.Error(), "ReadBlock") {
+				t.Errorf("status %d: %#v, message %q", st, ne, err.Error())
+			}
+		default:
+			if err.Error() != statusText(st) {
+				t.Errorf("status %d: %q, library says %q", st, err.Error(), statusText(st))
+			}
+			if prev, dup := seen[err]; dup {
+				t.Errorf("statuses %d and %d both map to %v", prev, st, err)
+			}
+			seen[err] = st
 		}
 	}
-	for _, tc := range []struct {
-		status int32
-		text   string
-	}{
-		{statusInvalidArgument, "invalid argument"},
-		{statusPanic, "internal panic"},
-		{99, "unknown status"},
-		{-1, "unknown status"},
-	} {
-		err := errFor("ReadBlock", tc.status)
-		var ne *NativeError
-		if !errors.As(err, &ne) || ne.Status != tc.status || ne.Op != "ReadBlock" {
-			t.Fatalf("status %d: got %#v", tc.status, err)
-		}
-		if msg := err.Error(); !strings.Contains(msg, tc.text) || !strings.Contains(msg, "ReadBlock") {
-			t.Errorf("status %d: message %q", tc.status, msg)
+	sentinels := []error{store.ErrBlockNotFound, store.ErrStoreClosed, store.ErrInvalidKey,
+		store.ErrInvalidRange, store.ErrBufferTooSmall, store.ErrBlockTooLarge, store.ErrStoreFull,
+		store.ErrOutOfMemory}
+	if len(seen) != len(sentinels) {
+		t.Errorf("%d statuses map to sentinels, want %d", len(seen), len(sentinels))
+	}
+	for _, want := range sentinels {
+		if _, ok := seen[want]; !ok {
+			t.Errorf("no status maps to %v", want)
 		}
 	}
 }
@@ -70,7 +72,9 @@ func TestUnreachableStoreIsFreed(t *testing.T) {
 	before := handlesFreed.Load()
 	for i := range 10 {
 		s := New()
-		s.WriteBlock(nil, "k", make([]byte, 1024))
+		if err := s.WriteBlock(context.Background(), "k", make([]byte, 1024)); err != nil {
+			t.Fatal(err)
+		}
 		if i%2 == 0 {
 			s.Close() // freeing after Close is fine too
 		}

@@ -10,8 +10,6 @@ import (
 	"iter"
 	"runtime"
 	"unsafe"
-
-	"github.com/blockmem/blockmem/bindings/go/store"
 )
 
 // Entry is one key in a listing, with the size of its block.
@@ -45,7 +43,7 @@ func (p Page) Next() string {
 // The returned strings share one backing allocation, so keeping any one
 // of them keeps the whole listing's key bytes alive.
 //
-// Errors: store.ErrStoreClosed.
+// Errors: store.ErrStoreClosed, store.ErrOutOfMemory.
 func (s *Store) ListByPrefix(ctx context.Context, prefix string) ([]string, error) {
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
@@ -69,7 +67,7 @@ func (s *Store) ListByPrefix(ctx context.Context, prefix string) ([]string, erro
 // ListPage returns up to limit keys that start with prefix and sort
 // strictly after startAfter (empty: from the first key), each with its
 // block size, as of one point in time. limit 0 means no limit; a negative
-// limit is store.ErrInvalidRange. To walk a whole listing, pass
+// limit is an *ArgumentError. To walk a whole listing, pass
 // page.Next() as the next startAfter while page.More is true (or use
 // Entries). Each page is its own snapshot: keys written or deleted between
 // pages may or may not appear, but no key appears twice and the order is
@@ -77,13 +75,13 @@ func (s *Store) ListByPrefix(ctx context.Context, prefix string) ([]string, erro
 //
 // Keys share one backing allocation per page, as in ListByPrefix.
 //
-// Errors: store.ErrInvalidRange, store.ErrStoreClosed.
+// Errors: store.ErrStoreClosed, store.ErrOutOfMemory, *ArgumentError.
 func (s *Store) ListPage(ctx context.Context, prefix, startAfter string, limit int) (Page, error) {
 	if err := ctxErr(ctx); err != nil {
 		return Page{}, err
 	}
 	if limit < 0 {
-		return Page{}, store.ErrInvalidRange
+		return Page{}, &ArgumentError{Op: "ListPage", Arg: "limit", Value: int64(limit)}
 	}
 	page, err := s.list("ListPage", prefix, startAfter, limit)
 	if err != nil {
@@ -137,10 +135,7 @@ func (s *Store) list(op, prefix, startAfter string, limit int) (*C.blockmem_list
 	st := C.blockmem_list(s.h, keyPtr(prefix), C.size_t(len(prefix)),
 		keyPtr(startAfter), C.size_t(len(startAfter)), C.size_t(limit), &page)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return nil, errFor(op, int32(st))
-	}
-	return page, nil
+	return page, s.check(op, st)
 }
 
 // view returns a page's contents: all key bytes copied into one Go string

@@ -17,9 +17,12 @@
 // Rules every method follows:
 //   - A context that is already done returns ctx.Err() and changes nothing.
 //     Operations never block, so a context is only checked on entry.
-//   - Errors are the sentinels of package store, unwrapped, so == works.
+//   - Errors are the sentinels of package store (or the caller's own values
+//     given in Options.Errors), unwrapped, so == works.
 //     Argument errors (ErrInvalidKey, ErrInvalidRange) are reported before
-//     the store's state (ErrStoreClosed, ErrBlockNotFound).
+//     the store's state (ErrStoreClosed, ErrBlockNotFound). Two more types
+//     exist: *ArgumentError for a negative limit (in Options, or for
+//     ListPage) and *NativeError for a Store not made by New.
 //   - No argument makes a method panic: negative or huge offsets and
 //     lengths are ErrInvalidRange, bad keys ErrInvalidKey.
 //   - Every method is safe for concurrent use, including with Close.
@@ -28,6 +31,7 @@ package memory
 import (
 	"context"
 	"errors"
+	"io"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -40,8 +44,10 @@ import (
 */
 import "C"
 
-// Store is a blockmem store. Create it with New or NewWithOptions; the zero
-// value is not usable (its methods return a *NativeError).
+// Store is a blockmem store. Create it with New or NewWithOptions. The zero
+// value is not usable: its methods with an error result return a
+// *NativeError, and BlockCount, TotalSize and Stats report an empty,
+// closed store.
 //
 // # Lifetime
 //
@@ -61,7 +67,8 @@ import "C"
 // operation to save about a hundred bytes per closed store until the next
 // garbage collection.
 type Store struct {
-	h *C.blockmem_store
+	h    *C.blockmem_store
+	errs *errorSet // what each status returns; see check
 }
 
 var _ store.BlockStore = (*Store)(nil)
@@ -80,6 +87,26 @@ type Options struct {
 	// MaxKeyLen caps key length in bytes; longer keys fail with
 	// store.ErrInvalidKey.
 	MaxKeyLen int
+	// Errors replaces package store's sentinels with the caller's own
+	// values; see Errors.
+	Errors Errors
+}
+
+// Errors lists the values a Store returns in place of package store's
+// sentinels, one field per sentinel; a nil field keeps store's. It lets a
+// program that declares its own sentinel errors and compares them with ==
+// switch to this store without changing those comparisons. The values are
+// returned as they are, never wrapped, exactly where the sentinel of the
+// same name would be.
+type Errors struct {
+	BlockNotFound  error // instead of store.ErrBlockNotFound
+	StoreClosed    error // instead of store.ErrStoreClosed
+	InvalidKey     error // instead of store.ErrInvalidKey
+	InvalidRange   error // instead of store.ErrInvalidRange
+	BufferTooSmall error // instead of store.ErrBufferTooSmall
+	BlockTooLarge  error // instead of store.ErrBlockTooLarge
+	StoreFull      error // instead of store.ErrStoreFull
+	OutOfMemory    error // instead of store.ErrOutOfMemory
 }
 
 // DefaultMaxKeyLen is the key length limit when Options.MaxKeyLen is 0.
@@ -100,30 +127,32 @@ func New() *Store {
 }
 
 // NewWithOptions returns an empty store with the given limits. It fails
-// only when a limit is negative.
+// only when a limit is negative, with an *ArgumentError naming the field.
 func NewWithOptions(opts Options) (*Store, error) {
-	if opts.MaxBytes < 0 {
-		return nil, errors.New("memory: Options.MaxBytes is negative")
+	for _, f := range []struct {
+		name  string
+		value int64
+	}{
+		{"Options.MaxBytes", opts.MaxBytes},
+		{"Options.MaxBlockSize", opts.MaxBlockSize},
+		{"Options.MaxKeyLen", int64(opts.MaxKeyLen)},
+	} {
+		if f.value < 0 {
+			return nil, &ArgumentError{Op: "NewWithOptions", Arg: f.name, Value: f.value}
+		}
 	}
-	if opts.MaxBlockSize < 0 {
-		return nil, errors.New("memory: Options.MaxBlockSize is negative")
-	}
-	if opts.MaxKeyLen < 0 {
-		return nil, errors.New("memory: Options.MaxKeyLen is negative")
-	}
+	s := &Store{errs: newErrorSet(opts.Errors)}
 	var copts C.blockmem_options
-	if err := check("NewWithOptions", C.blockmem_options_init(&copts)); err != nil {
+	if err := s.check("NewWithOptions", C.blockmem_options_init(&copts)); err != nil {
 		return nil, err
 	}
 	copts.max_bytes = C.uint64_t(opts.MaxBytes)
 	copts.max_block_size = C.uint64_t(opts.MaxBlockSize)
 	copts.max_key_len = C.uint64_t(opts.MaxKeyLen)
-	var h *C.blockmem_store
-	if err := check("NewWithOptions", C.blockmem_store_new(&copts, &h)); err != nil {
+	if err := s.check("NewWithOptions", C.blockmem_store_new(&copts, &s.h)); err != nil {
 		return nil, err
 	}
-	s := &Store{h: h}
-	runtime.AddCleanup(s, freeHandle, h)
+	runtime.AddCleanup(s, freeHandle, s.h)
 	return s, nil
 }
 
@@ -151,7 +180,7 @@ func (s *Store) WriteBlock(ctx context.Context, blockKey string, data []byte) er
 	st := C.blockmem_write(s.h, keyPtr(blockKey), C.size_t(len(blockKey)),
 		bufPtr(data), C.size_t(len(data)))
 	runtime.KeepAlive(s)
-	return check("WriteBlock", st)
+	return s.check("WriteBlock", st)
 }
 
 // ReadBlock returns a copy of the whole block under blockKey in a new slice
@@ -178,7 +207,7 @@ func (s *Store) ReadBlockRange(ctx context.Context, blockKey string, offset, len
 		return nil, err
 	}
 	if offset < 0 || length < 0 {
-		return nil, store.ErrInvalidRange
+		return nil, s.check("ReadBlockRange", C.BLOCKMEM_STATUS_INVALID_RANGE)
 	}
 	if length <= smallRange {
 		return s.readSmallRange(blockKey, offset, length)
@@ -198,8 +227,8 @@ func (s *Store) readSmallRange(key string, offset, length int64) ([]byte, error)
 	st := C.blockmem_read_range(s.h, keyPtr(key), C.size_t(len(key)),
 		C.uint64_t(offset), C.uint64_t(length), bufPtr(buf), C.size_t(len(buf)), &n)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return nil, errFor("ReadBlockRange", int32(st))
+	if err := s.check("ReadBlockRange", st); err != nil {
+		return nil, err
 	}
 	if int(n) < len(buf)/2 {
 		// Clamped at the end of the block: do not hand out (and keep
@@ -209,11 +238,10 @@ func (s *Store) readSmallRange(key string, offset, length int64) ([]byte, error)
 	return buf[:n:n], nil
 }
 
-// readPinned pins the block (one lookup), copies [offset, offset+length)
-// of it into a new Go slice of exactly the right size, and releases the
-// pin: two C calls, and the Go allocation is never zeroed first because
-// append fills it. length < 0 means "to the end". The pinned bytes are
-// immutable, so the copy needs no lock.
+// readPinned copies [offset, offset+length) of the block (length < 0: to
+// the end) into a new Go slice of exactly the right size: two C calls (pin,
+// release), and the Go allocation is never zeroed first because append
+// fills it. The pinned bytes are immutable, so the copy needs no lock.
 //
 // Why not one call: Go must allocate the result before anything is copied
 // into it, and ReadBlock does not know the size. blockmem_stat followed by
@@ -222,30 +250,102 @@ func (s *Store) readSmallRange(key string, offset, length int64) ([]byte, error)
 // 4 MiB); reading into a guessed or stack buffer adds zeroing or a copy
 // that costs as much as the call it saves.
 func (s *Store) readPinned(op, key string, offset, length int64) ([]byte, error) {
+	src, blk, err := s.pin(op, key, offset, length)
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte{}, src...)
+	C.blockmem_block_free(blk)
+	return out, nil
+}
+
+// pin pins the block under key and returns a view of bytes [offset,
+// min(offset+length, size)) of it (length < 0: to the end) in the store's
+// memory, valid until the caller passes blk to blockmem_block_free, which
+// it must do exactly once when err is nil. The view must not be written.
+func (s *Store) pin(op, key string, offset, length int64) (src []byte, blk *C.blockmem_block, err error) {
 	var (
 		data *C.uint8_t
 		n    C.size_t
-		blk  *C.blockmem_block
 	)
 	st := C.blockmem_get(s.h, keyPtr(key), C.size_t(len(key)), &data, &n, &blk)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return nil, errFor(op, int32(st))
+	if err := s.check(op, st); err != nil {
+		return nil, nil, err
 	}
 	size := int64(n)
 	if offset > size {
 		C.blockmem_block_free(blk)
-		return nil, store.ErrInvalidRange
+		return nil, nil, s.check(op, C.BLOCKMEM_STATUS_INVALID_RANGE)
 	}
 	end := size
 	if length >= 0 && length < size-offset {
 		end = offset + length
 	}
-	src := unsafe.Slice((*byte)(unsafe.Pointer(data)), int(size))
-	out := append([]byte{}, src[offset:end]...)
-	C.blockmem_block_free(blk)
-	return out, nil
+	return unsafe.Slice((*byte)(unsafe.Pointer(data)), int(size))[offset:end], blk, nil
 }
+
+// ReadBlockTo writes the whole block under blockKey to w in one Write call,
+// straight from the store's memory: no copy into Go memory and no
+// allocation of the block's size. It returns the number of bytes w
+// accepted.
+//
+// The slice passed to w.Write is the stored block itself, so this relies
+// on the io.Writer contract: Write must not modify the slice, even
+// temporarily, and must not retain it after returning. The bytes stay
+// valid and unchanged for the whole call even if the key is replaced or
+// deleted or the store closed meanwhile (the block is pinned until Write
+// returns). An empty block calls no Write.
+//
+// Errors: store.ErrBlockNotFound, store.ErrInvalidKey,
+// store.ErrStoreClosed; w's error as it is; io.ErrShortWrite when w
+// accepts fewer bytes without an error (a count outside [0, len(p)] is an
+// error too). A failing writer changes nothing stored.
+func (s *Store) ReadBlockTo(ctx context.Context, blockKey string, w io.Writer) (int64, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	return s.readTo("ReadBlockTo", blockKey, 0, -1, w)
+}
+
+// ReadBlockRangeTo writes bytes [offset, min(offset+length, size)) of the
+// block to w like ReadBlockTo, with the range rules of ReadBlockRange:
+// offset == size or length == 0 writes nothing and succeeds.
+//
+// Errors: store.ErrInvalidRange (offset > size, or a negative offset or
+// length), and those of ReadBlockTo.
+func (s *Store) ReadBlockRangeTo(ctx context.Context, blockKey string, offset, length int64, w io.Writer) (int64, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	if offset < 0 || length < 0 {
+		return 0, s.check("ReadBlockRangeTo", C.BLOCKMEM_STATUS_INVALID_RANGE)
+	}
+	return s.readTo("ReadBlockRangeTo", blockKey, offset, length, w)
+}
+
+func (s *Store) readTo(op, key string, offset, length int64, w io.Writer) (int64, error) {
+	src, blk, err := s.pin(op, key, offset, length)
+	if err != nil {
+		return 0, err
+	}
+	defer C.blockmem_block_free(blk) // also if Write panics
+	if len(src) == 0 {
+		return 0, nil
+	}
+	n, err := w.Write(src)
+	switch {
+	case n < 0 || n > len(src):
+		n, err = 0, errInvalidWrite
+	case err == nil && n < len(src):
+		err = io.ErrShortWrite
+	}
+	return int64(n), err
+}
+
+// errInvalidWrite reports a Write that returned a count outside [0, len(p)],
+// which breaks the io.Writer contract.
+var errInvalidWrite = errors.New("memory: io.Writer returned an invalid count")
 
 // ReadBlockInto copies the whole block into dst and returns its size,
 // without allocating.
@@ -265,13 +365,7 @@ func (s *Store) ReadBlockInto(ctx context.Context, blockKey string, dst []byte) 
 	st := C.blockmem_read(s.h, keyPtr(blockKey), C.size_t(len(blockKey)),
 		bufPtr(dst), C.size_t(len(dst)), &n)
 	runtime.KeepAlive(s)
-	switch st {
-	case C.BLOCKMEM_STATUS_OK:
-		return int(n), nil
-	case C.BLOCKMEM_STATUS_BUFFER_TOO_SMALL:
-		return int(n), store.ErrBufferTooSmall
-	}
-	return 0, errFor("ReadBlockInto", int32(st))
+	return int(n), s.check("ReadBlockInto", st)
 }
 
 // ReadBlockRangeInto copies bytes [offset, min(offset+len(dst), size)) of
@@ -285,16 +379,13 @@ func (s *Store) ReadBlockRangeInto(ctx context.Context, blockKey string, offset 
 		return 0, err
 	}
 	if offset < 0 {
-		return 0, store.ErrInvalidRange
+		return 0, s.check("ReadBlockRangeInto", C.BLOCKMEM_STATUS_INVALID_RANGE)
 	}
 	var n C.size_t
 	st := C.blockmem_read_range(s.h, keyPtr(blockKey), C.size_t(len(blockKey)),
 		C.uint64_t(offset), C.uint64_t(len(dst)), bufPtr(dst), C.size_t(len(dst)), &n)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return 0, errFor("ReadBlockRangeInto", int32(st))
-	}
-	return int(n), nil
+	return int(n), s.check("ReadBlockRangeInto", st)
 }
 
 // Stat returns the size of the block under blockKey without copying it.
@@ -308,10 +399,7 @@ func (s *Store) Stat(ctx context.Context, blockKey string) (int64, error) {
 	var size C.uint64_t
 	st := C.blockmem_stat(s.h, keyPtr(blockKey), C.size_t(len(blockKey)), &size)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return 0, errFor("Stat", int32(st))
-	}
-	return int64(size), nil
+	return int64(size), s.check("Stat", st)
 }
 
 // Exists reports whether a block is stored under blockKey.
@@ -324,10 +412,7 @@ func (s *Store) Exists(ctx context.Context, blockKey string) (bool, error) {
 	var ok C.bool
 	st := C.blockmem_exists(s.h, keyPtr(blockKey), C.size_t(len(blockKey)), &ok)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return false, errFor("Exists", int32(st))
-	}
-	return bool(ok), nil
+	return bool(ok), s.check("Exists", st)
 }
 
 // DeleteBlock removes the block under blockKey. Deleting a missing key
@@ -352,10 +437,7 @@ func (s *Store) delete(ctx context.Context, op, key string) (bool, error) {
 	var existed C.bool
 	st := C.blockmem_delete(s.h, keyPtr(key), C.size_t(len(key)), &existed)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return false, errFor(op, int32(st))
-	}
-	return bool(existed), nil
+	return bool(existed), s.check(op, st)
 }
 
 // DeleteByPrefix removes every block whose key starts with prefix; the
@@ -381,10 +463,7 @@ func (s *Store) deletePrefix(ctx context.Context, op, prefix string) (int, int64
 	var blocks, bytes C.uint64_t
 	st := C.blockmem_delete_prefix(s.h, keyPtr(prefix), C.size_t(len(prefix)), &blocks, &bytes)
 	runtime.KeepAlive(s)
-	if st != C.BLOCKMEM_STATUS_OK {
-		return 0, 0, errFor(op, int32(st))
-	}
-	return int(blocks), int64(bytes), nil
+	return int(blocks), int64(bytes), s.check(op, st)
 }
 
 // Close frees every block and marks the store closed; afterwards every
@@ -394,7 +473,7 @@ func (s *Store) deletePrefix(ctx context.Context, op, prefix string) (int, int64
 func (s *Store) Close() error {
 	st := C.blockmem_store_close(s.h)
 	runtime.KeepAlive(s)
-	return check("Close", st)
+	return s.check("Close", st)
 }
 
 // HealthCheck returns nil while the store is open and store.ErrStoreClosed
@@ -405,7 +484,7 @@ func (s *Store) HealthCheck(ctx context.Context) error {
 	}
 	st := C.blockmem_health_check(s.h)
 	runtime.KeepAlive(s)
-	return check("HealthCheck", st)
+	return s.check("HealthCheck", st)
 }
 
 // BlockCount returns the number of blocks stored, in O(1); 0 after Close.
@@ -433,15 +512,15 @@ type Stats struct {
 	Closed       bool  // whether Close has been called
 }
 
-// Stats returns the counters and effective limits in one call. After Close
-// the counters are 0 and Closed is true. A Store not made by New returns
-// the zero Stats.
+// Stats returns the counters and effective limits as one snapshot. After
+// Close the counters are 0 and Closed is true. A Store not made by New has
+// nothing and can do nothing: it reports Closed and zeros everywhere else.
 func (s *Store) Stats() Stats {
 	var cs C.blockmem_stats
 	st := C.blockmem_store_stats(s.h, &cs)
 	runtime.KeepAlive(s)
 	if st != C.BLOCKMEM_STATUS_OK {
-		return Stats{}
+		return Stats{Closed: true}
 	}
 	return Stats{
 		BlockCount:   int(cs.block_count),

@@ -8,6 +8,7 @@ package memory
 import "C"
 
 import (
+	"cmp"
 	"context"
 	"strconv"
 	"unsafe"
@@ -49,20 +50,70 @@ func ctxErr(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Status numbers from blockmem.h, as Go constants.
-const (
-	statusOK              = int32(C.BLOCKMEM_STATUS_OK)
-	statusNotFound        = int32(C.BLOCKMEM_STATUS_NOT_FOUND)
-	statusStoreClosed     = int32(C.BLOCKMEM_STATUS_STORE_CLOSED)
-	statusInvalidKey      = int32(C.BLOCKMEM_STATUS_INVALID_KEY)
-	statusInvalidRange    = int32(C.BLOCKMEM_STATUS_INVALID_RANGE)
-	statusBufferTooSmall  = int32(C.BLOCKMEM_STATUS_BUFFER_TOO_SMALL)
-	statusBlockTooLarge   = int32(C.BLOCKMEM_STATUS_BLOCK_TOO_LARGE)
-	statusStoreFull       = int32(C.BLOCKMEM_STATUS_STORE_FULL)
-	statusOutOfMemory     = int32(C.BLOCKMEM_STATUS_OUT_OF_MEMORY)
-	statusInvalidArgument = int32(C.BLOCKMEM_STATUS_INVALID_ARGUMENT)
-	statusPanic           = int32(C.BLOCKMEM_STATUS_PANIC)
-)
+// Every status-to-error decision is made here, from the header's constants.
+// The library writes out-parameters only on success (and the needed size
+// for BUFFER_TOO_SMALL), so a method may return its out-parameters together
+// with s.check's result without a branch: they are still zero on error.
+
+// status is the library's status type, nameable from tests.
+type status = C.blockmem_status
+
+// statusText is the library's message for a status number.
+func statusText(st int32) string {
+	return C.GoString(C.blockmem_status_str(C.int32_t(st)))
+}
+
+// statusLimit is one past the highest status number the header defines.
+const statusLimit = C.BLOCKMEM_STATUS_PANIC + 1
+
+// errorSet holds, per status number, the error a Store returns for it; nil
+// for OK and for the statuses a Go caller cannot cause (INVALID_ARGUMENT,
+// PANIC), which become a *NativeError.
+type errorSet [statusLimit]error
+
+// newErrorSet maps each status a Go caller can cause to the caller's value
+// in e or, where e has none, to the sentinel of package store with the
+// same meaning.
+func newErrorSet(e Errors) *errorSet {
+	var t errorSet
+	for _, m := range []struct {
+		st         status
+		own, store error
+	}{
+		{C.BLOCKMEM_STATUS_NOT_FOUND, e.BlockNotFound, store.ErrBlockNotFound},
+		{C.BLOCKMEM_STATUS_STORE_CLOSED, e.StoreClosed, store.ErrStoreClosed},
+		{C.BLOCKMEM_STATUS_INVALID_KEY, e.InvalidKey, store.ErrInvalidKey},
+		{C.BLOCKMEM_STATUS_INVALID_RANGE, e.InvalidRange, store.ErrInvalidRange},
+		{C.BLOCKMEM_STATUS_BUFFER_TOO_SMALL, e.BufferTooSmall, store.ErrBufferTooSmall},
+		{C.BLOCKMEM_STATUS_BLOCK_TOO_LARGE, e.BlockTooLarge, store.ErrBlockTooLarge},
+		{C.BLOCKMEM_STATUS_STORE_FULL, e.StoreFull, store.ErrStoreFull},
+		{C.BLOCKMEM_STATUS_OUT_OF_MEMORY, e.OutOfMemory, store.ErrOutOfMemory},
+	} {
+		t[m.st] = cmp.Or(m.own, m.store)
+	}
+	return &t
+}
+
+// storeErrors is the errorSet of a Store not made by New.
+var storeErrors = newErrorSet(Errors{})
+
+// check turns the status of op into the Store's error: nil for OK, the
+// mapped error, or a *NativeError. Checks made in Go before calling the
+// library pass the status the library would return, so that both report
+// the same error.
+func (s *Store) check(op string, st status) error {
+	if st == C.BLOCKMEM_STATUS_OK {
+		return nil
+	}
+	errs := s.errs
+	if errs == nil { // a Store not made by New
+		errs = storeErrors
+	}
+	if st >= 0 && st < statusLimit && errs[st] != nil {
+		return errs[st]
+	}
+	return &NativeError{Op: op, Status: int32(st)}
+}
 
 // NativeError reports a status the binding never expects from the library:
 // INVALID_ARGUMENT (the binding passes no NULLs, so this means a Store that
@@ -75,43 +126,22 @@ type NativeError struct {
 }
 
 func (e *NativeError) Error() string {
-	msg := C.GoString(C.blockmem_status_str(C.int32_t(e.Status)))
-	if e.Status == statusInvalidArgument {
+	msg := statusText(e.Status)
+	if e.Status == C.BLOCKMEM_STATUS_INVALID_ARGUMENT {
 		msg += " (use memory.New or memory.NewWithOptions to create a Store)"
 	}
 	return "blockmem: " + e.Op + ": " + msg + " (status " + strconv.Itoa(int(e.Status)) + ")"
 }
 
-// errFor maps a non-OK status to the sentinel of the same meaning, or to a
-// *NativeError for statuses a Go caller cannot cause.
-func errFor(op string, status int32) error {
-	switch status {
-	case statusOK:
-		return nil
-	case statusNotFound:
-		return store.ErrBlockNotFound
-	case statusStoreClosed:
-		return store.ErrStoreClosed
-	case statusInvalidKey:
-		return store.ErrInvalidKey
-	case statusInvalidRange:
-		return store.ErrInvalidRange
-	case statusBufferTooSmall:
-		return store.ErrBufferTooSmall
-	case statusBlockTooLarge:
-		return store.ErrBlockTooLarge
-	case statusStoreFull:
-		return store.ErrStoreFull
-	case statusOutOfMemory:
-		return store.ErrOutOfMemory
-	}
-	return &NativeError{Op: op, Status: status}
+// ArgumentError reports an argument rejected before the library is called
+// that no store sentinel describes: a negative limit in Options, or a
+// negative ListPage limit. Test for it with errors.As.
+type ArgumentError struct {
+	Op    string // the function, e.g. "NewWithOptions"
+	Arg   string // the argument, e.g. "Options.MaxBytes"
+	Value int64  // the rejected value
 }
 
-// check is errFor for the common success path, small enough to inline.
-func check(op string, st C.blockmem_status) error {
-	if st == C.BLOCKMEM_STATUS_OK {
-		return nil
-	}
-	return errFor(op, int32(st))
+func (e *ArgumentError) Error() string {
+	return "memory: " + e.Op + ": " + e.Arg + " is negative (" + strconv.FormatInt(e.Value, 10) + ")"
 }

@@ -1,0 +1,150 @@
+package memory_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"runtime"
+	"testing"
+
+	"github.com/blockmem/blockmem/bindings/go/internal/payload"
+	"github.com/blockmem/blockmem/bindings/go/store"
+	"github.com/blockmem/blockmem/bindings/go/store/memory"
+)
+
+// writerFunc adapts a function to io.Writer.
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// ReadBlockTo and ReadBlockRangeTo deliver exactly what ReadBlock and
+// ReadBlockRange return, with the same errors, in one Write call.
+func TestReadToMatchesRead(t *testing.T) {
+	s := memory.New()
+	mustWrite(t, s, "empty", nil)
+	block := payload.New("big", 7, 70000)
+	mustWrite(t, s, "big", block)
+	for _, key := range []string{"empty", "big", "missing", ""} {
+		want, werr := s.ReadBlock(bg, key)
+		var buf bytes.Buffer
+		calls := 0
+		n, err := s.ReadBlockTo(bg, key, writerFunc(func(p []byte) (int, error) { calls++; return buf.Write(p) }))
+		if err != werr || n != int64(len(want)) || !bytes.Equal(buf.Bytes(), want) || calls > 1 {
+			t.Errorf("ReadBlockTo(%q) = %d, %v, %d calls; ReadBlock gave %d bytes, %v", key, n, err, calls, len(want), werr)
+		}
+		if len(want) == 0 && calls != 0 {
+			t.Errorf("ReadBlockTo(%q) wrote an empty slice", key)
+		}
+	}
+	for _, off := range []int64{-1, 0, 1, 4096, 69999, 70000, 70001, 1 << 62} {
+		for _, length := range []int64{-1, 0, 1, 4096, 70000, 1 << 62} {
+			want, werr := s.ReadBlockRange(bg, "big", off, length)
+			var buf bytes.Buffer
+			n, err := s.ReadBlockRangeTo(bg, "big", off, length, &buf)
+			if err != werr || n != int64(len(want)) || !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("ReadBlockRangeTo(%d, %d) = %d, %v; ReadBlockRange gave %d bytes, %v", off, length, n, err, len(want), werr)
+			}
+		}
+	}
+	s.Close()
+	if _, err := s.ReadBlockTo(bg, "big", io.Discard); err != store.ErrStoreClosed {
+		t.Errorf("after Close: %v", err)
+	}
+	if _, err := s.ReadBlockRangeTo(canceled, "big", 0, 1, io.Discard); err != canceled.Err() {
+		t.Errorf("done context: %v", err)
+	}
+}
+
+// The bytes handed to Write are the stored block's, pinned: replacing or
+// deleting the key and closing the store while Write holds them changes
+// nothing in them.
+func TestReadToBytesSurviveReplaceDeleteClose(t *testing.T) {
+	for _, change := range []struct {
+		name string
+		do   func(s *memory.Store) error
+	}{
+		{"replace", func(s *memory.Store) error { return s.WriteBlock(bg, "k", payload.New("k", 2, 1<<20)) }},
+		{"delete", func(s *memory.Store) error { return s.DeleteBlock(bg, "k") }},
+		{"delete prefix", func(s *memory.Store) error { return s.DeleteByPrefix(bg, "") }},
+		{"close", func(s *memory.Store) error { return s.Close() }},
+	} {
+		s := memory.New()
+		want := payload.New("k", 1, 1<<20)
+		mustWrite(t, s, "k", want)
+		var seen int
+		n, err := s.ReadBlockRangeTo(bg, "k", 0, 1<<30, writerFunc(func(p []byte) (int, error) {
+			if err := change.do(s); err != nil {
+				t.Errorf("%s: %v", change.name, err)
+			}
+			// Churn the allocator so freed memory would be reused.
+			for i := range 64 {
+				if err := s.WriteBlock(bg, "churn", payload.New("churn", uint64(i), 1<<20)); err != nil && err != store.ErrStoreClosed {
+					t.Error(err)
+				}
+			}
+			runtime.GC()
+			if !bytes.Equal(p, want) || !payload.Verify("k", p) {
+				t.Errorf("%s: the bytes changed under Write", change.name)
+			}
+			seen = len(p)
+			return len(p), nil
+		}))
+		if err != nil || n != int64(len(want)) || seen != len(want) {
+			t.Errorf("%s: %d, %v (Write saw %d bytes)", change.name, n, err, seen)
+		}
+		s.Close()
+	}
+}
+
+// A writer's error comes back as it is with the count it accepted; a
+// short write without an error is io.ErrShortWrite; a count outside
+// [0, len(p)] is an error. The store is unchanged.
+func TestReadToWriterFailures(t *testing.T) {
+	s := memory.New()
+	block := payload.New("k", 3, 10000)
+	mustWrite(t, s, "k", block)
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		name  string
+		n     int
+		err   error
+		wantN int64
+		want  error // nil: the count is invalid
+	}{
+		{"fails midway", 4000, boom, 4000, boom},
+		{"fails at once", 0, boom, 0, boom},
+		{"short", 9999, nil, 9999, io.ErrShortWrite},
+		{"negative count", -1, nil, 0, nil},
+		{"count too large", 10001, nil, 0, nil},
+	} {
+		n, err := s.ReadBlockTo(bg, "k", writerFunc(func(p []byte) (int, error) { return tc.n, tc.err }))
+		bad := err != tc.want || n != tc.wantN
+		if tc.want == nil { // an invalid count: an error, not a short write
+			bad = err == nil || err == io.ErrShortWrite || n != 0
+		}
+		if bad {
+			t.Errorf("%s: %d, %v; want %d, %v", tc.name, n, err, tc.wantN, tc.want)
+		}
+	}
+	if got := mustRead(t, s, "k"); !bytes.Equal(got, block) {
+		t.Fatal("a failing writer changed the block")
+	}
+	wantCounts(t, s, 1, int64(len(block)))
+}
+
+// Streaming a block allocates nothing of the block's size.
+func TestReadToAllocatesNothing(t *testing.T) {
+	s := memory.New()
+	mustWrite(t, s, "k", make([]byte, 1<<20))
+	allocs := testing.AllocsPerRun(20, func() {
+		if n, err := s.ReadBlockTo(bg, "k", io.Discard); err != nil || n != 1<<20 {
+			t.Fatal(n, err)
+		}
+		if n, err := s.ReadBlockRangeTo(bg, "k", 1, 1<<19, io.Discard); err != nil || n != 1<<19 {
+			t.Fatal(n, err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("ReadBlockTo+ReadBlockRangeTo allocate %v times per call", allocs)
+	}
+}
