@@ -369,18 +369,10 @@ func BenchmarkTotalSize(b *testing.B) {
 	})
 }
 
-// streamer is the streaming API of *memory.Store.
-type streamer interface {
-	ReadBlock(ctx context.Context, blockKey string) ([]byte, error)
-	WriteBlock(ctx context.Context, blockKey string, data []byte) error
-	ReadBlockTo(ctx context.Context, blockKey string, w io.Writer) (int64, error)
-	WriteBlockFrom(ctx context.Context, blockKey string, r io.Reader, size int64) error
-}
-
 // benchPaths are the two ways to do one streaming job: with the copying
 // calls, and with the streaming call.
 type benchPaths struct {
-	copy, stream func(ctx context.Context, s streamer) error
+	copy, stream func(ctx context.Context, s *memory.Store) error
 }
 
 // benchEachPath runs p.copy as sub-benchmark path=copy and p.stream as
@@ -390,17 +382,12 @@ func benchEachPath(b *testing.B, data []byte, p benchPaths) {
 	ctx := context.Background()
 	for _, path := range []struct {
 		name string
-		op   func(ctx context.Context, s streamer) error
+		op   func(ctx context.Context, s *memory.Store) error
 	}{{"copy", p.copy}, {"stream", p.stream}} {
 		b.Run("path="+path.name, func(b *testing.B) {
-			s, ok := any(memory.New()).(streamer)
-			if !ok {
-				b.Skip("this build of the binding has no streaming calls")
-			}
-			defer s.(io.Closer).Close()
-			if err := s.WriteBlock(ctx, benchKey, data); err != nil {
-				b.Fatal(err)
-			}
+			s := memory.New()
+			defer s.Close()
+			benchWrite(b, s, benchKey, data)
 			defer benchReportRuntime(b)()
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
@@ -417,7 +404,7 @@ func benchEachPath(b *testing.B, data []byte, p benchPaths) {
 // a copy into a new slice then one Write, or ReadBlockTo.
 func benchDeliver(w io.Writer, before func()) benchPaths {
 	return benchPaths{
-		copy: func(ctx context.Context, s streamer) error {
+		copy: func(ctx context.Context, s *memory.Store) error {
 			before()
 			data, err := s.ReadBlock(ctx, benchKey)
 			if err == nil {
@@ -425,7 +412,7 @@ func benchDeliver(w io.Writer, before func()) benchPaths {
 			}
 			return err
 		},
-		stream: func(ctx context.Context, s streamer) error {
+		stream: func(ctx context.Context, s *memory.Store) error {
 			before()
 			_, err := s.ReadBlockTo(ctx, benchKey, w)
 			return err
@@ -485,13 +472,22 @@ func benchLoopback(b *testing.B) net.Conn {
 	return conn
 }
 
-// BenchmarkWriteBlockFrom stores a block read from an io.Reader.
+// blockWriterFrom is the streaming write of *memory.Store.
+type blockWriterFrom interface {
+	WriteBlockFrom(ctx context.Context, blockKey string, r io.Reader, size int64) error
+}
+
+// BenchmarkWriteBlockFrom stores a block read from an io.Reader. It skips
+// where the binding has no WriteBlockFrom.
 func BenchmarkWriteBlockFrom(b *testing.B) {
+	if _, ok := any((*memory.Store)(nil)).(blockWriterFrom); !ok {
+		b.Skip("this build of the binding has no WriteBlockFrom")
+	}
 	benchEachSize(b, benchStreamSizes, func(b *testing.B, data []byte) {
 		r := bytes.NewReader(data)
 		size := int64(len(data))
 		benchEachPath(b, data, benchPaths{
-			copy: func(ctx context.Context, s streamer) error {
+			copy: func(ctx context.Context, s *memory.Store) error {
 				r.Reset(data)
 				buf := make([]byte, size)
 				if _, err := io.ReadFull(r, buf); err != nil {
@@ -499,9 +495,9 @@ func BenchmarkWriteBlockFrom(b *testing.B) {
 				}
 				return s.WriteBlock(ctx, benchKey, buf)
 			},
-			stream: func(ctx context.Context, s streamer) error {
+			stream: func(ctx context.Context, s *memory.Store) error {
 				r.Reset(data)
-				return s.WriteBlockFrom(ctx, benchKey, r, size)
+				return any(s).(blockWriterFrom).WriteBlockFrom(ctx, benchKey, r, size)
 			},
 		})
 	})
@@ -509,19 +505,19 @@ func BenchmarkWriteBlockFrom(b *testing.B) {
 
 // benchResidentBytes is this process's resident set size, from
 // /proc/self/statm.
-func benchResidentBytes(b *testing.B) int64 {
-	b.Helper()
+func benchResidentBytes(tb testing.TB) int64 {
+	tb.Helper()
 	raw, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
-		b.Skip("no /proc/self/statm:", err)
+		tb.Skip("no /proc/self/statm:", err)
 	}
 	fields := strings.Fields(string(raw))
 	if len(fields) < 2 {
-		b.Fatalf("unexpected statm %q", raw)
+		tb.Fatalf("unexpected statm %q", raw)
 	}
 	pages, err := strconv.ParseInt(fields[1], 10, 64)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return pages * int64(os.Getpagesize())
 }
