@@ -147,6 +147,14 @@ def fmt_rate(x):
     return f"{x:.3g}"
 
 
+def param_order(param):
+    """Sort key for parameters such as 10000, 64KB or 1KB_middle: by size."""
+    m = re.match(r"(\d+)(KB|MB)?(.*)", param)
+    if not m:
+        return (0, param)
+    return (int(m[1]) * {"KB": 1 << 10, "MB": 1 << 20}.get(m[2], 1), m[3])
+
+
 def criterion_section(results):
     """One table per criterion group: parameters down, functions across."""
     out = []
@@ -156,7 +164,8 @@ def criterion_section(results):
         groups.setdefault(group, {}).setdefault(param, {})[function] = ns
     for group, params in sorted(groups.items()):
         functions = sorted({f for p in params.values() for f in p})
-        rows = [[p] + [fmt_ns(v[f]) if f in v else "" for f in functions] for p, v in params.items()]
+        rows = [[p] + [fmt_ns(v[f]) if f in v else "" for f in functions]
+                for p, v in sorted(params.items(), key=lambda item: param_order(item[0]))]
         out += [f"#### `{group}` (median time per operation)", "", table([""] + functions, rows), ""]
     return out
 
