@@ -6,8 +6,9 @@ Reads, from the run directory that run.sh fills:
   criterion/**/new/estimates.json       criterion's own estimates
   go-<name>.csv, go-<name>.txt          benchstat output (CSV and text)
 and, from the scaling directory, <N>-cores.csv tables written by scaling.c
-(this machine's and any committed from others), and targets.toml next to this script. Tables are the tools' own numbers;
-the only arithmetic here is the ratios the targets name.
+(this machine's and any committed from others), and targets.toml next to
+this script. Tables are the tools' own numbers; the only arithmetic here is
+the ratios the targets name.
 """
 
 import argparse
@@ -215,6 +216,9 @@ def main():
     run = Run(args.dir, args.scaling)
     results = check_targets(run, targets)
     met = sum(r[3] == "PASS" for r in results)
+    for name, _, measured, _ in results:
+        if measured == "not measured":
+            print(f"warning: target not measured (missing benchmark or misspelt name): {name}")
 
     with open(os.path.join(args.dir, "meta.txt")) as f:
         meta = [line.rstrip("\n").split(": ", 1) for line in f if ": " in line]
