@@ -203,12 +203,17 @@ fn write(c: &mut Criterion) {
     });
 }
 
+/// Benchmarks `op` on a store holding `data` under [`KEY`].
+fn on_store<T>(g: &mut Group, id: BenchmarkId, data: &[u8], op: impl Fn(&MemoryStore) -> T) {
+    let store = store_with(data);
+    g.bench_function(id, |b| b.iter(|| op(black_box(&store))));
+}
+
 fn read(c: &mut Criterion) {
     per_size(c, "read", |g, name, data| {
         // Zero-copy: a `Bytes` sharing the stored block.
-        let store = store_with(data);
-        g.bench_function(BenchmarkId::new("rust_bytes", name), |b| {
-            b.iter(|| store.read(black_box(KEY)).unwrap())
+        on_store(g, BenchmarkId::new("rust_bytes", name), data, |s| {
+            s.read(black_box(KEY)).unwrap()
         });
     });
 }
@@ -263,9 +268,8 @@ fn range(c: &mut Criterion) {
 
 fn stat(c: &mut Criterion) {
     per_size(c, "stat", |g, name, data| {
-        let store = store_with(data);
-        g.bench_function(BenchmarkId::new("rust", name), |b| {
-            b.iter(|| store.stat(black_box(KEY)).unwrap())
+        on_store(g, BenchmarkId::new("rust", name), data, |s| {
+            s.stat(black_box(KEY)).unwrap()
         });
     });
 }
