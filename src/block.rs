@@ -10,20 +10,35 @@
 //! Allocation is fallible, so a failed allocation becomes
 //! [`Error::OutOfMemory`] instead of an abort.
 //!
+//! # The reference count is part of the C ABI
+//!
+//! The header's first field, at offset 0 of the allocation, is the block's
+//! 32-bit atomic reference count, and [`Block::into_raw`] returns the start
+//! of the allocation: a pin handed to C points at the count. A holder of a
+//! pin that is not the last one may release it without calling into the
+//! library, by an atomic compare-and-swap of the count from `c` to `c - 1`
+//! where `2 <= c < REFS_LIMIT` (2^31); for any other value (the last
+//! reference, or a saturated count) it must call `blockmem_block_free`.
+//! The count is only ever changed by atomic read-modify-write operations,
+//! and the one reference a caller holds keeps the allocation alive, so such
+//! a swap is as sound as the decrement `Drop` performs.
+//!
 //! A `Block` is immutable once built. Clones share the allocation; the last
 //! one to drop frees it, so a reader holding a clone can copy data outside
 //! the store's lock while a writer replaces or deletes the key.
 
-use std::alloc::{self, Layout};
+use std::alloc::Layout;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{self, AtomicU32};
 
 use crate::error::{Error, Result};
+use crate::recycle;
 
-/// Lives at the start of every block allocation, followed by the key bytes
-/// and then the data bytes.
+/// Lives at the start of every block allocation (`refs` at offset 0, see the
+/// module docs), followed by the key bytes, zero to 15 padding bytes, and
+/// the data bytes at a 16-byte aligned offset (see [`DATA_ALIGN`]).
 #[repr(C)]
 struct Header {
     refs: AtomicU32,
@@ -32,6 +47,7 @@ struct Header {
 }
 
 const HEADER: usize = std::mem::size_of::<Header>();
+const _: () = assert!(std::mem::offset_of!(Header, refs) == 0);
 #[cfg(target_pointer_width = "64")]
 const _: () = assert!(HEADER == 16);
 
@@ -45,8 +61,9 @@ pub(crate) const MAX_KEY_LEN: usize = u32::MAX as usize;
 /// while letting the 32-bit count wrap would free it under its readers.
 /// Every increment or decrement that sees a saturated count puts it back
 /// to [`SATURATED`], so concurrent updates never move it back into range.
-const REFS_LIMIT: u32 = 1 << 31;
-const SATURATED: u32 = 3 << 30;
+pub(crate) const REFS_LIMIT: u32 = 1 << 31;
+/// Where a saturated count is kept (see [`REFS_LIMIT`]).
+pub(crate) const SATURATED: u32 = 3 << 30;
 
 pub(crate) struct Block {
     ptr: NonNull<Header>,
@@ -57,15 +74,46 @@ pub(crate) struct Block {
 unsafe impl Send for Block {}
 unsafe impl Sync for Block {}
 
+/// Block data starts at a multiple of this from the allocation start (and
+/// so at an address aligned to it): copies in and out of aligned memory
+/// run at full speed, where data right after an odd-length key would not.
+pub(crate) const DATA_ALIGN: usize = 16;
+const _: () = assert!(HEADER % DATA_ALIGN == 0 && DATA_ALIGN >= std::mem::align_of::<Header>());
+
+/// Offset of the data from the allocation start: after the header and the
+/// key, padded to [`DATA_ALIGN`].
+fn data_offset(key_len: usize) -> Option<usize> {
+    Some(HEADER.checked_add(key_len)?.checked_add(DATA_ALIGN - 1)? & !(DATA_ALIGN - 1))
+}
+
+/// The allocation of a block; its size is rounded for the per-thread
+/// recycling cache (see [`crate::recycle::round`]).
 fn layout_for(key_len: usize, data_len: usize) -> Option<Layout> {
-    let size = HEADER.checked_add(key_len)?.checked_add(data_len)?;
-    Layout::from_size_align(size, std::mem::align_of::<Header>()).ok()
+    let size = recycle::round(data_offset(key_len)?.checked_add(data_len)?)?;
+    Layout::from_size_align(size, DATA_ALIGN).ok()
 }
 
 impl Block {
     /// Copies `key` and `data` into a new block. Keys longer than
     /// [`MAX_KEY_LEN`] are [`Error::InvalidKey`].
     pub(crate) fn try_new(key: &[u8], data: &[u8]) -> Result<Block> {
+        let mut block = Block::alloc(key, data.len(), false)?;
+        // SAFETY: `alloc` left exactly `data.len()` writable bytes after the
+        // key; the block is not shared yet.
+        unsafe { ptr::copy_nonoverlapping(data.as_ptr(), block.data_ptr_mut(), data.len()) };
+        Ok(block)
+    }
+
+    /// A new block of `len` zero bytes under `key`, for the caller to fill
+    /// through [`Block::data_mut`] before sharing it.
+    pub(crate) fn try_zeroed(key: &[u8], len: usize) -> Result<Block> {
+        Block::alloc(key, len, true)
+    }
+
+    /// Allocates a block with its header and key written and room for
+    /// `data_len` data bytes, zeroed if `zeroed` (left uninitialised
+    /// otherwise: the caller must write them before reading).
+    fn alloc(key: &[u8], data_len: usize, zeroed: bool) -> Result<Block> {
         let key_len = u32::try_from(key.len()).map_err(|_| Error::InvalidKey {
             len: key.len(),
             max_len: MAX_KEY_LEN,
@@ -73,25 +121,38 @@ impl Block {
         let oom = || Error::OutOfMemory {
             size: (HEADER as u64)
                 .saturating_add(key.len() as u64)
-                .saturating_add(data.len() as u64),
+                .saturating_add(data_len as u64),
         };
-        let layout = layout_for(key.len(), data.len()).ok_or_else(oom)?;
-        // SAFETY: the layout has non-zero size (it includes the header).
-        let raw = unsafe { alloc::alloc(layout) };
+        let layout = layout_for(key.len(), data_len).ok_or_else(oom)?;
+        let raw = recycle::alloc(layout, zeroed);
         let ptr = NonNull::new(raw.cast::<Header>()).ok_or_else(oom)?;
-        // SAFETY: `raw` is a fresh allocation of HEADER + key + data bytes
-        // aligned for Header; the sources cannot overlap it.
+        // SAFETY: `raw` is a fresh allocation of header, key, padding and
+        // data bytes aligned for Header; the key cannot overlap it.
         unsafe {
             ptr.as_ptr().write(Header {
                 refs: AtomicU32::new(1),
                 key_len,
-                data_len: data.len(),
+                data_len,
             });
-            let body = raw.add(HEADER);
-            ptr::copy_nonoverlapping(key.as_ptr(), body, key.len());
-            ptr::copy_nonoverlapping(data.as_ptr(), body.add(key.len()), data.len());
+            ptr::copy_nonoverlapping(key.as_ptr(), raw.add(HEADER), key.len());
         }
         Ok(Block { ptr })
+    }
+
+    /// The data bytes for writing, while this is the only reference (as
+    /// `Arc::get_mut`); `None` once the block is shared.
+    pub(crate) fn data_mut(&mut self) -> Option<&mut [u8]> {
+        if self.header().refs.load(atomic::Ordering::Acquire) != 1 {
+            return None;
+        }
+        let len = self.len();
+        // SAFETY: the data bytes are initialised (written or zeroed at
+        // allocation) and, with one reference, nobody else can see them.
+        Some(unsafe { std::slice::from_raw_parts_mut(self.data_ptr_mut(), len) })
+    }
+
+    fn data_ptr_mut(&mut self) -> *mut u8 {
+        self.data_start().cast_mut()
     }
 
     fn header(&self) -> &Header {
@@ -99,28 +160,34 @@ impl Block {
         unsafe { self.ptr.as_ref() }
     }
 
-    fn body(&self) -> *const u8 {
-        // SAFETY: the body starts right after the header, inside the allocation.
-        unsafe { self.ptr.as_ptr().cast::<u8>().add(HEADER) }
-    }
-
     pub(crate) fn key(&self) -> &[u8] {
         // SAFETY: key_len initialised bytes follow the header.
-        unsafe { std::slice::from_raw_parts(self.body(), self.header().key_len as usize) }
+        unsafe {
+            let key = self.ptr.as_ptr().cast::<u8>().add(HEADER);
+            std::slice::from_raw_parts(key, self.header().key_len as usize)
+        }
+    }
+
+    fn data_start(&self) -> *const u8 {
+        // The offset was computed without overflow when the block was made.
+        let offset = (HEADER + self.header().key_len as usize + DATA_ALIGN - 1) & !(DATA_ALIGN - 1);
+        // SAFETY: the data starts at this offset, inside the allocation.
+        unsafe { self.ptr.as_ptr().cast::<u8>().add(offset) }
     }
 
     pub(crate) fn data(&self) -> &[u8] {
-        let h = self.header();
-        // SAFETY: data_len initialised bytes follow the key.
-        unsafe { std::slice::from_raw_parts(self.body().add(h.key_len as usize), h.data_len) }
+        // SAFETY: data_len initialised bytes start at `data_start`.
+        unsafe { std::slice::from_raw_parts(self.data_start(), self.header().data_len) }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.header().data_len
     }
 
-    /// Gives up this reference as a raw pointer (for the C ABI). The
-    /// reference is still counted; pass it to [`Block::from_raw`] once.
+    /// Gives up this reference as a raw pointer (for the C ABI): the start
+    /// of the allocation, where the 32-bit reference count lives. The
+    /// reference is still counted; pass it to [`Block::from_raw`] once, or
+    /// release it by the compare-and-swap rule in the module docs.
     pub(crate) fn into_raw(self) -> *const () {
         let ptr = self.ptr.as_ptr() as *const ();
         std::mem::forget(self);
@@ -154,21 +221,25 @@ impl Clone for Block {
 impl Drop for Block {
     fn drop(&mut self) {
         let refs = &self.header().refs;
-        match refs.fetch_sub(1, atomic::Ordering::Release) {
-            1 => {}
-            old if old >= REFS_LIMIT => {
-                refs.store(SATURATED, atomic::Ordering::Relaxed);
-                return;
+        // The last reference needs no decrement: nobody else can take a new
+        // one from it (the same reasoning as `Arc::get_mut`). The Acquire
+        // load orders the free after every other holder's last use.
+        if refs.load(atomic::Ordering::Acquire) != 1 {
+            match refs.fetch_sub(1, atomic::Ordering::Release) {
+                1 => atomic::fence(atomic::Ordering::Acquire),
+                old if old >= REFS_LIMIT => {
+                    refs.store(SATURATED, atomic::Ordering::Relaxed);
+                    return;
+                }
+                _ => return,
             }
-            _ => return,
         }
-        atomic::fence(atomic::Ordering::Acquire);
         let h = self.header();
         let layout =
             layout_for(h.key_len as usize, h.data_len).expect("layout was valid at allocation");
-        // SAFETY: this was the last reference; the layout is the one used
-        // to allocate.
-        unsafe { alloc::dealloc(self.ptr.as_ptr().cast::<u8>(), layout) };
+        // SAFETY: this was the last reference; the allocation came from
+        // `recycle::alloc` with this layout.
+        unsafe { recycle::dealloc(self.ptr.cast::<u8>(), layout) };
     }
 }
 
@@ -230,6 +301,22 @@ mod tests {
         assert_eq!(c.key(), b"key");
         assert_eq!(c.data(), b"data");
         assert_eq!(c.len(), 4);
+    }
+
+    #[test]
+    fn data_is_aligned_for_every_key_length() {
+        for key_len in 1..=64 {
+            let key = vec![b'k'; key_len];
+            let b = Block::try_new(&key, b"data").unwrap();
+            assert_eq!(
+                b.data().as_ptr() as usize % DATA_ALIGN,
+                0,
+                "key_len {key_len}"
+            );
+            assert_eq!((b.key(), b.data()), (&key[..], &b"data"[..]));
+            let mut z = Block::try_zeroed(&key, 3).unwrap();
+            assert_eq!(z.data_mut().unwrap().as_ptr() as usize % DATA_ALIGN, 0);
+        }
     }
 
     #[test]

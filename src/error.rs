@@ -70,3 +70,21 @@ pub enum Error {
 
 /// Shorthand for `Result<T, blockmem::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// For callers that mix store errors with I/O errors, such as
+/// [`MemoryStore::write_with`](crate::MemoryStore::write_with) filling a
+/// block from a reader. The store error stays reachable through
+/// [`std::io::Error::get_ref`].
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> std::io::Error {
+        use std::io::ErrorKind;
+        let kind = match e {
+            Error::NotFound => ErrorKind::NotFound,
+            Error::InvalidKey { .. } | Error::InvalidRange { .. } => ErrorKind::InvalidInput,
+            Error::StoreFull { .. } => ErrorKind::StorageFull,
+            Error::OutOfMemory { .. } => ErrorKind::OutOfMemory,
+            _ => ErrorKind::Other,
+        };
+        std::io::Error::new(kind, e)
+    }
+}

@@ -48,13 +48,15 @@ mod block;
 mod error;
 mod fault;
 pub mod ffi;
+mod index;
 mod listing;
+mod recycle;
 mod store;
 
 pub use bytes::Bytes;
 pub use error::{Error, Result};
 pub use listing::{Deleted, Iter, Listing};
-pub use store::{MemoryStore, Options, Stats, DEFAULT_MAX_KEY_LEN};
+pub use store::{MemoryStore, Options, Reservation, Stats, DEFAULT_MAX_KEY_LEN};
 
 /// The operations every blockmem store provides. Object-safe, so stores can
 /// be used as `&dyn BlockStore` or `Box<dyn BlockStore>`.

@@ -1,29 +1,42 @@
-//! The in-memory store: a sorted set of immutable blocks behind one
-//! reader-writer lock.
+//! The in-memory store: immutable blocks in a sharded, ordered index.
 //!
 //! Design rules, all from the behaviour contract:
-//! - Block data is copied outside the lock. A write builds its block before
-//!   locking; a read clones a reference (one atomic increment) under the
-//!   lock and copies after releasing it. Blocks being replaced or deleted
-//!   are freed after the lock is released. Lock hold time therefore never
-//!   depends on block size.
-//! - Blocks live in a `BTreeSet` ordered by key, so prefix listing and
-//!   deletion are range operations: O(log n + k).
-//! - `block_count` and `total_size` are atomics updated while the write lock
-//!   is held, so they are O(1), lock-free to read, and always agree with the
-//!   set once writers are quiet.
+//! - Block data is copied outside every lock, with one bounded exception:
+//!   a write builds its block before locking; a read clones a reference
+//!   (one atomic increment) under its shard's lock and copies after
+//!   releasing it, except that a copy into a caller's buffer of at most
+//!   [`COPY_UNDER_LOCK_MAX`] bytes is made under the lock, which costs less
+//!   than the two reference-count updates it saves. Blocks being replaced
+//!   or deleted are freed after the lock is released.
+//! - The index is [`SHARDS`](crate::index) ordered sets chosen by a hash of
+//!   the key, each with its own lock on its own cache lines, so operations
+//!   on different keys share no written cache line (see `index.rs`).
+//!   Prefix listing and deletion lock every shard in order (one point in
+//!   time) and merge the shards' ranges: O(shards + log n + k log shards).
+//! - `block_count` and `total_size` are striped counters updated under the
+//!   shard lock; a `max_bytes` cap adds one shared counter, reserved from
+//!   before publishing, so the cap holds under concurrent writers.
+//! - `closed` is a flag written only by `close`, which sets it while holding
+//!   every shard lock; operations read it after taking their shard lock.
 
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 use std::fmt;
 use std::ops::Bound;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::block::{Block, DataView};
 use crate::error::{Error, Result};
+use crate::index::{Counters, Index};
 use crate::listing::{Deleted, Listing};
+
+/// Reads into a caller's buffer copy blocks (or ranges) of at most this
+/// many bytes while holding the shard's read lock, instead of pinning the
+/// block with a reference-count increment and decrement; the lock hold time
+/// stays bounded by this constant.
+pub const COPY_UNDER_LOCK_MAX: usize = 4096;
 
 /// The key length limit used when [`Options::max_key_len`] is 0.
 pub const DEFAULT_MAX_KEY_LEN: usize = 1024;
@@ -44,7 +57,52 @@ pub struct Options {
     pub max_key_len: usize,
 }
 
-/// A point-in-time summary of a store, read without locking.
+/// An unpublished block from [`MemoryStore::reserve`]: fill it through
+/// [`as_mut_slice`](Self::as_mut_slice), then publish it with
+/// [`MemoryStore::commit`]. Dropping it instead frees it (an abort).
+///
+/// It owns its memory and does not borrow the store, so it can be kept
+/// across calls or sent to another thread.
+pub struct Reservation {
+    block: Block,
+}
+
+impl Reservation {
+    /// The block's bytes, zeroed at reservation, for the caller to fill.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        self.block
+            .data_mut()
+            .expect("a reservation holds the only reference to its block")
+    }
+
+    /// The block's size in bytes.
+    pub fn len(&self) -> usize {
+        self.block.len()
+    }
+
+    /// Whether the block is empty (0 bytes).
+    pub fn is_empty(&self) -> bool {
+        self.block.len() == 0
+    }
+
+    /// The key the block will be stored under.
+    pub fn key(&self) -> &[u8] {
+        self.block.key()
+    }
+}
+
+impl fmt::Debug for Reservation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reservation")
+            .field("key", &String::from_utf8_lossy(self.key()))
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+/// A summary of a store, taken as one consistent snapshot: the counters
+/// and the closed flag are read while every shard is read-locked, so a
+/// closed store never shows nonzero counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stats {
     /// Number of blocks stored.
@@ -59,11 +117,6 @@ pub struct Stats {
     pub max_key_len: usize,
     /// Whether the store has been closed.
     pub closed: bool,
-}
-
-struct Inner {
-    blocks: BTreeSet<Block>,
-    closed: bool,
 }
 
 /// A thread-safe in-memory block store.
@@ -83,9 +136,9 @@ struct Inner {
 /// assert_eq!(store.total_size(), 5);
 /// ```
 pub struct MemoryStore {
-    inner: RwLock<Inner>,
-    count: AtomicU64,
-    total: AtomicU64,
+    index: Index,
+    counters: Counters,
+    closed: AtomicBool,
     max_bytes: u64,
     max_block_size: u64,
     max_key_len: usize,
@@ -124,12 +177,9 @@ impl MemoryStore {
     /// A store with the given limits.
     pub fn with_options(options: Options) -> MemoryStore {
         MemoryStore {
-            inner: RwLock::new(Inner {
-                blocks: BTreeSet::new(),
-                closed: false,
-            }),
-            count: AtomicU64::new(0),
-            total: AtomicU64::new(0),
+            index: Index::new(),
+            counters: Counters::new(options.max_bytes),
+            closed: AtomicBool::new(false),
             max_bytes: options.max_bytes,
             max_block_size: options.max_block_size,
             max_key_len: if options.max_key_len == 0 {
@@ -161,30 +211,52 @@ impl MemoryStore {
         Ok(())
     }
 
-    fn read_lock(&self) -> Result<RwLockReadGuard<'_, Inner>> {
-        let guard = self.inner.read();
+    /// Fails with [`Error::StoreClosed`] once closed. Called with a shard
+    /// lock held, it sees `close` either wholly before or wholly after.
+    fn check_open(&self) -> Result<()> {
         self.fault.point();
-        if guard.closed {
+        if self.closed.load(Ordering::Relaxed) {
             return Err(Error::StoreClosed);
         }
-        Ok(guard)
+        Ok(())
     }
 
-    fn write_lock(&self) -> Result<RwLockWriteGuard<'_, Inner>> {
-        let guard = self.inner.write();
-        self.fault.point();
-        if guard.closed {
-            return Err(Error::StoreClosed);
-        }
-        Ok(guard)
+    /// Runs `f` on the block under `key` with its shard read-locked.
+    fn with_block<R>(&self, key: &[u8], f: impl FnOnce(&Block) -> R) -> Result<R> {
+        self.check_key(key)?;
+        let shard = self.index.read(key);
+        self.check_open()?;
+        shard.get(key).map(f).ok_or(Error::NotFound)
     }
 
     /// A shared reference to the block under `key`, taken under the read
     /// lock and used after it is released.
     pub(crate) fn get(&self, key: &[u8]) -> Result<Block> {
-        self.check_key(key)?;
-        let inner = self.read_lock()?;
-        inner.blocks.get(key).cloned().ok_or(Error::NotFound)
+        self.with_block(key, Block::clone)
+    }
+
+    /// Copies `[start, end)` of the block's data (clamped as
+    /// [`clamp_range`]) into `buf`: under the shard lock when the copy is at
+    /// most [`COPY_UNDER_LOCK_MAX`] bytes, else from a pinned reference
+    /// after the lock is released.
+    fn copy_into(
+        &self,
+        key: &[u8],
+        range: impl FnOnce(usize) -> Result<(usize, usize)>,
+        buf: &mut [u8],
+    ) -> Result<usize> {
+        let pinned = self.with_block(key, |b| {
+            let (start, end) = range(b.len())?;
+            if end - start <= COPY_UNDER_LOCK_MAX {
+                copy_out(&b.data()[start..end], buf).map(Ok)
+            } else {
+                Ok(Err((b.clone(), start, end)))
+            }
+        })??;
+        match pinned {
+            Ok(n) => Ok(n),
+            Err((block, start, end)) => copy_out(&block.data()[start..end], buf),
+        }
     }
 
     /// Stores a private copy of `data` under `key`, replacing any block
@@ -199,8 +271,85 @@ impl MemoryStore {
     }
 
     fn write_bytes(&self, key: &[u8], data: &[u8]) -> Result<()> {
+        self.check_write(key, data.len() as u64)?;
+        // The copy happens here, before any lock is taken.
+        self.publish(Block::try_new(key, data)?)
+    }
+
+    /// Reserves an unpublished block of `len` zero bytes under `key`, to be
+    /// filled through [`Reservation::as_mut_slice`] (from a socket or a
+    /// file, say) and published with [`commit`](Self::commit). Nothing is
+    /// visible to readers until then; dropping the reservation instead frees
+    /// it and changes nothing.
+    ///
+    /// The reservation is not tied to the store's lifetime, so it can be
+    /// kept across calls; the limits are checked again at commit.
+    ///
+    /// # Errors
+    /// As [`write`](Self::write), checked before allocating:
+    /// [`Error::InvalidKey`], [`Error::BlockTooLarge`], [`Error::StoreFull`]
+    /// (when `len` alone exceeds `max_bytes`), [`Error::OutOfMemory`],
+    /// [`Error::StoreClosed`].
+    pub fn reserve(&self, key: impl AsRef<[u8]>, len: usize) -> Result<Reservation> {
+        let key = key.as_ref();
+        self.check_write(key, len as u64)?;
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(Error::StoreClosed);
+        }
+        Ok(Reservation {
+            block: Block::try_zeroed(key, len)?,
+        })
+    }
+
+    /// Publishes a reserved block atomically, exactly as [`write`](Self::write)
+    /// would publish the same key and bytes: it replaces any block under the
+    /// key, and readers see the old block or the new one.
+    ///
+    /// # Errors
+    /// As [`write`](Self::write), with every limit checked again against
+    /// the store as it is now: [`Error::InvalidKey`],
+    /// [`Error::BlockTooLarge`], [`Error::StoreFull`],
+    /// [`Error::StoreClosed`]. On error nothing changes and the reserved
+    /// block is freed.
+    pub fn commit(&self, reservation: Reservation) -> Result<()> {
+        let block = reservation.block;
+        self.check_write(block.key(), block.len() as u64)?;
+        self.publish(block)
+    }
+
+    /// Writes a block of `len` bytes that `fill` produces in place: reserves
+    /// it, lets `fill` write every byte, and commits it if `fill` succeeds.
+    /// Saves the intermediate buffer (and its copy) that [`write`](Self::write)
+    /// needs when the data comes from a reader.
+    ///
+    /// ```
+    /// use std::io::Read;
+    ///
+    /// let store = blockmem::MemoryStore::new();
+    /// let mut socket: &[u8] = b"streamed block";
+    /// store.write_with("k", 14, |buf| socket.read_exact(buf))?;
+    /// assert_eq!(&store.read("k").unwrap()[..], b"streamed block");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Any error of [`reserve`](Self::reserve) or [`commit`](Self::commit),
+    /// converted into `E`, or the error `fill` returns. On any error
+    /// nothing changes and nothing leaks.
+    pub fn write_with<E: From<Error>>(
+        &self,
+        key: impl AsRef<[u8]>,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut reservation = self.reserve(key, len)?;
+        fill(reservation.as_mut_slice())?;
+        Ok(self.commit(reservation)?)
+    }
+
+    /// The checks a write makes before it allocates or locks.
+    fn check_write(&self, key: &[u8], size: u64) -> Result<()> {
         self.check_key(key)?;
-        let size = data.len() as u64;
         if self.max_block_size != 0 && size > self.max_block_size {
             return Err(Error::BlockTooLarge {
                 size,
@@ -214,33 +363,31 @@ impl MemoryStore {
                 max: self.max_bytes,
             });
         }
-        // The copy happens here, before any lock is taken.
-        let block = Block::try_new(key, data)?;
+        Ok(())
+    }
+
+    /// Inserts a built block, replacing any block under its key, within
+    /// `max_bytes`. The replaced block is freed after the lock is released.
+    fn publish(&self, block: Block) -> Result<()> {
+        let size = block.len() as u64;
         let old = {
-            let mut inner = self.write_lock()?;
-            let total = self.total.load(Relaxed);
+            let mut shard = self.index.write(block.key());
+            self.check_open()?;
             if self.max_bytes != 0 {
-                let old_size = inner.blocks.get(key).map_or(0, |b| b.len() as u64);
-                let needed = total - old_size + size;
-                if needed > self.max_bytes {
-                    return Err(Error::StoreFull {
+                let old_size = shard.get(block.key()).map_or(0, |b| b.len() as u64);
+                self.counters
+                    .reserve(old_size, size)
+                    .map_err(|needed| Error::StoreFull {
                         needed,
                         max: self.max_bytes,
-                    });
-                }
+                    })?;
             }
-            let old = inner.blocks.replace(block);
-            match &old {
-                Some(old) => self.total.store(total - old.len() as u64 + size, Relaxed),
-                None => {
-                    self.total.store(total + size, Relaxed);
-                    self.count.fetch_add(1, Relaxed);
-                }
-            }
+            let old = shard.replace(block);
+            let old_size = old.as_ref().map_or(0, |b| b.len() as u64);
+            self.counters
+                .record(i64::from(old.is_none()), size.wrapping_sub(old_size) as i64);
             old
         };
-        // The replaced block (if no reader still holds it) is freed here,
-        // after the lock is released.
         drop(old);
         Ok(())
     }
@@ -259,8 +406,7 @@ impl MemoryStore {
     /// too small, returns [`Error::BufferTooSmall`] with the size needed and
     /// writes nothing.
     pub fn read_into(&self, key: impl AsRef<[u8]>, buf: &mut [u8]) -> Result<usize> {
-        let block = self.get(key.as_ref())?;
-        copy_out(block.data(), buf)
+        self.copy_into(key.as_ref(), |size| Ok((0, size)), buf)
     }
 
     /// Bytes `[offset, min(offset + length, size))` of the block, without
@@ -283,28 +429,22 @@ impl MemoryStore {
         length: u64,
         buf: &mut [u8],
     ) -> Result<usize> {
-        let block = self.get(key.as_ref())?;
-        let (start, end) = clamp_range(block.len(), offset, length)?;
-        copy_out(&block.data()[start..end], buf)
+        let range = |size| clamp_range(size, offset, length);
+        self.copy_into(key.as_ref(), range, buf)
     }
 
     /// The size of the block, without touching its data.
     pub fn stat(&self, key: impl AsRef<[u8]>) -> Result<u64> {
-        let key = key.as_ref();
-        self.check_key(key)?;
-        let inner = self.read_lock()?;
-        inner
-            .blocks
-            .get(key)
-            .map(|b| b.len() as u64)
-            .ok_or(Error::NotFound)
+        self.with_block(key.as_ref(), |b| b.len() as u64)
     }
 
     /// Whether a block is stored under `key`.
     pub fn exists(&self, key: impl AsRef<[u8]>) -> Result<bool> {
-        let key = key.as_ref();
-        self.check_key(key)?;
-        Ok(self.read_lock()?.blocks.contains(key))
+        match self.with_block(key.as_ref(), |_| ()) {
+            Ok(()) => Ok(true),
+            Err(Error::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Removes the block under `key` and reports whether there was one.
@@ -313,11 +453,11 @@ impl MemoryStore {
         let key = key.as_ref();
         self.check_key(key)?;
         let removed = {
-            let mut inner = self.write_lock()?;
-            let removed = inner.blocks.take(key);
+            let mut shard = self.index.write(key);
+            self.check_open()?;
+            let removed = shard.take(key);
             if let Some(b) = &removed {
-                self.count.fetch_sub(1, Relaxed);
-                self.total.fetch_sub(b.len() as u64, Relaxed);
+                self.counters.remove(1, b.len() as u64);
             }
             removed
         };
@@ -332,8 +472,7 @@ impl MemoryStore {
         if prefix.len() > self.max_key_len {
             // No stored key is that long, so nothing matches (and no bound
             // block below could hold such a prefix).
-            drop(self.read_lock()?);
-            return Ok(Deleted::default());
+            return self.health_check().map(|()| Deleted::default());
         }
         // Range bounds must be blocks themselves for `extract_if`; they are
         // tiny (key only) and built before locking.
@@ -341,26 +480,33 @@ impl MemoryStore {
         let hi = prefix_end(prefix)
             .map(|end| Block::try_new(&end, &[]))
             .transpose()?;
+        let bounds = (
+            Bound::Included(&lo),
+            hi.as_ref().map_or(Bound::Unbounded, Bound::Excluded),
+        );
         let (removed, bytes) = {
-            let mut inner = self.write_lock()?;
-            let lo_bound = Bound::Included(&lo);
-            let hi_bound = hi.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
+            let mut shards = self.index.write_all();
+            self.check_open()?;
             // Reserve room for every match before removing any, so running
             // out of memory leaves the store untouched.
-            let matches = inner.blocks.range::<Block, _>((lo_bound, hi_bound)).count();
+            let matches: usize = shards
+                .iter()
+                .map(|s| s.range::<Block, _>(bounds).count())
+                .sum();
             let mut removed: Vec<Block> = Vec::new();
             removed
                 .try_reserve_exact(matches)
                 .map_err(|_| Error::OutOfMemory {
                     size: (matches * std::mem::size_of::<Block>()) as u64,
                 })?;
-            removed.extend(inner.blocks.extract_if((lo_bound, hi_bound), |_| true));
+            for shard in shards.iter_mut() {
+                removed.extend(shard.extract_if(bounds, |_| true));
+            }
             let bytes: u64 = removed.iter().map(|b| b.len() as u64).sum();
-            self.count.fetch_sub(removed.len() as u64, Relaxed);
-            self.total.fetch_sub(bytes, Relaxed);
+            self.counters.remove(removed.len() as u64, bytes);
             (removed, bytes)
         };
-        // `removed` is dropped (and the blocks freed) after the lock.
+        // `removed` is dropped (and the blocks freed) after the locks.
         Ok(Deleted {
             blocks: removed.len() as u64,
             bytes,
@@ -391,44 +537,61 @@ impl MemoryStore {
             Some(after) if after >= prefix => Bound::Excluded(after),
             _ => Bound::Included(prefix),
         };
-        let hi = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        let in_range = |key: &[u8]| end.as_deref().is_none_or(|end| key < end);
+        let limit = if limit == 0 { usize::MAX } else { limit };
         let mut listing = Listing::default();
-        // `BTreeSet::range` panics on an empty or inverted range; such a
-        // range simply has no keys.
-        if let (Bound::Excluded(after), Bound::Excluded(end)) = (lo, hi) {
-            if after >= end {
-                drop(self.read_lock()?);
-                return Ok(listing);
+
+        let shards = self.index.read_all();
+        self.check_open()?;
+        // A k-way merge of the shards' ranges: each shard's next key in a
+        // min-heap. Only shards with a match enter the heap, so a listing
+        // of k keys costs one search per shard plus O(k log shards).
+        let mut ranges: Vec<_> = Vec::new();
+        let mut heap = BinaryHeap::new();
+        for shard in &shards {
+            let mut range = shard.range::<[u8], _>((lo, Bound::Unbounded));
+            if let Some(first) = range.next().filter(|b| in_range(b.key())) {
+                heap.push(Reverse((first.key(), ranges.len())));
+                ranges.push((first, range));
             }
         }
-        let limit = if limit == 0 { usize::MAX } else { limit };
-        let inner = self.read_lock()?;
-        let mut range = inner.blocks.range::<[u8], _>((lo, hi));
-        for block in range.by_ref().take(limit) {
+        while let Some(Reverse((_, i))) = heap.pop() {
+            let (block, range) = &mut ranges[i];
+            if listing.len() == limit {
+                listing.set_more(true);
+                break;
+            }
             listing.try_push(block.key(), block.len() as u64)?;
+            if let Some(next) = range.next().filter(|b| in_range(b.key())) {
+                *block = next;
+                heap.push(Reverse((next.key(), i)));
+            }
         }
-        listing.set_more(range.next().is_some());
         Ok(listing)
     }
 
     /// Frees every block and marks the store closed; later operations fail
     /// with [`Error::StoreClosed`] and the stats read 0. Idempotent.
     pub fn close(&self) {
-        let blocks = {
-            let mut inner = self.inner.write();
-            if inner.closed {
+        let blocks: Vec<BTreeSet<Block>> = {
+            let mut shards = self.index.write_all();
+            if self.closed.load(Ordering::Relaxed) {
                 return;
             }
-            inner.closed = true;
-            self.count.store(0, Relaxed);
-            self.total.store(0, Relaxed);
-            std::mem::take(&mut inner.blocks)
+            self.closed.store(true, Ordering::Relaxed);
+            self.counters.clear();
+            shards
+                .iter_mut()
+                .map(|s| std::mem::take(&mut **s))
+                .collect()
         };
+        // Freed after every lock is released.
         drop(blocks);
     }
 
     /// Test builds only (feature `fault-injection`): the next operation
-    /// that takes this store's lock panics while holding it, once.
+    /// that takes a shard lock (or checks health) panics while holding it,
+    /// once.
     #[cfg(feature = "fault-injection")]
     pub fn arm_panic(&self) {
         self.fault.arm();
@@ -436,33 +599,40 @@ impl MemoryStore {
 
     /// Whether [`close`](Self::close) has been called.
     pub fn is_closed(&self) -> bool {
-        self.inner.read().closed
+        self.closed.load(Ordering::Relaxed)
     }
 
     /// `Ok` while the store is open, [`Error::StoreClosed`] after close.
     pub fn health_check(&self) -> Result<()> {
-        self.read_lock().map(drop)
+        self.check_open()
     }
 
-    /// Number of blocks stored. O(1), never blocks; 0 after close.
+    /// Number of blocks stored: a sum of a few per-core counters, O(1) in
+    /// the number of blocks, never blocks; 0 after close. Exact once
+    /// writers are quiet.
     pub fn block_count(&self) -> u64 {
-        self.count.load(Relaxed)
+        self.counters.blocks()
     }
 
-    /// Sum of the sizes of all blocks stored. O(1), never blocks; 0 after
-    /// close; never exceeds `max_bytes`.
+    /// Sum of the sizes of all blocks stored, as
+    /// [`block_count`](Self::block_count); never exceeds `max_bytes`.
     pub fn total_size(&self) -> u64 {
-        self.total.load(Relaxed)
+        self.counters.bytes()
     }
 
-    /// Counters and limits in one call, without locking.
+    /// Counters, limits and the closed flag as one consistent snapshot
+    /// (every shard is read-locked while they are read, so this costs a
+    /// lock per shard: use [`block_count`](Self::block_count) and
+    /// [`total_size`](Self::total_size) for cheap reads).
     pub fn stats(&self) -> Stats {
+        let options = self.options();
+        let _shards = self.index.read_all();
         Stats {
             block_count: self.block_count(),
             total_size: self.total_size(),
-            max_bytes: self.max_bytes,
-            max_block_size: self.max_block_size,
-            max_key_len: self.max_key_len,
+            max_bytes: options.max_bytes,
+            max_block_size: options.max_block_size,
+            max_key_len: options.max_key_len,
             closed: self.is_closed(),
         }
     }

@@ -1042,6 +1042,52 @@ fn stats_zero_after_close() {
 }
 
 #[test]
+fn stats_is_one_snapshot_even_racing_close() {
+    // Every block has SIZE bytes, so in any consistent snapshot
+    // total_size == SIZE * block_count, and a closed store shows zeros.
+    const SIZE: usize = 8;
+    let mut closed_seen = 0;
+    for round in 0..50 {
+        let store = Arc::new(MemoryStore::new());
+        for i in 0..200 {
+            store.write(format!("k{i}"), [0u8; SIZE]).unwrap();
+        }
+        let start = Arc::new(Barrier::new(3));
+        let writer = {
+            let (store, start) = (store.clone(), start.clone());
+            thread::spawn(move || {
+                start.wait();
+                for i in 0.. {
+                    if store.write(format!("w{round}/{i}"), [1u8; SIZE]).is_err() {
+                        break;
+                    }
+                }
+            })
+        };
+        let watcher = {
+            let (store, start) = (store.clone(), start.clone());
+            thread::spawn(move || {
+                start.wait();
+                loop {
+                    let s = store.stats();
+                    assert_eq!(s.total_size, SIZE as u64 * s.block_count, "{s:?}");
+                    if s.closed {
+                        assert_eq!((s.block_count, s.total_size), (0, 0), "{s:?}");
+                        return 1;
+                    }
+                }
+            })
+        };
+        start.wait();
+        thread::sleep(Duration::from_micros(200));
+        store.close();
+        writer.join().unwrap();
+        closed_seen += watcher.join().unwrap();
+    }
+    assert_eq!(closed_seen, 50);
+}
+
+#[test]
 fn health_check() {
     let store = MemoryStore::new();
     assert_eq!(store.health_check(), Ok(()));
@@ -1279,4 +1325,271 @@ fn error_messages() {
     assert_eq!(store.read("x").unwrap_err().to_string(), "block not found");
     store.close();
     assert_eq!(store.read("x").unwrap_err().to_string(), "store is closed");
+}
+
+// ---------------------------------------------------------------- reserve / commit
+
+/// Counts the bytes each thread has allocated and not yet freed, so a test
+/// can see whether an operation on its own thread leaked.
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static LIVE: Cell<i64> = const { Cell::new(0) };
+    }
+
+    pub struct Counting;
+
+    fn add(n: i64) {
+        // `try_with`: allocations during thread teardown are not counted.
+        let _ = LIVE.try_with(|live| live.set(live.get() + n));
+    }
+
+    /// Bytes allocated minus bytes freed by this thread so far.
+    pub fn live() -> i64 {
+        LIVE.with(Cell::get)
+    }
+
+    // SAFETY: every call is forwarded unchanged to the system allocator;
+    // the counter is thread-local and never allocates.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            add(layout.size() as i64);
+            // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            add(layout.size() as i64);
+            // SAFETY: as for `alloc`.
+            unsafe { System.alloc_zeroed(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            add(-(layout.size() as i64));
+            // SAFETY: `ptr` was allocated by `System` with this layout.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+}
+
+#[global_allocator]
+static ALLOC: counting::Counting = counting::Counting;
+
+#[test]
+fn reservation_is_invisible_until_commit() {
+    let store = MemoryStore::new();
+    let mut r = store.reserve("dir/k", 5).unwrap();
+    assert_eq!((r.key(), r.len(), r.is_empty()), (&b"dir/k"[..], 5, false));
+    assert_eq!(r.as_mut_slice(), &[0u8; 5], "reserved memory is zeroed");
+    r.as_mut_slice().copy_from_slice(b"hello");
+    assert_eq!(store.exists("dir/k"), Ok(false));
+    assert_eq!(store.read("dir/k"), Err(Error::NotFound));
+    assert!(store.list("dir/").unwrap().is_empty());
+    assert_eq!((store.block_count(), store.total_size()), (0, 0));
+    store.commit(r).unwrap();
+    assert_eq!(&store.read("dir/k").unwrap()[..], b"hello");
+    assert_eq!((store.block_count(), store.total_size()), (1, 5));
+    // An empty reservation makes an empty block, not a missing one.
+    let r = store.reserve("empty", 0).unwrap();
+    assert!(r.is_empty());
+    store.commit(r).unwrap();
+    assert_eq!(store.read("empty").unwrap().len(), 0);
+    assert_accounting(&store);
+}
+
+#[test]
+fn reservation_dropped_without_commit_frees_it_and_changes_nothing() {
+    let store = MemoryStore::new();
+    store.write("k", b"old").unwrap();
+    let before = snapshot(&store);
+    const LEN: usize = 1 << 20;
+    let live = counting::live();
+    for _ in 0..8 {
+        let mut r = store.reserve("k", LEN).unwrap();
+        r.as_mut_slice().fill(7);
+        assert!(
+            counting::live() - live >= LEN as i64,
+            "reservation not counted"
+        );
+        drop(r);
+    }
+    assert!(
+        counting::live() - live < LEN as i64,
+        "an aborted reservation leaked"
+    );
+    assert_eq!(snapshot(&store), before);
+}
+
+#[test]
+fn reserve_checks_key_and_limits_before_allocating() {
+    let store = with(Options {
+        max_bytes: 100,
+        max_block_size: 50,
+        max_key_len: 4,
+    });
+    assert!(matches!(
+        store.reserve("", 1),
+        Err(Error::InvalidKey { .. })
+    ));
+    assert!(matches!(
+        store.reserve("12345", 1),
+        Err(Error::InvalidKey { .. })
+    ));
+    assert!(matches!(
+        store.reserve("k", 51),
+        Err(Error::BlockTooLarge { size: 51, max: 50 })
+    ));
+    // An impossible size is refused by the caps without allocating.
+    assert!(matches!(
+        store.reserve("k", usize::MAX),
+        Err(Error::BlockTooLarge { .. })
+    ));
+    let roomy = with(Options {
+        max_bytes: 100,
+        ..Options::default()
+    });
+    assert!(matches!(
+        roomy.reserve("k", 101),
+        Err(Error::StoreFull {
+            needed: 101,
+            max: 100
+        })
+    ));
+    assert!(matches!(
+        MemoryStore::new().reserve("k", usize::MAX),
+        Err(Error::OutOfMemory { .. })
+    ));
+}
+
+#[test]
+fn commit_checks_the_cap_again_and_changes_nothing_on_error() {
+    let store = with(Options {
+        max_bytes: 100,
+        ..Options::default()
+    });
+    store.write("r", vec![1u8; 30]).unwrap();
+    let mut r = store.reserve("r", 60).unwrap();
+    r.as_mut_slice().fill(2);
+    // Meanwhile the store fills up: 30 + 50 = 80, and replacing "r" with 60
+    // bytes would make 110.
+    store.write("other", vec![3u8; 50]).unwrap();
+    let before = snapshot(&store);
+    assert_eq!(
+        store.commit(r),
+        Err(Error::StoreFull {
+            needed: 110,
+            max: 100
+        })
+    );
+    assert_eq!(snapshot(&store), before);
+    // A replacement is counted as such: 50 + 50 fits.
+    let mut r = store.reserve("r", 50).unwrap();
+    r.as_mut_slice().fill(4);
+    store.commit(r).unwrap();
+    assert_eq!(&store.read("r").unwrap()[..], &[4u8; 50][..]);
+    assert_eq!((store.block_count(), store.total_size()), (2, 100));
+
+    // Limits are those of the store committed to.
+    let strict = with(Options {
+        max_block_size: 10,
+        max_key_len: 1,
+        ..Options::default()
+    });
+    let r = MemoryStore::new().reserve("kk", 5).unwrap();
+    assert!(matches!(strict.commit(r), Err(Error::InvalidKey { .. })));
+    let r = MemoryStore::new().reserve("k", 11).unwrap();
+    assert!(matches!(strict.commit(r), Err(Error::BlockTooLarge { .. })));
+    assert_eq!(strict.block_count(), 0);
+}
+
+#[test]
+fn reserve_and_commit_after_close_are_store_closed() {
+    let store = MemoryStore::new();
+    let r = store.reserve("k", 3).unwrap();
+    store.close();
+    assert_eq!(store.commit(r), Err(Error::StoreClosed));
+    assert!(matches!(store.reserve("k", 3), Err(Error::StoreClosed)));
+    assert_eq!((store.block_count(), store.total_size()), (0, 0));
+}
+
+#[test]
+fn commit_replaces_atomically() {
+    let store = Arc::new(MemoryStore::new());
+    let (a, b) = (vec![0xAAu8; 16 * 1024], vec![0xBBu8; 8 * 1024]);
+    store.write("k", &a).unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (store, done) = (store.clone(), done.clone());
+        let (a, b) = (a.clone(), b.clone());
+        thread::spawn(move || {
+            let mut reads = 0u64;
+            while !done.load(Ordering::Relaxed) || reads == 0 {
+                let data = store.read("k").unwrap();
+                assert!(data[..] == a[..] || data[..] == b[..], "a mixed block");
+                reads += 1;
+            }
+        })
+    };
+    for i in 0..200 {
+        let (data, other) = if i % 2 == 0 { (&b, &a) } else { (&a, &b) };
+        let mut r = store.reserve("k", data.len()).unwrap();
+        r.as_mut_slice().copy_from_slice(data);
+        // Until the commit, readers still see the previous block whole.
+        assert_eq!(&store.read("k").unwrap()[..], &other[..]);
+        store.commit(r).unwrap();
+        assert_eq!(store.block_count(), 1);
+        assert_eq!(store.total_size(), data.len() as u64);
+    }
+    done.store(true, Ordering::Relaxed);
+    reader.join().unwrap();
+}
+
+#[test]
+fn write_with_fills_in_place_and_failures_change_nothing() {
+    use std::io::Read;
+
+    let store = MemoryStore::new();
+    let mut src: &[u8] = b"0123456789";
+    store.write_with("k", 4, |buf| src.read_exact(buf)).unwrap();
+    assert_eq!(&store.read("k").unwrap()[..], b"0123");
+    let before = snapshot(&store);
+
+    // A short reader: the error is the reader's, and nothing is stored.
+    let mut short: &[u8] = b"ab";
+    let err = store
+        .write_with("k", 4, |buf| short.read_exact(buf))
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+    // A failing filler with its own error type.
+    let err = store
+        .write_with("new", 4, |_| Err::<(), _>(Error::NotFound))
+        .unwrap_err();
+    assert_eq!(err, Error::NotFound);
+    assert_eq!(snapshot(&store), before);
+
+    // Store errors come back through `From`, still recognisable.
+    store.close();
+    let err = store
+        .write_with("k", 1, |_| Ok::<(), std::io::Error>(()))
+        .unwrap_err();
+    assert_eq!(
+        err.get_ref().and_then(|e| e.downcast_ref::<Error>()),
+        Some(&Error::StoreClosed)
+    );
+}
+
+#[test]
+fn reservation_is_send_and_outlives_borrows() {
+    fn assert_send<T: Send + 'static>(_: &T) {}
+    let store = MemoryStore::new();
+    let mut r = store.reserve("k", 2).unwrap();
+    assert_send(&r);
+    r = thread::spawn(move || {
+        r.as_mut_slice().copy_from_slice(b"hi");
+        r
+    })
+    .join()
+    .unwrap();
+    store.commit(r).unwrap();
+    assert_eq!(&store.read("k").unwrap()[..], b"hi");
 }

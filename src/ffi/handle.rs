@@ -1,11 +1,14 @@
-//! The store handle: options, creation, close, free, and whole-store queries.
+//! The store handle (`blockmem_store`): options, creation, close, free, and
+//! whole-store queries.
 
 use std::ffi::c_char;
 use std::mem::{offset_of, size_of};
 
 use super::buffers::out;
+use super::castable::{free, to_ptr, try_ref, Boxed, Castable};
+use super::panic::{catch, catch_status};
 use super::status::*;
-use crate::{ffi_boundary, ffi_status, MemoryStore, Options};
+use crate::{MemoryStore, Options};
 
 /// The key length limit when `blockmem_options.max_key_len` is 0.
 pub const BLOCKMEM_DEFAULT_MAX_KEY_LEN: u64 = 1024;
@@ -14,7 +17,13 @@ const _: () = assert!(BLOCKMEM_DEFAULT_MAX_KEY_LEN == crate::DEFAULT_MAX_KEY_LEN
 /// An open (or closed, but not yet freed) store. Opaque: create with
 /// `blockmem_store_new`, release with `blockmem_store_free`.
 pub struct blockmem_store {
-    pub(crate) store: MemoryStore,
+    _private: [u8; 0],
+}
+
+// SAFETY: opaque, so no layout requirement.
+unsafe impl Castable for blockmem_store {
+    type Ownership = Boxed;
+    type RustType = MemoryStore;
 }
 
 /// Store limits. Always initialise with `blockmem_options_init` before
@@ -58,15 +67,6 @@ pub struct blockmem_stats {
     pub closed: bool,
 }
 
-/// Borrows the store behind a handle; NULL is `INVALID_ARGUMENT`.
-pub(crate) fn store<'a>(handle: *const blockmem_store) -> Result<&'a MemoryStore, blockmem_status> {
-    // SAFETY: a non-NULL handle comes from `blockmem_store_new` and, per
-    // the API contract, is not freed while calls on it are running.
-    unsafe { handle.as_ref() }
-        .map(|h| &h.store)
-        .ok_or(BLOCKMEM_STATUS_INVALID_ARGUMENT)
-}
-
 /// The library version, e.g. "0.1.0", as a static NUL-terminated string
 /// owned by the library; never free it.
 #[no_mangle]
@@ -74,14 +74,31 @@ pub extern "C" fn blockmem_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
+/// The version of the binary interface beyond the function signatures: the
+/// layout a `blockmem_block *` points at and the protocol for releasing it
+/// without a call. It changes whenever they do.
+pub const BLOCKMEM_ABI_VERSION: u32 = 1;
+
+/// The `BLOCKMEM_ABI_VERSION` the library was built with. A binding that
+/// relies on the pin layout checks at start-up that it equals the
+/// `BLOCKMEM_ABI_VERSION` of the header it was compiled against.
+#[no_mangle]
+pub extern "C" fn blockmem_abi_version() -> u32 {
+    BLOCKMEM_ABI_VERSION
+}
+
 /// Fills `*options` with defaults (all limits 0, `struct_size` set).
 /// `options` is caller-owned and only written.
 ///
 /// Returns `INVALID_ARGUMENT` if `options` is NULL.
+///
+/// # Safety
+/// `options` is NULL or points to a writable `blockmem_options`.
 #[no_mangle]
-pub extern "C" fn blockmem_options_init(options: *mut blockmem_options) -> blockmem_status {
-    ffi_status!({
-        *out(options)? = blockmem_options {
+pub unsafe extern "C" fn blockmem_options_init(options: *mut blockmem_options) -> blockmem_status {
+    catch_status(|| {
+        // SAFETY: per this function's `# Safety` section.
+        *unsafe { out(options) }? = blockmem_options {
             struct_size: size_of::<blockmem_options>(),
             ..Default::default()
         };
@@ -90,7 +107,11 @@ pub extern "C" fn blockmem_options_init(options: *mut blockmem_options) -> block
 }
 
 /// Reads a caller's options struct, honouring its `struct_size`.
-fn read_options(options: *const blockmem_options) -> Result<Options, blockmem_status> {
+///
+/// # Safety
+/// `options` is NULL or points to at least `options->struct_size` readable
+/// bytes (and at least a `size_t`).
+unsafe fn read_options(options: *const blockmem_options) -> Result<Options, blockmem_status> {
     if options.is_null() {
         return Ok(Options::default());
     }
@@ -131,33 +152,38 @@ fn read_options(options: *const blockmem_options) -> Result<Options, blockmem_st
 ///
 /// Returns `INVALID_ARGUMENT` if `out_store` is NULL or
 /// `options->struct_size` is smaller than `sizeof(size_t)`.
+///
+/// # Safety
+/// `options` is NULL or points to `options->struct_size` readable bytes
+/// that start with that `size_t` field. `out_store` is NULL or points to a
+/// writable `blockmem_store *`.
 #[no_mangle]
-pub extern "C" fn blockmem_store_new(
+pub unsafe extern "C" fn blockmem_store_new(
     options: *const blockmem_options,
     out_store: *mut *mut blockmem_store,
 ) -> blockmem_status {
-    ffi_status!({
-        let slot = out(out_store)?;
-        let store = MemoryStore::with_options(read_options(options)?);
-        *slot = Box::into_raw(Box::new(blockmem_store { store }));
+    catch_status(|| {
+        // SAFETY: per this function's `# Safety` section.
+        let (slot, options) = unsafe { (out(out_store)?, read_options(options)?) };
+        let store = MemoryStore::with_options(options);
+        *slot = to_ptr(store);
         Ok(())
     })
 }
 
 /// Releases a handle and everything stored in it. NULL is a no-op.
 ///
-/// Call it exactly once per handle, after every other call on the handle
-/// has returned; the handle is invalid afterwards. Closing first is not
-/// required.
+/// Closing first is not required. Pins and list pages taken from the
+/// handle stay valid and are released on their own.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` not yet freed.
+/// The caller gives it up here: no call on it may be running or follow.
 #[no_mangle]
-pub extern "C" fn blockmem_store_free(store: *mut blockmem_store) {
-    ffi_boundary!((), {
-        if !store.is_null() {
-            // SAFETY: the handle came from `blockmem_store_new` and the
-            // caller gives up ownership here, once.
-            drop(unsafe { Box::from_raw(store) });
-        }
-    })
+pub unsafe extern "C" fn blockmem_store_free(store: *mut blockmem_store) {
+    // SAFETY: per this function's `# Safety` section, the handle is given
+    // up here, once.
+    catch((), || unsafe { free(store) })
 }
 
 /// Frees every block and marks the store closed: later calls on the handle
@@ -165,43 +191,76 @@ pub extern "C" fn blockmem_store_free(store: *mut blockmem_store) {
 /// while other threads are using the handle (their calls finish normally
 /// or return `STORE_CLOSED`). The handle itself stays valid until
 /// `blockmem_store_free`.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns.
 #[no_mangle]
-pub extern "C" fn blockmem_store_close(store: *const blockmem_store) -> blockmem_status {
-    ffi_status!({
-        self::store(store)?.close();
+pub unsafe extern "C" fn blockmem_store_close(store: *const blockmem_store) -> blockmem_status {
+    catch_status(|| {
+        // SAFETY: per this function's `# Safety` section.
+        unsafe { try_ref(store) }?.close();
         Ok(())
     })
 }
 
 /// `OK` while the store is open, `STORE_CLOSED` after close.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns.
 #[no_mangle]
-pub extern "C" fn blockmem_health_check(store: *const blockmem_store) -> blockmem_status {
-    ffi_status!({ Ok(self::store(store)?.health_check()?) })
+pub unsafe extern "C" fn blockmem_health_check(store: *const blockmem_store) -> blockmem_status {
+    // SAFETY: per this function's `# Safety` section.
+    catch_status(|| Ok(unsafe { try_ref(store) }?.health_check()?))
 }
 
 /// Number of blocks stored; O(1). 0 for a NULL or closed handle.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns.
 #[no_mangle]
-pub extern "C" fn blockmem_block_count(store: *const blockmem_store) -> u64 {
-    ffi_boundary!(0, self::store(store).map_or(0, MemoryStore::block_count))
+pub unsafe extern "C" fn blockmem_block_count(store: *const blockmem_store) -> u64 {
+    catch(0, || {
+        // SAFETY: per this function's `# Safety` section.
+        unsafe { try_ref(store) }.map_or(0, MemoryStore::block_count)
+    })
 }
 
 /// Sum of all block sizes in bytes; O(1). 0 for a NULL or closed handle.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns.
 #[no_mangle]
-pub extern "C" fn blockmem_total_size(store: *const blockmem_store) -> u64 {
-    ffi_boundary!(0, self::store(store).map_or(0, MemoryStore::total_size))
+pub unsafe extern "C" fn blockmem_total_size(store: *const blockmem_store) -> u64 {
+    catch(0, || {
+        // SAFETY: per this function's `# Safety` section.
+        unsafe { try_ref(store) }.map_or(0, MemoryStore::total_size)
+    })
 }
 
-/// Writes counters and effective limits to the caller-owned `*out_stats`,
-/// in one call. `INVALID_ARGUMENT` if either pointer is NULL. Works on a
-/// closed store (`closed` is then true and the counters 0).
+/// Writes counters and effective limits to the caller-owned `*out_stats`
+/// as one consistent snapshot: the counters come from one moment, and a
+/// closed store reads `closed = true` with both counters 0, even while a
+/// close races this call. `INVALID_ARGUMENT` if either pointer is NULL.
+/// Works on a closed store.
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns; `out_stats` is NULL or points to a writable
+/// `blockmem_stats`.
 #[no_mangle]
-pub extern "C" fn blockmem_store_stats(
+pub unsafe extern "C" fn blockmem_store_stats(
     store: *const blockmem_store,
     out_stats: *mut blockmem_stats,
 ) -> blockmem_status {
-    ffi_status!({
-        let s = self::store(store)?.stats();
-        *out(out_stats)? = blockmem_stats {
+    catch_status(|| {
+        // SAFETY: per this function's `# Safety` section.
+        let (store, out_stats) = unsafe { (try_ref(store)?, out(out_stats)?) };
+        let s = store.stats();
+        *out_stats = blockmem_stats {
             block_count: s.block_count,
             total_size: s.total_size,
             max_bytes: s.max_bytes,

@@ -1,11 +1,13 @@
-//! Listing keys: one call returns a whole page.
+//! Listing keys (`blockmem_list_page`): one call returns a whole page.
 
 use std::mem::size_of;
 
 use super::buffers::{input, out};
-use super::handle::{blockmem_store, store};
+use super::castable::{free, to_ptr, try_ref, Boxed, Castable};
+use super::handle::blockmem_store;
+use super::panic::{catch, catch_status};
 use super::status::*;
-use crate::{ffi_boundary, ffi_status, Listing};
+use crate::Listing;
 
 /// A page of keys, owned by the library and released with
 /// `blockmem_list_page_free`. Every pointer in it stays valid until then.
@@ -27,15 +29,35 @@ pub struct blockmem_list_page {
     pub has_more: bool,
 }
 
-/// The allocation behind a page pointer: the C-visible struct first, then
-/// the listing its pointers borrow from.
+/// What a page pointer owns: the C-visible struct first, then the listing
+/// its pointers borrow from (heap buffers that never move or change until
+/// the page is freed).
 #[repr(C)]
-struct Page {
+pub(crate) struct Page {
     page: blockmem_list_page,
     listing: Listing,
 }
 
+// SAFETY: `blockmem_list_page` is the first field of the `#[repr(C)]` `Page`.
+unsafe impl Castable for blockmem_list_page {
+    type Ownership = Boxed;
+    type RustType = Page;
+}
+
 const _: () = assert!(size_of::<usize>() == size_of::<*const u8>());
+
+impl Page {
+    fn new(listing: Listing) -> Page {
+        let page = blockmem_list_page {
+            count: listing.len(),
+            keys: listing.raw_bytes().as_ptr(),
+            key_offsets: listing.raw_offsets().as_ptr(),
+            sizes: listing.raw_sizes().as_ptr(),
+            has_more: listing.has_more(),
+        };
+        Page { page, listing }
+    }
+}
 
 /// Lists keys that start with `prefix[0..prefix_len)` (empty: all keys) and
 /// are strictly greater than `start_after[0..start_after_len)` (empty: from
@@ -44,10 +66,18 @@ const _: () = assert!(size_of::<usize>() == size_of::<*const u8>());
 /// released with `blockmem_list_page_free`. Inputs are borrowed for the
 /// call only.
 ///
-/// Errors: `STORE_CLOSED`, `INVALID_ARGUMENT` (`out_page` NULL, or a NULL
-/// pointer with nonzero length).
+/// Errors: `STORE_CLOSED`, `OUT_OF_MEMORY` (the page could not be
+/// allocated), `INVALID_ARGUMENT` (`out_page` NULL, or a NULL pointer with
+/// nonzero length).
+///
+/// # Safety
+/// `store` is NULL or a handle from `blockmem_store_new` that is not freed
+/// before this call returns. `prefix` and `start_after` each point to
+/// their length in readable bytes (or are NULL with length 0), borrowed
+/// for the call only. `out_page` is NULL or points to a writable
+/// `blockmem_list_page *`.
 #[no_mangle]
-pub extern "C" fn blockmem_list(
+pub unsafe extern "C" fn blockmem_list(
     store: *const blockmem_store,
     prefix: *const u8,
     prefix_len: usize,
@@ -56,47 +86,33 @@ pub extern "C" fn blockmem_list(
     limit: usize,
     out_page: *mut *mut blockmem_list_page,
 ) -> blockmem_status {
-    ffi_status!({
-        let s = self::store(store)?;
-        let prefix = input(prefix, prefix_len)?;
-        let start_after = input(start_after, start_after_len)?;
-        let out_page = out(out_page)?;
-        let start_after = (!start_after.is_empty()).then_some(start_after);
-        let listing = s.list_page(prefix, start_after, limit)?;
-        let mut boxed = Box::new(Page {
-            page: blockmem_list_page {
-                count: 0,
-                keys: std::ptr::null(),
-                key_offsets: std::ptr::null(),
-                sizes: std::ptr::null(),
-                has_more: false,
-            },
-            listing,
-        });
-        // The listing's vectors live on the heap and are never touched
-        // again until the page is freed, so these pointers stay valid.
-        let l = &boxed.listing;
-        boxed.page = blockmem_list_page {
-            count: l.len(),
-            keys: l.raw_bytes().as_ptr(),
-            key_offsets: l.raw_offsets().as_ptr(),
-            sizes: l.raw_sizes().as_ptr(),
-            has_more: l.has_more(),
+    catch_status(|| {
+        // SAFETY: per this function's `# Safety` section.
+        let (store, prefix, start_after, out_page) = unsafe {
+            let store = try_ref(store)?;
+            let prefix = input(prefix, prefix_len)?;
+            (
+                store,
+                prefix,
+                input(start_after, start_after_len)?,
+                out(out_page)?,
+            )
         };
-        *out_page = Box::into_raw(boxed).cast::<blockmem_list_page>();
+        let start_after = (!start_after.is_empty()).then_some(start_after);
+        let listing = store.list_page(prefix, start_after, limit)?;
+        *out_page = to_ptr(Page::new(listing));
         Ok(())
     })
 }
 
 /// Releases a page from `blockmem_list`. NULL is a no-op; each page must be
-/// freed exactly once.
+/// freed exactly once. Works after the store is closed or freed.
+///
+/// # Safety
+/// `page` is NULL or a page from `blockmem_list` not yet freed; the caller
+/// gives it up here, and every pointer in it with it.
 #[no_mangle]
-pub extern "C" fn blockmem_list_page_free(page: *mut blockmem_list_page) {
-    ffi_boundary!((), {
-        if !page.is_null() {
-            // SAFETY: `page` is the first field of a boxed `Page` (repr(C))
-            // created by `blockmem_list`, released once.
-            drop(unsafe { Box::from_raw(page.cast::<Page>()) });
-        }
-    })
+pub unsafe extern "C" fn blockmem_list_page_free(page: *mut blockmem_list_page) {
+    // SAFETY: per this function's `# Safety` section.
+    catch((), || unsafe { free(page) })
 }

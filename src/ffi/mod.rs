@@ -1,11 +1,17 @@
 //! The C ABI. Thin by design: every exported function checks and converts
 //! its arguments, calls the safe core ([`MemoryStore`](crate::MemoryStore)),
-//! and converts the result to a [`status::blockmem_status`]. Every function body runs inside
-//! [`ffi_boundary!`](crate::ffi_boundary), so a Rust panic never unwinds
-//! into C.
+//! and converts the result to a [`blockmem_status`]. Every function body
+//! runs inside the panic boundary (`panic::catch`), so a Rust panic never
+//! unwinds into C.
 //!
 //! `include/blockmem.h` is generated from this module by cbindgen
 //! (`build.rs`); the doc comments here are the header's documentation.
+//!
+//! Layout: one module per C type (`handle`: `blockmem_store`, `blocks`: the
+//! operations on its blocks, `pin`: `blockmem_block`, `list`:
+//! `blockmem_list_page`, `status`: `blockmem_status`), and the shared
+//! plumbing: `castable` (how every C type owns its Rust value), `buffers`
+//! (caller memory), `panic` (the boundary).
 //!
 //! Conventions, shared by every function:
 //! - Inputs are `(pointer, length)` pairs borrowed for the duration of the
@@ -18,24 +24,37 @@
 //!   `BLOCKMEM_STATUS_INVALID_ARGUMENT`.
 
 #![allow(non_camel_case_types)]
-// Every pointer argument is checked for NULL and documented in the header;
-// the remaining obligations (valid, non-overlapping memory) are the C
-// caller's, as for any C library.
-#![allow(clippy::missing_safety_doc)]
-#![allow(clippy::not_unsafe_ptr_arg_deref)]
+// Every function that takes a pointer is `unsafe` with a `# Safety`
+// section (who owns each pointer, for how long); inside, each unsafe
+// operation sits in its own block.
+#![deny(unsafe_op_in_unsafe_fn)]
 
-mod buffers;
-mod handle;
-mod list;
-mod panic;
+// The C types and their functions, in the order the header lists them.
 mod status;
-mod store;
+
+mod handle;
+
+mod blocks;
+
+mod pin;
+
+mod reservation;
+
+mod list;
+
 #[cfg(feature = "fault-injection")]
 mod testing;
 
+// Shared plumbing.
+mod buffers;
+mod castable;
+mod panic;
+
+pub use blocks::*;
 pub use handle::*;
 pub use list::*;
+pub use pin::*;
+pub use reservation::*;
 pub use status::*;
-pub use store::*;
 #[cfg(feature = "fault-injection")]
 pub use testing::*;

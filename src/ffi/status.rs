@@ -1,6 +1,7 @@
-//! Status codes. The numbers are part of the ABI: never renumber or reuse.
+//! Status codes: the one table of numbers and messages. The numbers are
+//! part of the ABI: never renumber or reuse.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CStr};
 
 use crate::Error;
 
@@ -28,10 +29,10 @@ pub enum blockmem_status {
     BLOCKMEM_STATUS_BLOCK_TOO_LARGE = 6,
     /// The write would take total_size over max_bytes.
     BLOCKMEM_STATUS_STORE_FULL = 7,
-    /// Allocating memory for the block failed.
+    /// Allocating memory failed (a block, or a listing's result).
     BLOCKMEM_STATUS_OUT_OF_MEMORY = 8,
-    /// A NULL handle, or a NULL pointer where one is required, or a
-    /// malformed options struct.
+    /// A NULL handle, or a NULL pointer where one is required, a length
+    /// above PTRDIFF_MAX, or a malformed options struct.
     BLOCKMEM_STATUS_INVALID_ARGUMENT = 9,
     /// An internal panic was caught at the ABI boundary. The store is still
     /// consistent and usable: the core never leaves a change half-made.
@@ -39,6 +40,46 @@ pub enum blockmem_status {
 }
 
 pub(crate) use blockmem_status::*;
+
+impl blockmem_status {
+    /// Every status, in number order.
+    const ALL: [blockmem_status; 11] = [
+        BLOCKMEM_STATUS_OK,
+        BLOCKMEM_STATUS_NOT_FOUND,
+        BLOCKMEM_STATUS_STORE_CLOSED,
+        BLOCKMEM_STATUS_INVALID_KEY,
+        BLOCKMEM_STATUS_INVALID_RANGE,
+        BLOCKMEM_STATUS_BUFFER_TOO_SMALL,
+        BLOCKMEM_STATUS_BLOCK_TOO_LARGE,
+        BLOCKMEM_STATUS_STORE_FULL,
+        BLOCKMEM_STATUS_OUT_OF_MEMORY,
+        BLOCKMEM_STATUS_INVALID_ARGUMENT,
+        BLOCKMEM_STATUS_PANIC,
+    ];
+
+    /// The status a C caller passed back as a number, if it is one.
+    fn from_code(code: i32) -> Option<blockmem_status> {
+        Self::ALL.into_iter().find(|s| *s as i32 == code)
+    }
+
+    /// A short English description. The not-found and closed messages are
+    /// the core's (and the Go sentinels') word for word.
+    fn message(self) -> &'static CStr {
+        match self {
+            BLOCKMEM_STATUS_OK => c"ok",
+            BLOCKMEM_STATUS_NOT_FOUND => c"block not found",
+            BLOCKMEM_STATUS_STORE_CLOSED => c"store is closed",
+            BLOCKMEM_STATUS_INVALID_KEY => c"invalid key",
+            BLOCKMEM_STATUS_INVALID_RANGE => c"invalid range",
+            BLOCKMEM_STATUS_BUFFER_TOO_SMALL => c"buffer too small",
+            BLOCKMEM_STATUS_BLOCK_TOO_LARGE => c"block too large",
+            BLOCKMEM_STATUS_STORE_FULL => c"store full",
+            BLOCKMEM_STATUS_OUT_OF_MEMORY => c"out of memory",
+            BLOCKMEM_STATUS_INVALID_ARGUMENT => c"invalid argument",
+            BLOCKMEM_STATUS_PANIC => c"internal panic",
+        }
+    }
+}
 
 impl From<Error> for blockmem_status {
     fn from(err: Error) -> blockmem_status {
@@ -61,19 +102,33 @@ impl From<Error> for blockmem_status {
 /// never free it.
 #[no_mangle]
 pub extern "C" fn blockmem_status_str(status: i32) -> *const c_char {
-    let msg: &'static [u8] = match status {
-        0 => b"ok\0",
-        1 => b"block not found\0",
-        2 => b"store is closed\0",
-        3 => b"invalid key\0",
-        4 => b"invalid range\0",
-        5 => b"buffer too small\0",
-        6 => b"block too large\0",
-        7 => b"store full\0",
-        8 => b"out of memory\0",
-        9 => b"invalid argument\0",
-        10 => b"internal panic\0",
-        _ => b"unknown status\0",
-    };
-    msg.as_ptr().cast()
+    blockmem_status::from_code(status)
+        .map_or(c"unknown status", blockmem_status::message)
+        .as_ptr()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_every_status_in_number_order() {
+        for (number, status) in blockmem_status::ALL.into_iter().enumerate() {
+            assert_eq!(status as i32, number as i32);
+        }
+        assert_eq!(
+            blockmem_status::ALL.len(),
+            BLOCKMEM_STATUS_PANIC as usize + 1
+        );
+    }
+
+    #[test]
+    fn messages_shared_with_the_core_match_its_errors() {
+        for (status, err) in [
+            (BLOCKMEM_STATUS_NOT_FOUND, Error::NotFound),
+            (BLOCKMEM_STATUS_STORE_CLOSED, Error::StoreClosed),
+        ] {
+            assert_eq!(status.message().to_str(), Ok(err.to_string().as_str()));
+        }
+    }
 }

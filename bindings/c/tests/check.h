@@ -28,20 +28,6 @@ static atomic_uint check_statuses_seen; /* bit n set: status n returned */
 static unsigned long check_tests;
 static const char *check_rule = "(none)";
 
-/* Symbolic names for failure messages; not the library's own strings. */
-static inline const char *check_status_name(int32_t s)
-{
-    static const char *const names[] = {
-        "OK",           "NOT_FOUND",        "STORE_CLOSED",
-        "INVALID_KEY",  "INVALID_RANGE",    "BUFFER_TOO_SMALL",
-        "BLOCK_TOO_LARGE", "STORE_FULL",    "OUT_OF_MEMORY",
-        "INVALID_ARGUMENT", "PANIC",
-    };
-    if (s >= 0 && (size_t)s < sizeof names / sizeof names[0])
-        return names[s];
-    return "(unknown)";
-}
-
 static inline int check_fail_(const char *file, int line)
 {
     unsigned long n = atomic_fetch_add(&check_failures, 1) + 1;
@@ -67,8 +53,8 @@ static inline int check_status_(int32_t got, int32_t want, const char *expr,
         atomic_fetch_or(&check_statuses_seen, 1u << got);
     if (got != want) {
         if (check_fail_(file, line))
-            fprintf(stderr, "%s returned %s (%d), want %s (%d)\n", expr,
-                    check_status_name(got), (int)got, check_status_name(want),
+            fprintf(stderr, "%s returned \"%s\" (%d), want \"%s\" (%d)\n", expr,
+                    blockmem_status_str(got), (int)got, blockmem_status_str(want),
                     (int)want);
         return 0;
     }

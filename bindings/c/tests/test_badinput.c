@@ -133,6 +133,11 @@ static void rule_null_out_pointer_is_invalid_argument(void)
     /* Optional outputs may be NULL. */
     CHECK_STATUS(blockmem_delete(store, KEY("missing"), NULL), BLOCKMEM_STATUS_OK);
     CHECK_STATUS(blockmem_delete_prefix(store, KEY("zz"), NULL, NULL), BLOCKMEM_STATUS_OK);
+    CHECK_STATUS(blockmem_write(store, KEY("a/1"), KEY("12")), BLOCKMEM_STATUS_OK);
+    CHECK_STATUS(blockmem_write(store, KEY("a/2"), KEY("345")), BLOCKMEM_STATUS_OK);
+    uint64_t bytes = 0;
+    CHECK_STATUS(blockmem_delete_prefix(store, KEY("a/"), NULL, &bytes), BLOCKMEM_STATUS_OK);
+    CHECK(bytes == 5);
     CHECK_STATUS(blockmem_delete(store, KEY("k"), NULL), BLOCKMEM_STATUS_OK);
     CHECK(counters_are(store, 0, 0));
     blockmem_store_free(store);
@@ -253,7 +258,17 @@ static void rule_huge_lengths_and_limits_are_typed_errors(void)
     memset(buf, 0xCC, sizeof buf);
 
     CHECK_STATUS(blockmem_write(store, KEY("k"), small, sizeof small), BLOCKMEM_STATUS_OK);
-    /* Lengths beyond PTRDIFF_MAX cannot describe real memory. */
+    /* Lengths beyond PTRDIFF_MAX cannot describe real memory (the library
+     * refuses them before reading anything). */
+    const size_t over = (size_t)PTRDIFF_MAX + 1;
+    CHECK_STATUS(blockmem_write(store, small, over, small, 1), BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_write(store, KEY("k"), small, over), BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_read(store, KEY("k"), buf, over, &n),
+                 BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_read_range(store, KEY("k"), 0, 1, buf, over, &n),
+                 BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(blockmem_list(store, NULL, 0, small, over, 0, &page),
+                 BLOCKMEM_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(blockmem_write(store, small, SIZE_MAX, small, 1),
                  BLOCKMEM_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(blockmem_write(store, KEY("k"), small, SIZE_MAX),

@@ -98,7 +98,7 @@ static void rule_empty_block_reads_as_empty_not_missing(void)
     CHECK_STATUS(blockmem_exists(store, KEY("empty"), &exists), BLOCKMEM_STATUS_OK);
     CHECK(exists);
     CHECK_STATUS(blockmem_get(store, KEY("empty"), &data, &n, &pin), BLOCKMEM_STATUS_OK);
-    CHECK(n == 0 && pin != NULL);
+    CHECK(n == 0 && pin != NULL && data != NULL);
     blockmem_block_free(pin);
     /* A non-NULL pointer with length 0 is an empty block too. */
     CHECK_STATUS(blockmem_write(store, KEY("empty2"), buf, 0), BLOCKMEM_STATUS_OK);
@@ -131,6 +131,14 @@ static void rule_read_buffer_negotiation_reports_needed_size(void)
     /* Exactly the size needed. */
     CHECK_STATUS(blockmem_read(store, KEY("k"), buf, n, &n), BLOCKMEM_STATUS_OK);
     CHECK(n == sizeof data && memcmp(buf, data, n) == 0);
+    /* A larger buffer: the bytes past the copy are untouched. */
+    uint8_t big[150];
+    memset(big, 0xCC, sizeof big);
+    CHECK_STATUS(blockmem_read(store, KEY("k"), big, sizeof big, &n), BLOCKMEM_STATUS_OK);
+    CHECK(n == sizeof data && memcmp(big, data, n) == 0);
+    for (size_t i = sizeof data; i < sizeof big; i++)
+        if (!CHECK(big[i] == 0xCC))
+            break;
     blockmem_store_free(store);
 }
 

@@ -3,10 +3,9 @@
  * byte-capped store under concurrent writers, and proof that block data is
  * copied outside the store's lock.
  *
- * Every block describes itself: a 16-byte header (magic, key number,
- * version, size) followed by a fill byte derived from key and version. A
- * reader that ever sees a mix of two writes (a torn read) finds a header
- * or fill byte that does not match.
+ * Every block is a self-verifying payload (payload.h): a reader that ever
+ * sees a mix of two writes (a torn read) finds a header or fill byte that
+ * does not match.
  *
  * BLOCKMEM_STRESS_OPS (environment) sets the operations per thread and
  * phase; the default keeps the valgrind run short.
@@ -20,77 +19,29 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "payload.h"
 
 #define GROUPS 4
 #define PER_GROUP 16
 #define NKEYS (GROUPS * PER_GROUP)
-#define HDR 16
+#define HDR PAYLOAD_HDR
 #define MAX_FILL 3000
-#define MAGIC 0x31546D42u /* "BmT1" */
 
 static unsigned long ops_per_thread = 20000;
-
-/* ---- self-describing blocks ---- */
-
-static uint32_t mix(uint32_t k, uint32_t v)
-{
-    uint32_t x = k * 0x9E3779B1u ^ v * 0x85EBCA77u;
-    x ^= x >> 15;
-    x *= 0x2C1B3C6Du;
-    x ^= x >> 12;
-    return x;
-}
-
-static uint8_t fill_of(uint32_t k, uint32_t v)
-{
-    return (uint8_t)(mix(k, v) >> 24);
-}
 
 static size_t key_of(uint32_t k, uint8_t out[16])
 {
     return (size_t)snprintf((char *)out, 16, "t/%u/%02u", k / PER_GROUP, k % PER_GROUP);
 }
 
-/* Fills buf (at least HDR + MAX_FILL bytes) with block (k, v); returns its size. */
 static size_t make_block(uint32_t k, uint32_t v, uint8_t *buf)
 {
-    uint32_t size = HDR + mix(v, k) % (MAX_FILL + 1);
-    uint32_t hdr[4] = {MAGIC, k, v, size};
-    memcpy(buf, hdr, HDR);
-    memset(buf + HDR, fill_of(k, v), size - HDR);
-    return size;
+    return payload_make(k, v, MAX_FILL, buf);
 }
 
-/* Whether b[0..n) is exactly one whole block written for key k. */
 static int block_ok(uint32_t k, const uint8_t *b, size_t n)
 {
-    uint32_t hdr[4];
-    if (n < HDR)
-        return 0;
-    memcpy(hdr, b, HDR);
-    if (hdr[0] != MAGIC || hdr[1] != k || hdr[3] != n)
-        return 0;
-    uint8_t f = fill_of(k, hdr[2]);
-    for (size_t i = HDR; i < n; i++)
-        if (b[i] != f)
-            return 0;
-    return 1;
-}
-
-/* Whether b[0..n) is a consistent start (header + fill) of a block of k. */
-static int prefix_ok(uint32_t k, const uint8_t *b, size_t n)
-{
-    uint32_t hdr[4];
-    if (n < HDR)
-        return 0;
-    memcpy(hdr, b, HDR);
-    if (hdr[0] != MAGIC || hdr[1] != k || hdr[3] < n)
-        return 0;
-    uint8_t f = fill_of(k, hdr[2]);
-    for (size_t i = HDR; i < n; i++)
-        if (b[i] != f)
-            return 0;
-    return 1;
+    return payload_check(k, b, n, 1);
 }
 
 /* ---- the mixed workload ---- */
@@ -132,7 +83,7 @@ static blockmem_status expect(struct shared *sh, int closed_before, blockmem_sta
         /* The operation started after close returned. */
         if (st != BLOCKMEM_STATUS_STORE_CLOSED)
             CHECK_FAILF("%s after close returned %s, want STORE_CLOSED", what,
-                        check_status_name(st));
+                        blockmem_status_str(st));
         return st;
     }
     if (st == BLOCKMEM_STATUS_OK || (ok_also >= 0 && st == ok_also))
@@ -141,7 +92,7 @@ static blockmem_status expect(struct shared *sh, int closed_before, blockmem_sta
         atomic_fetch_add(&sh->closed_seen, 1);
         return st;
     }
-    CHECK_FAILF("%s returned %s", what, check_status_name(st));
+    CHECK_FAILF("%s returned %s", what, blockmem_status_str(st));
     return st;
 }
 
@@ -241,7 +192,7 @@ static void do_range(struct worker *w)
         if (expect(sh, closed,
                    blockmem_read_range(sh->store, key, klen, 0, 64, buf, sizeof buf, &n),
                    BLOCKMEM_STATUS_NOT_FOUND, "read_range") == BLOCKMEM_STATUS_OK) {
-            CHECK(prefix_ok(k, buf, n));
+            CHECK(payload_check(k, buf, n, 0));
             atomic_fetch_add(&sh->reads_verified, 1);
         }
         break;
@@ -504,6 +455,69 @@ static void rule_capped_store_never_exceeds_max_bytes_under_concurrent_writers(v
     blockmem_store_free(sh.store);
 }
 
+/* ---- stats is one snapshot ----
+ *
+ * Readers poll blockmem_store_stats while the main thread writes 8-byte
+ * blocks and then closes the store, round after round. Every snapshot must
+ * come from one moment: total_size is 8 * block_count, and a closed store
+ * has both counters 0. */
+
+enum { SNAP_BLOCK = 8, SNAP_READERS = 2 };
+
+struct snap_reader {
+    blockmem_store *store;
+    pthread_t thread;
+    unsigned long polls, torn;
+};
+
+static void *poll_stats(void *arg)
+{
+    struct snap_reader *r = arg;
+    for (;;) {
+        blockmem_stats st;
+        if (blockmem_store_stats(r->store, &st) != BLOCKMEM_STATUS_OK) {
+            r->torn++;
+            return NULL;
+        }
+        r->polls++;
+        if (st.total_size != SNAP_BLOCK * st.block_count
+            || (st.closed && st.block_count != 0))
+            r->torn++;
+        if (st.closed)
+            return NULL;
+    }
+}
+
+static void rule_stats_is_one_snapshot_even_racing_close(void)
+{
+    unsigned long rounds = ops_per_thread / 20 + 1, polls = 0, torn = 0;
+    uint8_t data[SNAP_BLOCK] = {0};
+    for (unsigned long round = 0; round < rounds; round++) {
+        struct snap_reader readers[SNAP_READERS];
+        blockmem_store *store = new_store(0, 0, 0);
+        for (int i = 0; i < SNAP_READERS; i++) {
+            readers[i] = (struct snap_reader){store, 0, 0, 0};
+            if (pthread_create(&readers[i].thread, NULL, poll_stats, &readers[i]) != 0) {
+                fprintf(stderr, "pthread_create failed\n");
+                exit(2);
+            }
+        }
+        for (uint8_t k = 0; k < 16; k++)
+            CHECK_STATUS(blockmem_write(store, &k, 1, data, sizeof data), BLOCKMEM_STATUS_OK);
+        CHECK_STATUS(blockmem_store_close(store), BLOCKMEM_STATUS_OK);
+        for (int i = 0; i < SNAP_READERS; i++) {
+            pthread_join(readers[i].thread, NULL);
+            polls += readers[i].polls;
+            torn += readers[i].torn;
+        }
+        blockmem_store_free(store);
+    }
+    if (!CHECK(torn == 0))
+        fprintf(stderr, "  %lu of %lu snapshots mixed moments or read closed with blocks\n",
+                torn, polls);
+    printf("       %lu rounds, %lu snapshots\n", rounds, polls);
+}
+
 /* ---- copies happen outside the lock ----
  *
  * One thread's copy is stopped halfway: the last page of its source (for a
@@ -698,6 +712,7 @@ int main(void)
     RUN(rule_concurrent_operations_never_tear_and_counters_match_a_recount);
     RUN(rule_operations_racing_with_close_finish_or_return_store_closed);
     RUN(rule_capped_store_never_exceeds_max_bytes_under_concurrent_writers);
+    RUN(rule_stats_is_one_snapshot_even_racing_close);
     RUN(rule_a_write_copies_its_data_outside_the_lock);
     RUN(rule_a_read_copies_its_data_outside_the_lock);
     RUN(rule_close_during_a_read_copy_is_safe);

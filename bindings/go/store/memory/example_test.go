@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/crc32"
+	"strings"
 
 	"github.com/blockmem/blockmem/bindings/go/store"
 	"github.com/blockmem/blockmem/bindings/go/store/memory"
@@ -135,14 +136,16 @@ func ExampleNewWithOptions() {
 	// 614400
 }
 
-// Streaming a block out: the stored bytes go straight to a writer (here a
-// checksum; a net.Conn or an *os.File work the same way), with no copy
-// into Go memory.
-func ExampleStore_ReadBlockTo() {
+// Zero-copy streaming: a block of known size goes from a reader straight
+// into the store's memory, and from there straight to a writer (here a
+// checksum; a net.Conn or an *os.File work the same way).
+func ExampleStore_WriteBlockFrom() {
 	ctx := context.Background()
 	s := memory.New()
 	defer s.Close()
-	if err := s.WriteBlock(ctx, "share/content/chunk-0/block-0", []byte("a block of any size")); err != nil {
+
+	body := strings.NewReader("a block that arrives from a socket")
+	if err := s.WriteBlockFrom(ctx, "share/content/chunk-0/block-0", body, body.Size()); err != nil {
 		panic(err)
 	}
 
@@ -153,5 +156,5 @@ func ExampleStore_ReadBlockTo() {
 	}
 	fmt.Printf("%d bytes, crc32 %08x\n", n, sum.Sum32())
 	// Output:
-	// 19 bytes, crc32 741febb8
+	// 34 bytes, crc32 9552064e
 }

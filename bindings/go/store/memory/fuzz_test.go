@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/blockmem/blockmem/bindings/go/store"
 	"github.com/blockmem/blockmem/bindings/go/store/memory"
@@ -114,15 +115,23 @@ var fuzzInts = []int64{0, 1, 2, 3, 5, 8, 13, 20, 33, 64, 69, 70, -1, -2, math.Ma
 
 func (f *fuzzer) int64() int64 { return fuzzInts[int(f.byte())%len(fuzzInts)] }
 
-// errNegativeLimit stands for the *memory.ArgumentError a negative listing
-// limit gets (a new value each time, so not comparable with ==).
-var errNegativeLimit = errors.New("negative limit")
+// errNegativeLimit and errNegativeSize stand for the *memory.ArgumentError
+// a negative listing limit or stream size gets (a new value each time, so
+// not comparable with ==).
+var (
+	errNegativeLimit = errors.New("limit")
+	errNegativeSize  = errors.New("size")
+)
 
 // stream runs one streaming call: ReadBlockTo or ReadBlockRangeTo into a
 // writer that accepts at most a few bytes, then fails or reports a short
-// write.
+// write; or WriteBlockFrom from a reader that may end early or fail.
 func (f *fuzzer) stream(op byte, ctx context.Context, s *memory.Store, m *model, wantErr func(got, want error), fail func(string, ...any)) {
-	k, limit, ranged := f.key(), int(f.byte()), op&1 != 0
+	if op%3 == 2 {
+		f.writeFrom(ctx, s, m, wantErr)
+		return
+	}
+	k, limit, ranged := f.key(), int(f.byte()), op%3 == 1
 	w := &limitWriter{limit: limit % 72, fail: limit&0x80 != 0}
 	var (
 		n         int64
@@ -148,6 +157,34 @@ func (f *fuzzer) stream(op byte, ctx context.Context, s *memory.Store, m *model,
 		(n != int64(len(want)) || !bytes.Equal(w.got, want)) {
 		fail("streamed %d bytes %q, want %q", n, w.got, want)
 	}
+}
+
+// writeFrom runs WriteBlockFrom of size bytes, size being the data's length,
+// one more (the reader ends early), one less, or negative; bit 7 of the
+// size byte makes the reader fail after half the data.
+func (f *fuzzer) writeFrom(ctx context.Context, s *memory.Store, m *model, wantErr func(got, want error)) {
+	k, data, b := f.key(), f.data(), f.byte()
+	size := int64(len(data)) + []int64{0, 1, -1, -1 - int64(len(data))}[b%4]
+	var r io.Reader = bytes.NewReader(data)
+	if b&0x80 != 0 {
+		r = io.MultiReader(bytes.NewReader(data[:len(data)/2]), iotest.ErrReader(errLimit))
+	}
+	var want error
+	switch {
+	case ctx.Err() != nil:
+	case size < 0:
+		want = errNegativeSize
+	default:
+		want = m.writeErr(k, size)
+		if want == nil && b&0x80 != 0 && size > int64(len(data)/2) {
+			want = errLimit
+		} else if want == nil && size > int64(len(data)) {
+			want = io.ErrUnexpectedEOF
+		} else if want == nil {
+			want = m.write(k, data[:size])
+		}
+	}
+	wantErr(s.WriteBlockFrom(ctx, k, r, size), want)
 }
 
 // errLimit is what a limitWriter with fail set returns past its limit.
@@ -215,10 +252,18 @@ func (m *model) total() int64 {
 }
 
 func (m *model) write(k string, data []byte) error {
+	if err := m.writeErr(k, int64(len(data))); err != nil {
+		return err
+	}
+	m.blocks[k] = bytes.Clone(data)
+	return nil
+}
+
+// writeErr is the error writing size bytes under k gets, nil if it fits.
+func (m *model) writeErr(k string, size int64) error {
 	if err := m.keyErr(k); err != nil {
 		return err
 	}
-	size := int64(len(data))
 	if m.opts.MaxBlockSize != 0 && size > m.opts.MaxBlockSize {
 		return store.ErrBlockTooLarge
 	}
@@ -231,7 +276,6 @@ func (m *model) write(k string, data []byte) error {
 	if m.opts.MaxBytes != 0 && m.total()-int64(len(m.blocks[k]))+size > m.opts.MaxBytes {
 		return store.ErrStoreFull
 	}
-	m.blocks[k] = bytes.Clone(data)
 	return nil
 }
 
@@ -311,7 +355,7 @@ func (f *fuzzer) step(t *testing.T, step int, s *memory.Store, m *model) {
 			want = ctx.Err()
 		}
 		var ae *memory.ArgumentError
-		if want == errNegativeLimit && errors.As(got, &ae) && ae.Arg == "limit" {
+		if (want == errNegativeLimit || want == errNegativeSize) && errors.As(got, &ae) && ae.Arg == want.Error() {
 			return
 		}
 		if got != want {

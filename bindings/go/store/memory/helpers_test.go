@@ -3,6 +3,7 @@ package memory_test
 import (
 	"context"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/blockmem/blockmem/bindings/go/store/memory"
@@ -82,6 +83,7 @@ func everyCall(s *memory.Store, ctx context.Context, key string) map[string]func
 		"ReadBlockRange":      func() error { _, err := s.ReadBlockRange(ctx, key, 0, 1); return err },
 		"ReadBlockInto":       func() error { _, err := s.ReadBlockInto(ctx, key, buf); return err },
 		"ReadBlockRangeInto":  func() error { _, err := s.ReadBlockRangeInto(ctx, key, 0, buf); return err },
+		"WriteBlockFrom":      func() error { return s.WriteBlockFrom(ctx, key, strings.NewReader("x"), 1) },
 		"ReadBlockTo":         func() error { _, err := s.ReadBlockTo(ctx, key, io.Discard); return err },
 		"ReadBlockRangeTo":    func() error { _, err := s.ReadBlockRangeTo(ctx, key, 0, 1, io.Discard); return err },
 		"Stat":                func() error { _, err := s.Stat(ctx, key); return err },

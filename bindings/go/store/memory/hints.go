@@ -43,5 +43,11 @@ package memory
 #cgo nocallback blockmem_store_stats
 #cgo noescape blockmem_store_close
 #cgo nocallback blockmem_store_close
+#cgo noescape blockmem_reserve
+#cgo nocallback blockmem_reserve
+#cgo noescape blockmem_commit
+#cgo nocallback blockmem_commit
+#cgo noescape blockmem_reservation_free
+#cgo nocallback blockmem_reservation_free
 */
 import "C"

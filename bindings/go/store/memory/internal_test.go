@@ -5,8 +5,10 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/blockmem/blockmem/bindings/go/store"
 )
@@ -87,4 +89,40 @@ func TestUnreachableStoreIsFreed(t *testing.T) {
 		runtime.GC()
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// Pins are released in Go by the header's reference-count protocol: the
+// linked library has the header's ABI version, a pin holds one reference
+// besides the store's, and unpin gives exactly one back.
+func TestUnpinInGo(t *testing.T) {
+	if !inGoUnpin {
+		t.Fatal("the library's ABI version differs from the header's: pins are released by a C call")
+	}
+	s := New()
+	if err := s.WriteBlock(context.Background(), "k", []byte("block")); err != nil {
+		t.Fatal(err)
+	}
+	_, a, err := s.pin("t", "k", 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := (*atomic.Uint32)(unsafe.Pointer(a))
+	if got := refs.Load(); got != 2 {
+		t.Fatalf("one pin: count %d, want 2", got)
+	}
+	src, b, err := s.pin("t", "k", 1, 3)
+	if err != nil || string(src) != "loc" || refs.Load() != 3 {
+		t.Fatalf("second pin: %q, %v, count %d", src, err, refs.Load())
+	}
+	unpin(b)
+	if got := refs.Load(); got != 2 {
+		t.Fatalf("after unpin: count %d, want 2", got)
+	}
+	if err := s.DeleteBlock(context.Background(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	if got := refs.Load(); got != 1 {
+		t.Fatalf("after delete: count %d, want 1 (the pin's)", got)
+	}
+	unpin(a) // the last reference: freed by the library
 }

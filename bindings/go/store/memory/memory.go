@@ -7,16 +7,19 @@
 // once into native memory, and counts, sizes and prefix queries never scan
 // the store.
 //
-// Beyond [store.BlockStore], a Store offers reads into caller buffers
-// ([Store.ReadBlockInto], [Store.ReadBlockRangeInto]) that allocate
-// nothing, [Store.Stat] and [Store.Exists] that copy no data, paginated
+// Beyond [store.BlockStore], a Store offers zero-copy streaming
+// ([Store.ReadBlockTo], [Store.ReadBlockRangeTo], [Store.WriteBlockFrom]),
+// reads into caller buffers ([Store.ReadBlockInto],
+// [Store.ReadBlockRangeInto]) that allocate nothing, [Store.Stat] and [Store.Exists] that copy no data, paginated
 // listing with sizes ([Store.ListPage], [Store.Entries]), deletes that
 // report what they removed ([Store.Delete], [Store.DeleteByPrefixStats]),
 // byte and size limits ([Options]) and [Store.Stats].
 //
 // Rules every method follows:
 //   - A context that is already done returns ctx.Err() and changes nothing.
-//     Operations never block, so a context is only checked on entry.
+//     Operations never block, so a context is only checked on entry; only
+//     WriteBlockFrom, which waits for its reader, checks it again before
+//     publishing.
 //   - Errors are the sentinels of package store (or the caller's own values
 //     given in Options.Errors), unwrapped, so == works.
 //     Argument errors (ErrInvalidKey, ErrInvalidRange) are reported before
@@ -32,6 +35,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -67,8 +71,9 @@ import "C"
 // operation to save about a hundred bytes per closed store until the next
 // garbage collection.
 type Store struct {
-	h    *C.blockmem_store
-	errs *errorSet // what each status returns; see check
+	h        *C.blockmem_store
+	errs     *errorSet // what each status returns; see check
+	maxBytes int64     // Options.MaxBytes, for WriteBlockFrom's early check
 }
 
 var _ store.BlockStore = (*Store)(nil)
@@ -141,7 +146,7 @@ func NewWithOptions(opts Options) (*Store, error) {
 			return nil, &ArgumentError{Op: "NewWithOptions", Arg: f.name, Value: f.value}
 		}
 	}
-	s := &Store{errs: newErrorSet(opts.Errors)}
+	s := &Store{errs: newErrorSet(opts.Errors), maxBytes: opts.MaxBytes}
 	var copts C.blockmem_options
 	if err := s.check("NewWithOptions", C.blockmem_options_init(&copts)); err != nil {
 		return nil, err
@@ -181,6 +186,86 @@ func (s *Store) WriteBlock(ctx context.Context, blockKey string, data []byte) er
 		bufPtr(data), C.size_t(len(data)))
 	runtime.KeepAlive(s)
 	return s.check("WriteBlock", st)
+}
+
+// WriteBlockFrom stores exactly size bytes read from r under blockKey,
+// replacing any existing block atomically. The bytes are read straight
+// into the new block's memory (no copy through Go memory, no allocation of
+// the block's size) and published only after the last one has arrived:
+// until then readers see the old block or none.
+//
+// The slices passed to r.Read are the new block's memory, so this relies
+// on the io.Reader contract: Read must not keep a slice after it returns.
+// Bytes r has beyond size are left unread.
+//
+// The key, the size and the caps are checked before anything is read (and
+// the caps again at publication). A done context is checked before
+// reading and again after.
+//
+// Errors: *ArgumentError (negative size), store.ErrInvalidKey,
+// store.ErrBlockTooLarge, store.ErrStoreFull, store.ErrOutOfMemory,
+// store.ErrStoreClosed, ctx.Err(); io.ErrUnexpectedEOF when r ends before
+// size bytes; r's error as it is. On any error nothing changes and the
+// reserved memory is freed, also when r panics.
+func (s *Store) WriteBlockFrom(ctx context.Context, blockKey string, r io.Reader, size int64) error {
+	const op = "WriteBlockFrom"
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	if size < 0 {
+		return &ArgumentError{Op: op, Arg: "size", Value: size}
+	}
+	if uint64(size) > math.MaxInt { // only where int is 32 bits
+		return s.check(op, C.BLOCKMEM_STATUS_OUT_OF_MEMORY)
+	}
+	var (
+		data *C.uint8_t
+		res  *C.blockmem_reservation
+	)
+	st := C.blockmem_reserve(s.h, keyPtr(blockKey), C.size_t(len(blockKey)), C.size_t(size), &data, &res)
+	runtime.KeepAlive(s)
+	if err := s.check(op, st); err != nil {
+		return err
+	}
+	if s.wouldOverfill(blockKey, size) {
+		C.blockmem_reservation_free(res)
+		return s.check(op, C.BLOCKMEM_STATUS_STORE_FULL)
+	}
+	defer func() {
+		if res != nil { // not committed
+			C.blockmem_reservation_free(res)
+		}
+	}()
+	if _, err := io.ReadFull(r, unsafe.Slice((*byte)(unsafe.Pointer(data)), int(size))); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // size > 0 bytes expected, none came
+		}
+		return err
+	}
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	st = C.blockmem_commit(s.h, res)
+	res = nil // consumed by the commit, on error too
+	runtime.KeepAlive(s)
+	return s.check(op, st)
+}
+
+// wouldOverfill reports whether storing size bytes under key would take
+// the store over its byte limit as it is now. The reservation checks size
+// alone against the limit; this also counts what is stored, so that a
+// stream that cannot fit fails before anything is read. The commit checks
+// again against the store as it is then.
+func (s *Store) wouldOverfill(key string, size int64) bool {
+	if s.maxBytes == 0 {
+		return false
+	}
+	total := s.TotalSize()
+	if total+size <= s.maxBytes {
+		return false
+	}
+	old, _ := s.Stat(context.Background(), key) // 0 when absent
+	return total-old+size > s.maxBytes
 }
 
 // ReadBlock returns a copy of the whole block under blockKey in a new slice
@@ -239,30 +324,30 @@ func (s *Store) readSmallRange(key string, offset, length int64) ([]byte, error)
 }
 
 // readPinned copies [offset, offset+length) of the block (length < 0: to
-// the end) into a new Go slice of exactly the right size: two C calls (pin,
-// release), and the Go allocation is never zeroed first because append
-// fills it. The pinned bytes are immutable, so the copy needs no lock.
+// the end) into a new Go slice of exactly the right size: one C call (the
+// pin; unpin releases it in Go), and the Go allocation is never zeroed
+// first because append fills it. The pinned bytes are immutable, so the
+// copy needs no lock.
 //
-// Why not one call: Go must allocate the result before anything is copied
-// into it, and ReadBlock does not know the size. blockmem_stat followed by
-// blockmem_read costs the same two calls plus a second lookup, and make
-// zeroes the buffer that read then overwrites (measurably slower at 1 and
-// 4 MiB); reading into a guessed or stack buffer adds zeroing or a copy
-// that costs as much as the call it saves.
+// Why pin: Go must allocate the result before anything is copied into it,
+// and ReadBlock does not know the size. blockmem_stat followed by
+// blockmem_read costs two calls and two lookups, and make zeroes the
+// buffer that read then overwrites (measurably slower at 1 and 4 MiB);
+// reading into a guessed or stack buffer adds zeroing or a copy.
 func (s *Store) readPinned(op, key string, offset, length int64) ([]byte, error) {
 	src, blk, err := s.pin(op, key, offset, length)
 	if err != nil {
 		return nil, err
 	}
 	out := append([]byte{}, src...)
-	C.blockmem_block_free(blk)
+	unpin(blk)
 	return out, nil
 }
 
 // pin pins the block under key and returns a view of bytes [offset,
 // min(offset+length, size)) of it (length < 0: to the end) in the store's
-// memory, valid until the caller passes blk to blockmem_block_free, which
-// it must do exactly once when err is nil. The view must not be written.
+// memory, valid until the caller passes blk to unpin, which it must do
+// exactly once when err is nil. The view must not be written.
 func (s *Store) pin(op, key string, offset, length int64) (src []byte, blk *C.blockmem_block, err error) {
 	var (
 		data *C.uint8_t
@@ -275,7 +360,7 @@ func (s *Store) pin(op, key string, offset, length int64) (src []byte, blk *C.bl
 	}
 	size := int64(n)
 	if offset > size {
-		C.blockmem_block_free(blk)
+		unpin(blk)
 		return nil, nil, s.check(op, C.BLOCKMEM_STATUS_INVALID_RANGE)
 	}
 	end := size
@@ -329,7 +414,7 @@ func (s *Store) readTo(op, key string, offset, length int64, w io.Writer) (int64
 	if err != nil {
 		return 0, err
 	}
-	defer C.blockmem_block_free(blk) // also if Write panics
+	defer unpin(blk) // also if Write panics
 	if len(src) == 0 {
 		return 0, nil
 	}

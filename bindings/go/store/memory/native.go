@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"context"
 	"strconv"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/blockmem/blockmem/bindings/go/store"
@@ -113,6 +114,32 @@ func (s *Store) check(op string, st status) error {
 		return errs[st]
 	}
 	return &NativeError{Op: op, Status: int32(st)}
+}
+
+// Pins from blockmem_get are released in Go where the header's protocol
+// allows: the pin points at the block's 32-bit reference count, which a
+// holder may decrement with a compare-and-swap unless it is the last
+// reference or saturated. That saves the second cgo call of every pinned
+// read. It relies on the layout of BLOCKMEM_ABI_VERSION, so it is used only
+// when the linked library reports that version; otherwise every release
+// calls blockmem_block_free.
+var inGoUnpin = C.blockmem_abi_version() == C.BLOCKMEM_ABI_VERSION
+
+// The count is an atomic.Uint32 (compile-time check of the header's width).
+const _ = uint(C.BLOCKMEM_PIN_REFS_BITS-32) + uint(32-C.BLOCKMEM_PIN_REFS_BITS)
+
+// unpin releases a pin from blockmem_get; blk and its data must not be
+// used afterwards.
+func unpin(blk *C.blockmem_block) {
+	if inGoUnpin {
+		refs := (*atomic.Uint32)(unsafe.Pointer(blk))
+		for c := refs.Load(); c >= 2 && c < C.BLOCKMEM_PIN_REFS_LIMIT; c = refs.Load() {
+			if refs.CompareAndSwap(c, c-1) {
+				return
+			}
+		}
+	}
+	C.blockmem_block_free(blk)
 }
 
 // NativeError reports a status the binding never expects from the library:

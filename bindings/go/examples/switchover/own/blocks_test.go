@@ -50,6 +50,15 @@ func TestOwnSentinels(t *testing.T) {
 		}},
 		{blocks.ErrBlockTooLarge, func() error { return s.WriteBlock(ctx, "a", make([]byte, 11)) }},
 		{blocks.ErrStoreFull, fill},
+		{blocks.ErrOutOfMemory, func() error {
+			// No caps but the block's: nothing can allocate 2^62 bytes.
+			big, err := blocks.New(0, 0)
+			if err != nil {
+				return err
+			}
+			defer big.Close()
+			return big.(*memory.Store).WriteBlockFrom(ctx, "a", strings.NewReader(""), 1<<62)
+		}},
 		{blocks.ErrStoreClosed, func() error { s.Close(); _, err := s.ReadBlock(ctx, "a"); return err }},
 	} {
 		if err := tc.op(); err != tc.want {
@@ -101,7 +110,7 @@ func TestREADMEQuotesTheseFiles(t *testing.T) {
 	for _, q := range []struct{ file, from, to string }{
 		{"blocks.go", "package blocks", ""},
 		{"../adopt/blocks.go", "package blocks", ""},
-		{"../../../store/memory/example_test.go", "func ExampleStore_ReadBlockTo", "\n}\n"},
+		{"../../../store/memory/example_test.go", "func ExampleStore_WriteBlockFrom", "\n}\n"},
 	} {
 		src, err := os.ReadFile(q.file)
 		if err != nil {
