@@ -472,17 +472,8 @@ func benchLoopback(b *testing.B) net.Conn {
 	return conn
 }
 
-// blockWriterFrom is the streaming write of *memory.Store.
-type blockWriterFrom interface {
-	WriteBlockFrom(ctx context.Context, blockKey string, r io.Reader, size int64) error
-}
-
-// BenchmarkWriteBlockFrom stores a block read from an io.Reader. It skips
-// where the binding has no WriteBlockFrom.
+// BenchmarkWriteBlockFrom stores a block read from an io.Reader.
 func BenchmarkWriteBlockFrom(b *testing.B) {
-	if _, ok := any((*memory.Store)(nil)).(blockWriterFrom); !ok {
-		b.Skip("this build of the binding has no WriteBlockFrom")
-	}
 	benchEachSize(b, benchStreamSizes, func(b *testing.B, data []byte) {
 		r := bytes.NewReader(data)
 		size := int64(len(data))
@@ -497,7 +488,7 @@ func BenchmarkWriteBlockFrom(b *testing.B) {
 			},
 			stream: func(ctx context.Context, s *memory.Store) error {
 				r.Reset(data)
-				return any(s).(blockWriterFrom).WriteBlockFrom(ctx, benchKey, r, size)
+				return s.WriteBlockFrom(ctx, benchKey, r, size)
 			},
 		})
 	})
