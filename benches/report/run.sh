@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs benchmark phases into one run directory; Makefile sets the knobs.
 #
-#   run.sh PHASE...   phases: build scaling criterion go benchstat
+#   run.sh PHASE...   phases: build (run info, the C program), build-all
+#                     (the Rust and Go benchmarks), scaling, criterion, go,
+#                     benchstat
 #
 #   DIR             run directory (raw outputs, meta.txt)
 #   SCALING_DIR     where scaling writes <cores>-cores.csv
@@ -51,10 +53,12 @@ for phase in "$@"; do
     meta "kernel" "$(uname -r)"
     meta "load average at start" "$(cut -d' ' -f1-3 /proc/loadavg)"
     meta "toolchain" "$(rustc --version | cut -d' ' -f1-2), $($GO version | cut -d' ' -f3), $($CC --version | head -1)"
-    (cd "$ROOT" && "$CARGO" bench --bench store --no-run)
-    (cd "$ROOT/bindings/go" && "$GO" test -c -o "$DIR/memory.test" ./store/memory)
     "$CC" -O2 -std=c11 -pthread -I"$ROOT/include" "$ROOT/benches/scaling.c" -o scaling-c \
       "$ROOT/target/release/libblockmem.a" -lgcc_s -lutil -lrt -lpthread -lm -ldl
+    ;;
+  build-all)
+    (cd "$ROOT" && "$CARGO" bench --bench store --no-run)
+    (cd "$ROOT/bindings/go" && "$GO" test -c -o "$DIR/memory.test" ./store/memory)
     ;;
   scaling)
     out="$SCALING_DIR/$(nproc)-cores.csv"
