@@ -10,7 +10,7 @@ LIBS        := $(RELEASE_DIR)/libblockmem.a $(RELEASE_DIR)/libblockmem.so
 HEADER      := include/blockmem.h
 
 .PHONY: all build lib example test test-rust test-c test-go lint header-check \
-        bench bench-quick soak install clean
+        bench bench-quick bench-scaling soak install clean
 
 all: build example
 
@@ -49,12 +49,17 @@ test-c: build
 test-go: build
 	$(MAKE) -C bindings/go test
 
-# Benchmarks (not part of `make test`): writes bench/REPORT.md and the chart.
+# Benchmarks (not part of `make test`); see benches/report/Makefile.
+# bench: benches/report/REPORT.md; bench-quick: a reduced run under
+# benches/report/out/quick; bench-scaling: the C ABI scaling table alone.
 bench: build
-	$(MAKE) -C bench all
+	$(MAKE) -C benches/report all
 
 bench-quick: build
-	$(MAKE) -C bench quick
+	$(MAKE) -C benches/report quick
+
+bench-scaling: build
+	$(MAKE) -C benches/report scaling
 
 # Long-running self-verifying load (not part of `make test`).
 DURATION ?= 60s

@@ -1,9 +1,10 @@
-//! Criterion benchmarks for blockmem's Rust API and C ABI, side by side with
-//! the physical limits of the machine (a `memcpy` into a warm buffer, and an
-//! allocate + copy + free of the same size).
+//! Criterion benchmarks for blockmem's Rust API, side by side with the
+//! physical limits of the machine (a `memcpy` into a warm buffer, and an
+//! allocate + copy + free of the same size). The C ABI, from a C caller and
+//! from 1 to all cores, is measured by `benches/scaling.c`.
 //!
-//! Names are `<group>/<path>/<parameter>`; `bench/report.py` reads them from
-//! criterion's `estimates.json` files and builds `bench/REPORT.md`.
+//! Names are `<group>/<path>/<parameter>`; `benches/report/report.py` reads
+//! criterion's `estimates.json` files and builds the report.
 //!
 //! Environment:
 //! - `BLOCKMEM_BENCH_QUICK=1`: the reduced set used by `make bench-quick`
@@ -11,15 +12,8 @@
 //!   `--measurement-time` on the command line as well).
 
 use std::hint::black_box;
-use std::sync::Barrier;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use blockmem::ffi::{
-    blockmem_block, blockmem_block_free, blockmem_get, blockmem_list, blockmem_list_page,
-    blockmem_list_page_free, blockmem_read, blockmem_read_range, blockmem_stat, blockmem_status,
-    blockmem_store, blockmem_store_free, blockmem_store_new, blockmem_write,
-};
 use blockmem::MemoryStore;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 
@@ -44,9 +38,6 @@ const RANGES: &[(&str, usize, usize)] = &[
     ("64KB_start", 0, 64 * KIB),
     ("64KB_middle", RANGE_BLOCK / 2, 64 * KIB),
 ];
-
-const PARALLEL_SIZE: usize = 64 * KIB;
-const THREADS: &[usize] = &[1, 2, 4];
 
 /// Store sizes (blocks) of the prefix benchmarks, and how many keys the
 /// listed or deleted prefix matches.
@@ -103,37 +94,6 @@ fn prefix_store(n: usize) -> MemoryStore {
             .unwrap();
     }
     store
-}
-
-/// A C handle owned by the benchmark.
-struct Handle(*mut blockmem_store);
-
-impl Handle {
-    fn new() -> Handle {
-        let mut h = std::ptr::null_mut();
-        // SAFETY: a live handle from `Handle::new`, slices borrowed for the
-        // call, writable outputs; pins and pages are released once.
-        check(unsafe { blockmem_store_new(std::ptr::null(), &mut h) });
-        Handle(h)
-    }
-
-    fn write(&self, key: &[u8], data: &[u8]) -> blockmem_status {
-        // SAFETY: a live handle from `Handle::new`, slices borrowed for the
-        // call, writable outputs; pins and pages are released once.
-        unsafe { blockmem_write(self.0, key.as_ptr(), key.len(), data.as_ptr(), data.len()) }
-    }
-}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        // SAFETY: a live handle from `Handle::new`, slices borrowed for the
-        // call, writable outputs; pins and pages are released once.
-        unsafe { blockmem_store_free(self.0) };
-    }
-}
-
-fn check(status: blockmem_status) {
-    assert_eq!(status, blockmem_status::BLOCKMEM_STATUS_OK);
 }
 
 /// Distance, modulo one 4 KiB page, that the limit benchmarks keep between
@@ -203,124 +163,65 @@ impl AllocCopyLimit {
     }
 
     fn run(&self) {
-        alloc_copy_free(black_box(&self.src[self.offset..][..self.len]));
+        let src = black_box(&self.src[self.offset..][..self.len]);
+        let mut v: Vec<u8> = Vec::with_capacity(src.len());
+        v.extend_from_slice(src);
+        black_box(&v);
     }
 }
 
-fn alloc_copy_free(src: &[u8]) {
-    let mut v: Vec<u8> = Vec::with_capacity(src.len());
-    v.extend_from_slice(src);
-    black_box(&v);
+/// A store holding `data` under [`KEY`].
+fn store_with(data: &[u8]) -> MemoryStore {
+    let store = MemoryStore::new();
+    store.write(KEY, data).unwrap();
+    store
 }
 
-/// Prints `placement <id> <d>...`: the distinct distances `(dst - src) %
-/// 4096` that a store path produced, one per `locate()` call, where
-/// `locate` performs the operation once more and returns `(dst, src)`.
-/// Copies run slower when the distance is small (see [`LIMIT_DISTANCE`]);
-/// the report quotes these lines next to the ratios to the limits.
-fn placement(id: &str, mut locate: impl FnMut() -> (*const u8, *const u8)) {
-    let mut seen = std::collections::BTreeSet::new();
-    for _ in 0..4 {
-        let (dst, src) = locate();
-        seen.insert((dst as usize).wrapping_sub(src as usize) % 4096);
+/// Runs `bench(group, name, data)` once per block size in one group whose
+/// throughput is the block size.
+fn per_size(c: &mut Criterion, group: &str, bench: impl Fn(&mut Group, &str, &[u8])) {
+    let mut g = c.benchmark_group(group);
+    for (name, size) in sizes() {
+        g.throughput(Throughput::Bytes(size as u64));
+        bench(&mut g, name, &payload(size));
     }
-    let list: Vec<String> = seen.iter().map(|d| d.to_string()).collect();
-    println!("placement {id} {}", list.join(" "));
+    g.finish();
 }
 
-/// Where the C ABI store keeps the block under `key`.
-fn ffi_data_ptr(h: &Handle, key: &[u8]) -> *const u8 {
-    let (mut ptr, mut len) = (std::ptr::null(), 0usize);
-    let mut block: *mut blockmem_block = std::ptr::null_mut();
-    // SAFETY: a live handle from `Handle::new`, slices borrowed for the
-    // call, writable outputs; pins and pages are released once.
-    check(unsafe { blockmem_get(h.0, key.as_ptr(), key.len(), &mut ptr, &mut len, &mut block) });
-    // SAFETY: a live handle from `Handle::new`, slices borrowed for the
-    // call, writable outputs; pins and pages are released once.
-    unsafe { blockmem_block_free(block) };
-    ptr
-}
+type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
 fn write(c: &mut Criterion) {
-    let mut g = c.benchmark_group("write");
-    for (name, size) in sizes() {
-        let data = payload(size);
-        g.throughput(Throughput::Bytes(size as u64));
-
+    per_size(c, "write", |g, name, data| {
         let store = MemoryStore::new();
         g.bench_function(BenchmarkId::new("rust", name), |b| {
-            b.iter(|| store.write(black_box(KEY), black_box(&data)).unwrap())
+            b.iter(|| store.write(black_box(KEY), black_box(data)).unwrap())
         });
-        placement(&format!("write/rust/{name}"), || {
-            store.write(KEY, &data).unwrap();
-            (store.read(KEY).unwrap().as_ptr(), data.as_ptr())
-        });
-        drop(store);
-
-        let h = Handle::new();
-        g.bench_function(BenchmarkId::new("ffi", name), |b| {
-            b.iter(|| check(h.write(black_box(KEY.as_bytes()), black_box(&data))))
-        });
-        placement(&format!("write/ffi/{name}"), || {
-            check(h.write(KEY.as_bytes(), &data));
-            (ffi_data_ptr(&h, KEY.as_bytes()), data.as_ptr())
-        });
-        drop(h);
-
-        let limit = AllocCopyLimit::new(&data);
+        let limit = AllocCopyLimit::new(data);
         g.bench_function(BenchmarkId::new("limit_alloc_copy", name), |b| {
             b.iter(|| limit.run())
         });
-    }
-    g.finish();
+    });
+}
+
+/// Benchmarks `op` on a store holding `data` under [`KEY`].
+fn on_store<T>(g: &mut Group, id: BenchmarkId, data: &[u8], op: impl Fn(&MemoryStore) -> T) {
+    let store = store_with(data);
+    g.bench_function(id, |b| b.iter(|| op(black_box(&store))));
 }
 
 fn read(c: &mut Criterion) {
-    let mut g = c.benchmark_group("read");
-    for (name, size) in sizes() {
-        let data = payload(size);
-        g.throughput(Throughput::Bytes(size as u64));
-
-        let store = MemoryStore::new();
-        store.write(KEY, &data).unwrap();
+    per_size(c, "read", |g, name, data| {
         // Zero-copy: a `Bytes` sharing the stored block.
-        g.bench_function(BenchmarkId::new("rust_bytes", name), |b| {
-            b.iter(|| store.read(black_box(KEY)).unwrap())
+        on_store(g, BenchmarkId::new("rust_bytes", name), data, |s| {
+            s.read(black_box(KEY)).unwrap()
         });
-        drop(store);
-
-        let h = Handle::new();
-        check(h.write(KEY.as_bytes(), &data));
-        // Zero-copy through the ABI: pin, look at the bytes, unpin.
-        g.bench_function(BenchmarkId::new("ffi_get", name), |b| {
-            b.iter(|| {
-                let key = black_box(KEY.as_bytes());
-                let (mut ptr, mut len) = (std::ptr::null(), 0usize);
-                let mut block: *mut blockmem_block = std::ptr::null_mut();
-                // SAFETY: a live handle from `Handle::new`, slices borrowed for the
-                // call, writable outputs; pins and pages are released once.
-                check(unsafe {
-                    blockmem_get(h.0, key.as_ptr(), key.len(), &mut ptr, &mut len, &mut block)
-                });
-                black_box((ptr, len));
-                // SAFETY: a live handle from `Handle::new`, slices borrowed for the
-                // call, writable outputs; pins and pages are released once.
-                unsafe { blockmem_block_free(block) };
-            })
-        });
-    }
-    g.finish();
+    });
 }
 
 fn read_into(c: &mut Criterion) {
-    let mut g = c.benchmark_group("read_into");
-    for (name, size) in sizes() {
-        let data = payload(size);
-        let mut buf = vec![0u8; size];
-        g.throughput(Throughput::Bytes(size as u64));
-
-        let store = MemoryStore::new();
-        store.write(KEY, &data).unwrap();
+    per_size(c, "read_into", |g, name, data| {
+        let store = store_with(data);
+        let mut buf = vec![0u8; data.len()];
         g.bench_function(BenchmarkId::new("rust", name), |b| {
             b.iter(|| {
                 store
@@ -328,52 +229,17 @@ fn read_into(c: &mut Criterion) {
                     .unwrap()
             })
         });
-        placement(&format!("read_into/rust/{name}"), || {
-            (buf.as_ptr(), store.read(KEY).unwrap().as_ptr())
-        });
-        drop(store);
-
-        let h = Handle::new();
-        check(h.write(KEY.as_bytes(), &data));
-        g.bench_function(BenchmarkId::new("ffi", name), |b| {
-            b.iter(|| {
-                let key = black_box(KEY.as_bytes());
-                let mut n = 0usize;
-                // SAFETY: a live handle from `Handle::new`, slices borrowed for the
-                // call, writable outputs; pins and pages are released once.
-                check(unsafe {
-                    blockmem_read(
-                        h.0,
-                        key.as_ptr(),
-                        key.len(),
-                        buf.as_mut_ptr(),
-                        buf.len(),
-                        &mut n,
-                    )
-                });
-                black_box(n)
-            })
-        });
-        placement(&format!("read_into/ffi/{name}"), || {
-            (buf.as_ptr(), ffi_data_ptr(&h, KEY.as_bytes()))
-        });
-        drop(h);
-
-        let mut limit = MemcpyLimit::new(&data);
+        let mut limit = MemcpyLimit::new(data);
         g.bench_function(BenchmarkId::new("limit_memcpy", name), |b| {
             b.iter(|| limit.run())
         });
-    }
-    g.finish();
+    });
 }
 
 fn range(c: &mut Criterion) {
     let mut g = c.benchmark_group("range");
     let data = payload(RANGE_BLOCK);
-    let store = MemoryStore::new();
-    store.write(KEY, &data).unwrap();
-    let h = Handle::new();
-    check(h.write(KEY.as_bytes(), &data));
+    let store = store_with(&data);
     for &(name, offset, length) in RANGES {
         if quick() && name.ends_with("_start") {
             continue;
@@ -392,27 +258,6 @@ fn range(c: &mut Criterion) {
                     .unwrap()
             })
         });
-        g.bench_function(BenchmarkId::new("ffi_into", name), |b| {
-            b.iter(|| {
-                let key = black_box(KEY.as_bytes());
-                let mut n = 0usize;
-                // SAFETY: a live handle from `Handle::new`, slices borrowed for the
-                // call, writable outputs; pins and pages are released once.
-                check(unsafe {
-                    blockmem_read_range(
-                        h.0,
-                        key.as_ptr(),
-                        key.len(),
-                        off,
-                        len,
-                        buf.as_mut_ptr(),
-                        buf.len(),
-                        &mut n,
-                    )
-                });
-                black_box(n)
-            })
-        });
         let mut limit = MemcpyLimit::new(&data[offset..offset + length]);
         g.bench_function(BenchmarkId::new("limit_memcpy", name), |b| {
             b.iter(|| limit.run())
@@ -422,81 +267,11 @@ fn range(c: &mut Criterion) {
 }
 
 fn stat(c: &mut Criterion) {
-    let mut g = c.benchmark_group("stat");
-    for (name, size) in sizes() {
-        let data = payload(size);
-        let store = MemoryStore::new();
-        store.write(KEY, &data).unwrap();
-        g.bench_function(BenchmarkId::new("rust", name), |b| {
-            b.iter(|| store.stat(black_box(KEY)).unwrap())
+    per_size(c, "stat", |g, name, data| {
+        on_store(g, BenchmarkId::new("rust", name), data, |s| {
+            s.stat(black_box(KEY)).unwrap()
         });
-        drop(store);
-
-        let h = Handle::new();
-        check(h.write(KEY.as_bytes(), &data));
-        g.bench_function(BenchmarkId::new("ffi", name), |b| {
-            b.iter(|| {
-                let key = black_box(KEY.as_bytes());
-                let mut n = 0u64;
-                // SAFETY: a live handle from `Handle::new`, slices borrowed for the
-                // call, writable outputs; pins and pages are released once.
-                check(unsafe { blockmem_stat(h.0, key.as_ptr(), key.len(), &mut n) });
-                black_box(n)
-            })
-        });
-    }
-    g.finish();
-}
-
-/// Runs `op(thread)` `iters` times on each of `threads` threads at once and
-/// returns the wall time from a common start to the last thread's end.
-fn run_threads(threads: usize, iters: u64, op: &(dyn Fn(usize) + Sync)) -> Duration {
-    let barrier = Barrier::new(threads + 1);
-    let start = thread::scope(|s| {
-        for t in 0..threads {
-            let barrier = &barrier;
-            s.spawn(move || {
-                barrier.wait();
-                for _ in 0..iters {
-                    op(t);
-                }
-            });
-        }
-        barrier.wait();
-        Instant::now()
     });
-    start.elapsed()
-}
-
-/// 64 KiB writes from several threads at once, each thread overwriting its
-/// own key. One iteration is one write per thread, so the reported
-/// throughput is the aggregate.
-fn parallel_write(c: &mut Criterion) {
-    let mut g = c.benchmark_group("parallel_write_64KB");
-    let data = payload(PARALLEL_SIZE);
-    for &threads in THREADS {
-        g.throughput(Throughput::Bytes((PARALLEL_SIZE * threads) as u64));
-        let keys: Vec<String> = (0..threads)
-            .map(|t| format!("share/parallel/thread-{t}"))
-            .collect();
-
-        let store = MemoryStore::new();
-        g.bench_function(BenchmarkId::new("rust", threads), |b| {
-            b.iter_custom(|iters| {
-                run_threads(threads, iters, &|t| store.write(&keys[t], &data).unwrap())
-            })
-        });
-        drop(store);
-
-        // Each thread allocates from its own arena, so no common placement
-        // exists; this limit uses the plain source.
-        g.bench_function(BenchmarkId::new("limit_alloc_copy", threads), |b| {
-            b.iter_custom(|iters| {
-                run_threads(threads, iters, &|_| alloc_copy_free(black_box(&data)))
-            })
-        });
-    }
-    g.finish();
 }
 
 fn list_prefix(c: &mut Criterion) {
@@ -508,30 +283,6 @@ fn list_prefix(c: &mut Criterion) {
         assert_eq!(store.list(&prefix).unwrap().len(), BLOCKS_PER_CHUNK);
         g.bench_function(BenchmarkId::new("rust", n), |b| {
             b.iter(|| store.list(black_box(&prefix)).unwrap())
-        });
-        drop(store);
-
-        let h = Handle::new();
-        let data = payload(PREFIX_BLOCK_SIZE);
-        for i in 0..n {
-            let key = chunk_key(i / BLOCKS_PER_CHUNK, i % BLOCKS_PER_CHUNK);
-            check(h.write(key.as_bytes(), &data));
-        }
-        g.bench_function(BenchmarkId::new("ffi", n), |b| {
-            b.iter(|| {
-                let p = black_box(prefix.as_bytes());
-                let mut page: *mut blockmem_list_page = std::ptr::null_mut();
-                // SAFETY: a live handle from `Handle::new`, slices borrowed for the
-                // call, writable outputs; pins and pages are released once.
-                check(unsafe {
-                    blockmem_list(h.0, p.as_ptr(), p.len(), std::ptr::null(), 0, 0, &mut page)
-                });
-                // SAFETY: `page` was just returned by `blockmem_list`.
-                black_box(unsafe { (*page).count });
-                // SAFETY: a live handle from `Handle::new`, slices borrowed for the
-                // call, writable outputs; pins and pages are released once.
-                unsafe { blockmem_list_page_free(page) };
-            })
         });
     }
     g.finish();
@@ -580,6 +331,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = write, read, read_into, range, stat, parallel_write, list_prefix, delete_prefix
+    targets = write, read, read_into, range, stat, list_prefix, delete_prefix
 }
 criterion_main!(benches);

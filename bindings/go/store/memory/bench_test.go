@@ -1,21 +1,25 @@
 package memory_test
 
-// Benchmarks of the blockmem Go binding side by side with refStore, the
-// pure-Go reference (reference_test.go). Every benchmark runs once per
-// implementation as a sub-benchmark named impl=blockmem or impl=ref, so
-// benchstat lines the two up:
+// Benchmarks of the blockmem Go binding. The classic store methods run once
+// per implementation as sub-benchmarks impl=blockmem and impl=ref (the
+// pure-Go store in reference_test.go); the streaming calls run against the
+// copying calls they replace as path=stream and path=copy. benchstat lines
+// them up:
 //
-//	go test -run '^$' -bench . -benchmem -count 6 | tee out.txt
+//	go test -run '^$' -bench . -benchmem -count 10 | tee out.txt
 //	benchstat -col /impl out.txt
 //
+// Every benchmark also reports GCs/op (collections) and faults/op (minor
+// page faults), which explain differences in allocating benchmarks.
 // BLOCKMEM_BENCH_QUICK=1 selects a reduced set of sizes (make bench-quick).
-// TestMemoryOverhead measures resident memory per block; it runs only when
-// BLOCKMEM_MEMORY_IMPL is set (bench/Makefile runs it once per
-// implementation, each in its own process).
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"hash/crc32"
+	"io"
+	"net"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -23,7 +27,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/blockmem/blockmem/bindings/go/store"
 	"github.com/blockmem/blockmem/bindings/go/store/memory"
@@ -62,15 +68,15 @@ const (
 	benchBlocksPerChunk  = 8
 )
 
-var benchSizes = []struct {
+type benchSize struct {
 	name string
 	n    int
-}{
-	{"1KB", benchKiB},
-	{"64KB", 64 * benchKiB},
-	{"1MB", benchMiB},
-	{"4MB", 4 * benchMiB},
 }
+
+var (
+	benchSizes       = []benchSize{{"1KB", benchKiB}, {"64KB", 64 * benchKiB}, {"1MB", benchMiB}, {"4MB", 4 * benchMiB}}
+	benchStreamSizes = []benchSize{{"64KB", 64 * benchKiB}, {"1MB", benchMiB}, {"4MB", 4 * benchMiB}}
+)
 
 var benchRanges = []struct {
 	name           string
@@ -107,6 +113,18 @@ func benchPayload(n int) []byte {
 	return b
 }
 
+// benchEachSize runs fn as sub-benchmark <size> for every size not left out
+// of the quick set, with the size's payload.
+func benchEachSize(b *testing.B, sizes []benchSize, fn func(b *testing.B, data []byte)) {
+	for _, size := range sizes {
+		if benchSkipInQuick(size.name) {
+			continue
+		}
+		data := benchPayload(size.n)
+		b.Run(size.name, func(b *testing.B) { fn(b, data) })
+	}
+}
+
 // benchEachImpl runs fn as sub-benchmark impl=<name> on a fresh store of
 // each implementation, closing the store afterwards.
 func benchEachImpl(b *testing.B, fn func(b *testing.B, s benchStore)) {
@@ -114,25 +132,37 @@ func benchEachImpl(b *testing.B, fn func(b *testing.B, s benchStore)) {
 		b.Run("impl="+impl.name, func(b *testing.B) {
 			s := impl.new()
 			defer s.Close()
-			defer benchReportGCs(b)()
+			defer benchReportRuntime(b)()
 			fn(b, s)
 		})
 	}
 }
 
-// benchReportGCs reports garbage collections per operation (GCs/op) for
-// the benchmark it is deferred in. The collector's pace depends on the
-// live Go heap: the reference keeps its blocks on the Go heap and
-// blockmem does not, so the same allocation rate triggers a different
-// number of collections, which the report uses to explain differences in
-// allocating benchmarks. Both readings happen outside the timed loop.
-func benchReportGCs(b *testing.B) func() {
+// benchMinorFaults is this process's count of minor page faults so far.
+func benchMinorFaults() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Minflt
+}
+
+// benchReportRuntime reports garbage collections (GCs/op) and minor page
+// faults (faults/op) per operation for the benchmark it is deferred in.
+// The collector paces itself on the live Go heap: the reference keeps its
+// blocks there and blockmem does not, so the same allocation rate triggers
+// a different number of collections; memory the runtime returns to the
+// system between collections is faulted in again on the next allocation.
+// Both readings happen outside the timed loop.
+func benchReportRuntime(b *testing.B) func() {
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
+	faults := benchMinorFaults()
 	return func() {
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.NumGC-before.NumGC)/float64(b.N), "GCs/op")
+		b.ReportMetric(float64(benchMinorFaults()-faults)/float64(b.N), "faults/op")
 	}
 }
 
@@ -143,72 +173,58 @@ func benchWrite(b *testing.B, s benchStore, key string, data []byte) {
 	}
 }
 
+// benchReads measures read(ctx) on each implementation holding block under
+// benchKey; read returns what it read, kept alive in a sink.
+func benchReads(b *testing.B, block []byte, n int64,
+	read func(ctx context.Context, s benchStore) ([]byte, error)) {
+	ctx := context.Background()
+	benchEachImpl(b, func(b *testing.B, s benchStore) {
+		benchWrite(b, s, benchKey, block)
+		b.SetBytes(n)
+		b.ReportAllocs()
+		for b.Loop() {
+			out, err := read(ctx, s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchSinkBytes = out
+		}
+		benchSinkBytes = nil
+	})
+}
+
 func BenchmarkWriteBlock(b *testing.B) {
 	ctx := context.Background()
-	for _, size := range benchSizes {
-		if benchSkipInQuick(size.name) {
-			continue
-		}
-		data := benchPayload(size.n)
-		b.Run(size.name, func(b *testing.B) {
-			benchEachImpl(b, func(b *testing.B, s benchStore) {
-				b.SetBytes(int64(size.n))
-				b.ReportAllocs()
-				for b.Loop() {
-					if err := s.WriteBlock(ctx, benchKey, data); err != nil {
-						b.Fatal(err)
-					}
+	benchEachSize(b, benchSizes, func(b *testing.B, data []byte) {
+		benchEachImpl(b, func(b *testing.B, s benchStore) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := s.WriteBlock(ctx, benchKey, data); err != nil {
+					b.Fatal(err)
 				}
-			})
+			}
 		})
-	}
+	})
 }
 
 func BenchmarkReadBlock(b *testing.B) {
-	ctx := context.Background()
-	for _, size := range benchSizes {
-		if benchSkipInQuick(size.name) {
-			continue
-		}
-		data := benchPayload(size.n)
-		b.Run(size.name, func(b *testing.B) {
-			benchEachImpl(b, func(b *testing.B, s benchStore) {
-				benchWrite(b, s, benchKey, data)
-				b.SetBytes(int64(size.n))
-				b.ReportAllocs()
-				for b.Loop() {
-					out, err := s.ReadBlock(ctx, benchKey)
-					if err != nil {
-						b.Fatal(err)
-					}
-					benchSinkBytes = out
-				}
-				benchSinkBytes = nil
-			})
+	benchEachSize(b, benchSizes, func(b *testing.B, data []byte) {
+		benchReads(b, data, int64(len(data)), func(ctx context.Context, s benchStore) ([]byte, error) {
+			return s.ReadBlock(ctx, benchKey)
 		})
-	}
+	})
 }
 
 func BenchmarkReadBlockRange(b *testing.B) {
-	ctx := context.Background()
 	data := benchPayload(benchRangeBlock)
 	for _, r := range benchRanges {
 		if benchSkipInQuick(r.name) {
 			continue
 		}
 		b.Run(r.name, func(b *testing.B) {
-			benchEachImpl(b, func(b *testing.B, s benchStore) {
-				benchWrite(b, s, benchKey, data)
-				b.SetBytes(r.length)
-				b.ReportAllocs()
-				for b.Loop() {
-					out, err := s.ReadBlockRange(ctx, benchKey, r.offset, r.length)
-					if err != nil {
-						b.Fatal(err)
-					}
-					benchSinkBytes = out
-				}
-				benchSinkBytes = nil
+			benchReads(b, data, r.length, func(ctx context.Context, s benchStore) ([]byte, error) {
+				return s.ReadBlockRange(ctx, benchKey, r.offset, r.length)
 			})
 		})
 	}
@@ -239,27 +255,13 @@ func BenchmarkWriteBlock_Parallel(b *testing.B) {
 // allocation-free extension (0 allocs/op expected), and the same method
 // on the reference for comparison.
 func BenchmarkReadBlockInto(b *testing.B) {
-	ctx := context.Background()
-	for _, size := range benchSizes {
-		if benchSkipInQuick(size.name) {
-			continue
-		}
-		data := benchPayload(size.n)
-		b.Run(size.name, func(b *testing.B) {
-			benchEachImpl(b, func(b *testing.B, s benchStore) {
-				benchWrite(b, s, benchKey, data)
-				dst := make([]byte, size.n)
-				b.SetBytes(int64(size.n))
-				b.ReportAllocs()
-				for b.Loop() {
-					n, err := s.ReadBlockInto(ctx, benchKey, dst)
-					if err != nil || n != size.n {
-						b.Fatal(n, err)
-					}
-				}
-			})
+	benchEachSize(b, benchSizes, func(b *testing.B, data []byte) {
+		dst := make([]byte, len(data))
+		benchReads(b, data, int64(len(data)), func(ctx context.Context, s benchStore) ([]byte, error) {
+			n, err := s.ReadBlockInto(ctx, benchKey, dst)
+			return dst[:n], err
 		})
-	}
+	})
 }
 
 func BenchmarkStat(b *testing.B) {
@@ -274,6 +276,21 @@ func BenchmarkStat(b *testing.B) {
 				b.Fatal(err)
 			}
 			benchSinkInt = n
+		}
+	})
+}
+
+// BenchmarkHealthCheck is the cost of the cheapest call: on blockmem one
+// cgo crossing to a function that loads one flag, on the reference a read
+// lock.
+func BenchmarkHealthCheck(b *testing.B) {
+	ctx := context.Background()
+	benchEachImpl(b, func(b *testing.B, s benchStore) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := s.HealthCheck(ctx); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
@@ -352,21 +369,146 @@ func BenchmarkTotalSize(b *testing.B) {
 	})
 }
 
+// benchPaths are the two ways to do one streaming job: with the copying
+// calls, and with the streaming call.
+type benchPaths struct {
+	copy, stream func(ctx context.Context, s *memory.Store) error
+}
+
+// benchEachPath runs p.copy as sub-benchmark path=copy and p.stream as
+// path=stream on a blockmem store holding data under benchKey, each
+// moving len(data) bytes per call.
+func benchEachPath(b *testing.B, data []byte, p benchPaths) {
+	ctx := context.Background()
+	for _, path := range []struct {
+		name string
+		op   func(ctx context.Context, s *memory.Store) error
+	}{{"copy", p.copy}, {"stream", p.stream}} {
+		b.Run("path="+path.name, func(b *testing.B) {
+			s := memory.New()
+			defer s.Close()
+			benchWrite(b, s, benchKey, data)
+			defer benchReportRuntime(b)()
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := path.op(ctx, s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// benchDeliver returns the two ways to hand the block under benchKey to w:
+// a copy into a new slice then one Write, or ReadBlockTo.
+func benchDeliver(w io.Writer, before func()) benchPaths {
+	return benchPaths{
+		copy: func(ctx context.Context, s *memory.Store) error {
+			before()
+			data, err := s.ReadBlock(ctx, benchKey)
+			if err == nil {
+				_, err = w.Write(data)
+			}
+			return err
+		},
+		stream: func(ctx context.Context, s *memory.Store) error {
+			before()
+			_, err := s.ReadBlockTo(ctx, benchKey, w)
+			return err
+		},
+	}
+}
+
+// BenchmarkReadBlockToCRC32 delivers a block to a CRC32 hash.
+func BenchmarkReadBlockToCRC32(b *testing.B) {
+	benchEachSize(b, benchStreamSizes, func(b *testing.B, data []byte) {
+		h := crc32.NewIEEE()
+		benchEachPath(b, data, benchDeliver(h, h.Reset))
+	})
+}
+
+// BenchmarkReadBlockToTCP serves a block over a loopback TCP connection
+// whose other end discards what it receives.
+func BenchmarkReadBlockToTCP(b *testing.B) {
+	benchEachSize(b, benchStreamSizes, func(b *testing.B, data []byte) {
+		conn := benchLoopback(b)
+		benchEachPath(b, data, benchDeliver(conn, func() {}))
+	})
+}
+
+// benchLoopback returns a TCP connection to a reader on 127.0.0.1 that
+// discards everything; both close when the benchmark ends. Deadlines bound
+// every call, so a stuck peer fails the benchmark instead of hanging it.
+func benchLoopback(b *testing.B) net.Conn {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		peer, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer peer.Close()
+		_, _ = io.Copy(io.Discard, peer)
+	}()
+	conn, err := net.DialTimeout("tcp", ln.Addr().String(), 10*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Minute)); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		conn.Close()
+		ln.Close()
+		wg.Wait()
+	})
+	return conn
+}
+
+// BenchmarkWriteBlockFrom stores a block read from an io.Reader.
+func BenchmarkWriteBlockFrom(b *testing.B) {
+	benchEachSize(b, benchStreamSizes, func(b *testing.B, data []byte) {
+		r := bytes.NewReader(data)
+		size := int64(len(data))
+		benchEachPath(b, data, benchPaths{
+			copy: func(ctx context.Context, s *memory.Store) error {
+				r.Reset(data)
+				buf := make([]byte, size)
+				if _, err := io.ReadFull(r, buf); err != nil {
+					return err
+				}
+				return s.WriteBlock(ctx, benchKey, buf)
+			},
+			stream: func(ctx context.Context, s *memory.Store) error {
+				r.Reset(data)
+				return s.WriteBlockFrom(ctx, benchKey, r, size)
+			},
+		})
+	})
+}
+
 // benchResidentBytes is this process's resident set size, from
 // /proc/self/statm.
-func benchResidentBytes(t *testing.T) int64 {
-	t.Helper()
+func benchResidentBytes(tb testing.TB) int64 {
+	tb.Helper()
 	raw, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
-		t.Skip("no /proc/self/statm:", err)
+		tb.Skip("no /proc/self/statm:", err)
 	}
 	fields := strings.Fields(string(raw))
 	if len(fields) < 2 {
-		t.Fatalf("unexpected statm %q", raw)
+		tb.Fatalf("unexpected statm %q", raw)
 	}
 	pages, err := strconv.ParseInt(fields[1], 10, 64)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return pages * int64(os.Getpagesize())
 }
@@ -381,64 +523,37 @@ func benchSettle() runtime.MemStats {
 	return ms
 }
 
-// TestMemoryOverhead fills a store with BLOCKMEM_MEMORY_BLOCKS (default
-// 10^6) blocks of 1 KiB and prints the memory it costs per block beyond
-// the key and data bytes: from the resident set (RSS) for both
-// implementations, and from the Go heap's HeapInuse (what the reference's
-// blocks occupy; blockmem keeps blocks outside the Go heap).
-func TestMemoryOverhead(t *testing.T) {
-	implName := os.Getenv("BLOCKMEM_MEMORY_IMPL")
-	if implName == "" {
-		t.Skip("set BLOCKMEM_MEMORY_IMPL=blockmem or ref to measure (bench/Makefile does)")
-	}
-	blocks := benchPrefixBlocks
-	if v := os.Getenv("BLOCKMEM_MEMORY_BLOCKS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			t.Fatalf("BLOCKMEM_MEMORY_BLOCKS=%q", v)
-		}
-		blocks = n
-	}
-	var mk func() benchStore
-	for _, impl := range benchImpls {
-		if impl.name == implName {
-			mk = impl.new
-		}
-	}
-	if mk == nil {
-		t.Fatalf("unknown BLOCKMEM_MEMORY_IMPL %q", implName)
-	}
-
-	ctx := context.Background()
+// BenchmarkMemoryPerBlock fills a store with 10^6 blocks of 1 KiB per
+// iteration and reports the memory it costs per block: the resident set
+// beyond the key and data bytes (rss-B/block), and the Go heap's share of
+// it (goheap-B/block: the reference keeps its blocks there, blockmem
+// outside). It measures, it does not judge: RSS depends on the allocator
+// and the kernel. The bound on blockmem's own overhead is asserted
+// deterministically by the Rust test tests/memory.rs. Run it with
+// -benchtime 1x, one implementation per process (benches/report does), so
+// one store's freed memory does not hide in the next one's RSS.
+func BenchmarkMemoryPerBlock(b *testing.B) {
 	data := benchPayload(benchKiB)
-	ms0 := benchSettle()
-	rss0 := benchResidentBytes(t)
-
-	s := mk()
-	var keyData int64
-	for i := range blocks {
-		key := benchChunkKey(i/benchBlocksPerChunk, i%benchBlocksPerChunk)
-		if err := s.WriteBlock(ctx, key, data); err != nil {
-			t.Fatal(err)
-		}
-		keyData += int64(len(key) + len(data))
+	for _, impl := range benchImpls {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			var rss, heap, keyData int64
+			for b.Loop() {
+				ms0, rss0 := benchSettle(), benchResidentBytes(b)
+				s := impl.new()
+				for i := range benchPrefixBlocks {
+					key := benchChunkKey(i/benchBlocksPerChunk, i%benchBlocksPerChunk)
+					benchWrite(b, s, key, data)
+					keyData += int64(len(key) + len(data))
+				}
+				ms1, rss1 := benchSettle(), benchResidentBytes(b)
+				rss += rss1 - rss0
+				heap += int64(ms1.HeapInuse) - int64(ms0.HeapInuse)
+				runtime.KeepAlive(s)
+				s.Close()
+			}
+			blocks := float64(b.N * benchPrefixBlocks)
+			b.ReportMetric(float64(rss-keyData)/blocks, "rss-B/block")
+			b.ReportMetric(float64(heap)/blocks, "goheap-B/block")
+		})
 	}
-
-	ms1 := benchSettle()
-	rss1 := benchResidentBytes(t)
-	if s.TotalSize() != int64(blocks*len(data)) {
-		t.Fatalf("total size %d", s.TotalSize())
-	}
-	perBlock := func(before, after int64) float64 {
-		return float64(after-before-keyData) / float64(blocks)
-	}
-	fmt.Printf("memory impl=go-%s blocks=%d data_size=%d key_data_bytes=%d "+
-		"rss_delta=%d rss_overhead_per_block=%.1f "+
-		"heap_inuse_delta=%d heap_overhead_per_block=%.1f\n",
-		implName, blocks, len(data), keyData,
-		rss1-rss0, perBlock(rss0, rss1),
-		int64(ms1.HeapInuse)-int64(ms0.HeapInuse),
-		perBlock(int64(ms0.HeapInuse), int64(ms1.HeapInuse)))
-	runtime.KeepAlive(s)
-	s.Close()
 }

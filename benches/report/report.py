@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Stitches REPORT.md and the scaling charts from one benchmark run.
+
+Reads, from the run directory that run.sh fills:
+  meta.txt                              "key: value" lines about the run
+  criterion/**/new/estimates.json       criterion's own estimates
+  go-<name>.csv, go-<name>.txt          benchstat output (CSV and text)
+and, from the scaling directory, <N>-cores.csv tables written by scaling.c
+(this machine's and any committed from others), and targets.toml next to
+this script. Tables are the tools' own numbers; the only arithmetic here is
+the ratios the targets name.
+"""
+
+import argparse
+import csv
+import glob
+import json
+import os
+import re
+import tomllib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# Chart colours by operation; own keys solid, hot key dashed, limits dotted.
+COLORS = {"write": "C0", "read": "C1", "get": "C2", "mix": "C3", "memcpy": "k", "malloc": "0.5"}
+
+
+def load_criterion(run_dir):
+    """{"group/function/param": median ns} from criterion's estimates."""
+    out = {}
+    root = os.path.join(run_dir, "criterion")
+    for path in glob.glob(os.path.join(root, "**", "new", "estimates.json"), recursive=True):
+        with open(os.path.join(os.path.dirname(path), "benchmark.json")) as f:
+            full_id = json.load(f)["full_id"]
+        with open(path) as f:
+            out[full_id] = json.load(f)["median"]["point_estimate"]
+    return out
+
+
+def load_benchstat(path):
+    """{(row, unit, column): centre} from `benchstat -format csv`."""
+    out = {}
+    with open(path) as f:
+        blocks = f.read().split("\n\n")
+    for block in blocks:
+        lines = block.strip().splitlines()
+        while lines and not lines[0].startswith(","):
+            lines.pop(0)  # the Go run's configuration lines
+        rows = list(csv.reader(lines))
+        if len(rows) < 3:
+            continue
+        starts = [i for i, name in enumerate(rows[0]) if i > 0 and name]
+        for row in rows[2:]:
+            name = re.sub(r"-\d+$", "", row[0])
+            for i in starts:
+                if i < len(row) and row[i]:
+                    out[(name, rows[1][i], rows[0][i])] = float(row[i])
+    return out
+
+
+def load_scaling(path):
+    """(machine line, {(case, size, threads): row}) from a scaling table."""
+    with open(path) as f:
+        machine = f.readline().lstrip("# ").strip()
+        rows = list(csv.DictReader(f))
+    table = {}
+    for r in rows:
+        r["ops_per_s"] = float(r["ops_per_s"])
+        r["ns_per_op"] = float(r["ns_per_op"])
+        table[(r["case"], r["size"], int(r["threads"]))] = r
+    for (case, size, _), r in table.items():
+        one = table.get((case, size, 1))
+        r["speedup"] = r["ops_per_s"] / one["ops_per_s"] if one else None
+    return machine, table
+
+
+class Run:
+    """Every measurement of one run, looked up by the names targets.toml uses."""
+
+    def __init__(self, run_dir, scaling_dir):
+        self.criterion = load_criterion(run_dir)
+        self.go = {}
+        for path in glob.glob(os.path.join(run_dir, "go-*.csv")):
+            self.go[os.path.basename(path)[3:-4]] = load_benchstat(path)
+        own = os.path.join(scaling_dir, f"{len(os.sched_getaffinity(0))}-cores.csv")
+        self.scaling = load_scaling(own)[1] if os.path.exists(own) else {}
+
+    def get(self, name):
+        """The value a measurement name refers to, or None if not measured."""
+        kind, _, rest = name.partition(":")
+        if kind == "criterion":
+            return self.criterion.get(rest)
+        if kind == "go":
+            run, row, unit, column = rest.split(":")
+            return self.go.get(run, {}).get((row, unit, column))
+        if kind == "scaling":
+            where, field = rest.split(":")
+            case, size, threads = where.split("/")
+            return self.scaling.get((case, size, int(threads)), {}).get(field)
+        raise ValueError(f"unknown measurement kind in {name!r}")
+
+
+def expand(targets):
+    """Targets with `each` repeated once per item, `{}` replaced by it."""
+    for t in targets:
+        for item in t.get("each", [None]):
+            sub = (lambda v: v.replace("{}", item)) if item else (lambda v: v)
+            yield {k: [sub(x) for x in v] if k == "ratio" else sub(v) if isinstance(v, str) else v
+                   for k, v in t.items()}
+
+
+def check_targets(run, targets):
+    """Rows of (name, goal, measured, result) for every target."""
+    rows = []
+    for t in expand(targets):
+        if "ratio" in t:
+            a, b = (run.get(n) for n in t["ratio"])
+            value = a / b if a is not None and b else None
+            unit = "x"
+        else:
+            value, unit = run.get(t["value"]), " " + t.get("unit", "")
+        goals = [f"≥ {t['min']:g}{unit}"] if "min" in t else []
+        goals += [f"≤ {t['max']:g}{unit}"] if "max" in t else []
+        if value is None:
+            rows.append((t["name"], ", ".join(goals), "not measured", "–"))
+            continue
+        ok = t.get("min", value) <= value <= t.get("max", value)
+        rows.append((t["name"], ", ".join(goals), f"{value:.3g}{unit}", "PASS" if ok else "**MISS**"))
+    return rows
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def fmt_ns(ns):
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def fmt_rate(x):
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= scale:
+            return f"{x / scale:.3g}{unit}"
+    return f"{x:.3g}"
+
+
+def param_order(param):
+    """Sort key for parameters such as 10000, 64KB or 1KB_middle: by size."""
+    m = re.match(r"(\d+)(KB|MB)?(.*)", param)
+    if not m:
+        return (0, param)
+    return (int(m[1]) * {"KB": 1 << 10, "MB": 1 << 20}.get(m[2], 1), m[3])
+
+
+def criterion_section(results):
+    """One table per criterion group: parameters down, functions across."""
+    out = []
+    groups = {}
+    for full_id, ns in results.items():
+        group, function, param = full_id.split("/", 2)
+        groups.setdefault(group, {}).setdefault(param, {})[function] = ns
+    for group, params in sorted(groups.items()):
+        functions = sorted({f for p in params.values() for f in p})
+        rows = [[p] + [fmt_ns(v[f]) if f in v else "" for f in functions]
+                for p, v in sorted(params.items(), key=lambda item: param_order(item[0]))]
+        out += [f"#### `{group}` (median time per operation)", "", table([""] + functions, rows), ""]
+    return out
+
+
+def scaling_section(path, chart):
+    """A table per block size and one chart for a scaling table."""
+    import matplotlib
+
+    matplotlib.use("svg")
+    import matplotlib.pyplot as plt
+
+    machine, data = load_scaling(path)
+    sizes = list(dict.fromkeys(k[1] for k in data))
+    threads = sorted({k[2] for k in data})
+    cases = list(dict.fromkeys(k[0] for k in data))
+    out = [f"Machine: {machine}. Aggregate operations per second, best of several runs.", ""]
+    fig, axes = plt.subplots(1, len(sizes), figsize=(5 * len(sizes), 4.5), squeeze=False)
+    for ax, size in zip(axes[0], sizes):
+        rows = []
+        for case in cases:
+            cells = [data.get((case, size, n)) for n in threads]
+            rows.append([case] + [fmt_rate(c["ops_per_s"]) if c else "" for c in cells])
+            xs = [n for n, c in zip(threads, cells) if c]
+            ys = [c["ops_per_s"] for c in cells if c]
+            style = ":" if "ring" in case else "--" if "hot" in case else "-"
+            color = COLORS[case.split("_")[0]]
+            ax.plot(xs, ys, style, color=color, marker="o", label=case)
+        out += [f"**{size} blocks**", "", table(["case"] + [f"{n} thr" for n in threads], rows), ""]
+        ax.set(title=f"{size} blocks", xlabel="threads", ylabel="operations per second", yscale="log")
+        ax.set_xticks(threads)
+    axes[0][-1].legend(fontsize="small", loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    fig.savefig(chart)
+    plt.close(fig)
+    return out + [f"![throughput against threads]({os.path.basename(chart)})", ""]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dir", required=True, help="run directory")
+    ap.add_argument("--out", required=True, help="directory for REPORT.md and charts")
+    ap.add_argument("--scaling", required=True, help="directory of scaling tables")
+    args = ap.parse_args()
+
+    with open(os.path.join(HERE, "targets.toml"), "rb") as f:
+        targets = tomllib.load(f)["target"]
+    run = Run(args.dir, args.scaling)
+    results = check_targets(run, targets)
+    met = sum(r[3] == "PASS" for r in results)
+    for name, _, measured, _ in results:
+        if measured == "not measured":
+            print(f"warning: target not measured (missing benchmark or misspelt name): {name}")
+
+    with open(os.path.join(args.dir, "meta.txt")) as f:
+        meta = [line.rstrip("\n").split(": ", 1) for line in f if ": " in line]
+    quick = ["**Quick run** (`make bench-quick`): a reduced set with short timings, to check",
+             "the pipeline; do not quote its numbers.", ""] if dict(meta).get("mode") == "quick" else []
+    out = ["# blockmem benchmark report", ""] + quick + [
+           "Generated by `make bench` from one run (`benches/report/`); every ratio compares",
+           "numbers taken in that run on that machine. Targets are listed in",
+           "[targets.toml](targets.toml) and checked by [report.py](report.py).", "",
+           "## Run", "", table(["", ""], meta), "",
+           "## Targets", "", f"{met} of {len(results)} met.", "",
+           table(["target", "goal", "measured", "result"], results), ""]
+
+    for path in sorted(glob.glob(os.path.join(args.scaling, "*.csv"))):
+        name = os.path.basename(path)[:-4]
+        out += [f"## Scaling through the C ABI ({name})", ""]
+        out += scaling_section(path, os.path.join(args.out, f"scaling-{name}.svg"))
+
+    out += ["## Rust API (criterion)", ""] + criterion_section(run.criterion)
+    for path in sorted(glob.glob(os.path.join(args.dir, "go-*.txt"))):
+        with open(path) as f:
+            body = f.read().strip()
+        name = os.path.basename(path)[3:-4]
+        out += [f"## Go: `{name}` (benchstat)", "", "```", body, "```", ""]
+
+    with open(os.path.join(args.out, "REPORT.md"), "w") as f:
+        f.write("\n".join(out))
+    print(f"{met} of {len(results)} targets met; wrote {args.out}/REPORT.md")
+
+
+if __name__ == "__main__":
+    main()

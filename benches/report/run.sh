@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Runs benchmark phases into one run directory; Makefile sets the knobs.
+#
+#   run.sh PHASE...   phases: build (run info, the C program), build-all
+#                     (the Rust and Go benchmarks), scaling, criterion, go,
+#                     benchstat
+#
+#   DIR             run directory (raw outputs, meta.txt)
+#   SCALING_DIR     where scaling writes <cores>-cores.csv
+#   QUICK           1 for the reduced set
+#   SCALING_ARGS    scaling's DURATION_MS RUNS
+#   CRITERION_ARGS  extra criterion arguments
+#   COUNT           Go rounds, each a separate process per run kind
+#   BENCHTIME       Go -benchtime
+#   MEMLIMIT_ENV    Go settings of the memlimit run (equal GC pacing)
+#   BENCHSTAT       benchstat binary
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+: "${DIR:?}" "${SCALING_DIR:?}"
+CARGO=${CARGO:-cargo}
+GO=${GO:-go}
+CC=${CC:-cc}
+export BLOCKMEM_BENCH_QUICK=${QUICK:-}
+mkdir -p "$DIR" "$SCALING_DIR"
+cd "$DIR"
+
+# Go benchmark sets: the classic store methods against the pure-Go store
+# (impl=...), the read paths again under MEMLIMIT_ENV, and blockmem's
+# streaming calls against copying ones (path=...).
+GO_CLASSIC='^Benchmark(WriteBlock|WriteBlock_Parallel|ReadBlock|ReadBlockRange|ReadBlockInto|Stat|HealthCheck|ListByPrefix|TotalSize)$'
+GO_READS='^Benchmark(ReadBlock|ReadBlockRange)$'
+GO_STREAM='^Benchmark(ReadBlockToCRC32|ReadBlockToTCP|WriteBlockFrom)$'
+
+meta() { echo "$1: $2" >> meta.txt; }
+go_bench() { # output-name regex benchtime [env...]
+  local name=$1 regex=$2 benchtime=$3
+  shift 3
+  env "$@" ./memory.test -test.run '^$' -test.bench "$regex" -test.benchmem \
+    -test.benchtime "$benchtime" | tee -a "raw-go-$name.txt"
+}
+
+for phase in "$@"; do
+  echo "== $(date -u +%H:%M:%S) $phase"
+  start=$(date +%s)
+  case $phase in
+  build)
+    rm -f meta.txt raw-go-*.txt go-*.txt go-*.csv
+    meta "started" "$(date -u '+%Y-%m-%d %H:%M UTC')"
+    meta "mode" "$([ -n "${QUICK:-}" ] && echo quick || echo full)"
+    meta "CPU" "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) logical cores"
+    meta "memory" "$(free -g | awk '/^Mem:/ {print $2 " GiB"}')"
+    meta "kernel" "$(uname -r)"
+    meta "load average at start" "$(cut -d' ' -f1-3 /proc/loadavg)"
+    meta "toolchain" "$(rustc --version | cut -d' ' -f1-2), $($GO version | cut -d' ' -f3), $($CC --version | head -1)"
+    "$CC" -O2 -std=c11 -pthread -I"$ROOT/include" "$ROOT/benches/scaling.c" -o scaling-c \
+      "$ROOT/target/release/libblockmem.a" -lgcc_s -lutil -lrt -lpthread -lm -ldl
+    ;;
+  build-all)
+    (cd "$ROOT" && "$CARGO" bench --bench store --no-run)
+    (cd "$ROOT/bindings/go" && "$GO" test -c -o "$DIR/memory.test" ./store/memory)
+    ;;
+  scaling)
+    out="$SCALING_DIR/$(nproc)-cores.csv"
+    { echo "# $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) logical cores,"\
+        "$(date -u +%Y-%m-%d)"; ./scaling-c "$(nproc)" ${SCALING_ARGS:?}; } > "$out.tmp"
+    mv "$out.tmp" "$out"
+    column -s, -t < "$out"
+    ;;
+  criterion)
+    (cd "$ROOT" && CRITERION_HOME="$DIR/criterion" \
+      "$CARGO" bench --bench store -- --noplot ${CRITERION_ARGS:-}) | tee criterion.txt
+    ;;
+  go)
+    # Every round runs each set in a fresh process, so the sets and the
+    # rounds interleave in time and benchstat sees independent samples.
+    for i in $(seq "${COUNT:?}"); do
+      echo "-- round $i"
+      go_bench classic "$GO_CLASSIC" "${BENCHTIME:?}"
+      go_bench classic-memlimit "$GO_READS" "$BENCHTIME" ${MEMLIMIT_ENV:?}
+      go_bench stream "$GO_STREAM" "$BENCHTIME"
+    done
+    # Memory per block: once, one implementation per process.
+    for impl in blockmem ref; do
+      go_bench memory "^BenchmarkMemoryPerBlock\$/^impl=$impl\$" 1x
+    done
+    meta "Go memlimit run" "$MEMLIMIT_ENV"
+    ;;
+  benchstat)
+    for raw in raw-go-*.txt; do
+      name=${raw#raw-go-}
+      name=${name%.txt}
+      col=/impl
+      [ "$name" != stream ] || col=/path
+      "${BENCHSTAT:?}" -col "$col" "$raw" > "go-$name.txt" 2> /dev/null
+      "$BENCHSTAT" -col "$col" -format csv "$raw" > "go-$name.csv" 2> /dev/null
+    done
+    meta "benchstat" "$("$GO" version -m "$BENCHSTAT" | awk '$1 == "mod" {print $2 " " $3}')"
+    ;;
+  *)
+    echo "run.sh: unknown phase $phase" >&2
+    exit 2
+    ;;
+  esac
+  meta "phase $phase" "$(( $(date +%s) - start )) s"
+done
