@@ -1,35 +1,108 @@
 # blockmem build entry point. `make` builds everything and runs the
 # examples; `make test` runs every test suite; see README.md.
+#
+# The Rust crate itself builds only an rlib. The C libraries and the header
+# are built here: `cargo rustc --features capi --crate-type staticlib,cdylib`
+# (the `capi` feature makes build.rs generate the header into OUT_DIR).
+# Go is optional: without `go` on PATH the Go targets say so and skip.
 
-CARGO   ?= cargo
-PREFIX  ?= /usr/local
-GO      ?= go
+SHELL       := bash
+.SHELLFLAGS := -o pipefail -ec
 
+CARGO      ?= cargo
+GO         ?= go
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DESTDIR    ?=
+
+VERSION    := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
+SOMAJOR    := $(firstword $(subst ., ,$(VERSION)))
 RELEASE_DIR := target/release
-LIBS        := $(RELEASE_DIR)/libblockmem.a $(RELEASE_DIR)/libblockmem.so
-HEADER      := include/blockmem.h
+HEADER     := include/blockmem.h
+# What the static library needs from the system, as rustc reports it for
+# this target (`--print native-static-libs`), written by `make lib`.
+NATIVE_LIBS := $(RELEASE_DIR)/blockmem-native-libs.txt
+CAPI_JSON   := $(RELEASE_DIR)/blockmem-capi.json
 
-.PHONY: all build lib example test test-rust test-c test-go lint header-check \
-        bench bench-quick soak install clean
+# The Go module carries the header and, per platform, the static archive.
+GO_PKG     := bindings/go/store/memory
+GO_HEADER  := $(GO_PKG)/include/blockmem.h
+HOST       := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+GO_PLATFORM := $(if $(filter x86_64-unknown-linux-gnu,$(HOST)),linux_amd64)
+GO_ARCHIVE := $(GO_PKG)/lib/$(GO_PLATFORM)/libblockmem.a
+HAVE_GO    := $(shell command -v $(GO) >/dev/null 2>&1 && echo yes)
+NO_GO       = echo "go not found on PATH: skipping $@ (the Go binding)"
+MODULE     := github.com/blockmem/blockmem/bindings/go
+GOPROXY_DIR := target/dist/goproxy
+
+comma := ,
+SONAME_FLAG := $(if $(filter %-linux-gnu %-linux-musl,$(HOST)),-C link-arg=-Wl$(comma)-soname$(comma)libblockmem.so.$(SOMAJOR))
+
+.PHONY: all build lib go-lib example test test-rust test-c test-go test-install \
+        test-go-module test-readme lint lint-rust lint-go header-check \
+        bench bench-quick soak install uninstall dist clean
 
 all: build example
 
-# Release libraries (static and shared) and the generated header.
-build lib:
-	$(CARGO) build --release
+# Release libraries (static and shared), the generated header, the Go
+# module's copies of both, and the build-tree pkg-config file.
+build: lib go-lib
 	$(MAKE) -C bindings/c pc
+
+# cargo's JSON names the build script's OUT_DIR, where the header is; the
+# native-static-libs note is replayed by cargo even when nothing rebuilt.
+lib:
+	@mkdir -p $(RELEASE_DIR)
+	$(CARGO) rustc --release --lib --features capi --crate-type staticlib,cdylib \
+	  --message-format=json-render-diagnostics \
+	  -- $(SONAME_FLAG) --print native-static-libs \
+	  2>&1 > $(CAPI_JSON) | tee $(CAPI_JSON).err >&2
+	@out=$$(sed -n 's/^{"reason":"build-script-executed","package_id":"[^"]*#blockmem@[^"]*".*"out_dir":"\([^"]*\)".*/\1/p' $(CAPI_JSON) | tail -n 1); \
+	  test -f "$$out/blockmem.h" || { echo "cargo did not report the generated header" >&2; exit 1; }; \
+	  cmp -s "$$out/blockmem.h" $(HEADER) || cp "$$out/blockmem.h" $(HEADER)
+	@sed -n 's/^note: native-static-libs: //p' $(CAPI_JSON).err | tail -n 1 | \
+	  tr ' ' '\n' | grep -vx -- '-lc' | paste -sd ' ' > $(NATIVE_LIBS).tmp
+	@test -s $(NATIVE_LIBS).tmp || { echo "rustc did not report native-static-libs" >&2; exit 1; }
+	@mv -f $(NATIVE_LIBS).tmp $(NATIVE_LIBS)
+	@ln -sf libblockmem.so $(RELEASE_DIR)/libblockmem.so.$(SOMAJOR)
+
+# The Go module's header copy is committed (checked like include/); the
+# archive is not (see README "Go"): copied only when it changed.
+go-lib: lib
+	@mkdir -p $(dir $(GO_HEADER))
+	@cmp -s $(HEADER) $(GO_HEADER) || cp $(HEADER) $(GO_HEADER)
+ifneq ($(GO_PLATFORM),)
+	@mkdir -p $(dir $(GO_ARCHIVE))
+	@cmp -s $(RELEASE_DIR)/libblockmem.a $(GO_ARCHIVE) || cp $(RELEASE_DIR)/libblockmem.a $(GO_ARCHIVE)
+else
+	@echo "no Go archive for host $(HOST): the Go module supports linux/amd64"
+endif
 
 example: build
 	$(MAKE) -C bindings/c example
+ifeq ($(HAVE_GO),yes)
 	$(MAKE) -C bindings/go example
+else
+	@$(NO_GO)
+endif
 
-test: lint test-rust header-check test-c test-go
+test: lint test-rust header-check test-c test-install test-go
 
-lint:
+lint: lint-rust lint-go
+
+lint-rust:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --all-targets --features fault-injection -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
+
+lint-go:
+ifeq ($(HAVE_GO),yes)
+	$(MAKE) -C bindings/go lint
+else
+	@$(NO_GO)
+endif
 
 # Release build for speed; the fault-injection build (panic hooks) is a
 # debug build so it never touches the release libraries.
@@ -38,16 +111,25 @@ test-rust:
 	$(CARGO) test --features fault-injection
 	$(CARGO) bench --no-run
 
-# A build must not change the committed header.
+# A build must not change the committed header or its copy in the Go module.
 header-check: build
-	git diff --exit-code -- $(HEADER) || \
-	  (echo "include/blockmem.h differs from the generated header: commit it" >&2; exit 1)
+	git diff --exit-code -- include/ $(GO_HEADER) || \
+	  (echo "the generated header differs from the committed one: commit it" >&2; exit 1)
 
 test-c: build
 	$(MAKE) -C bindings/c test
 
+# Install into a scratch prefix (and stage with DESTDIR), build consumers
+# through pkg-config (shared and static) and CMake, then uninstall.
+test-install: build
+	sh packaging/c-install-test.sh
+
 test-go: build
+ifeq ($(HAVE_GO),yes)
 	$(MAKE) -C bindings/go test
+else
+	@$(NO_GO)
+endif
 
 # Benchmarks (not part of `make test`): writes bench/REPORT.md and the chart.
 bench: build
@@ -60,12 +142,23 @@ bench-quick: build
 DURATION ?= 60s
 soak: build
 	$(CARGO) run --release --example soak -- --duration $(DURATION)
+ifeq ($(HAVE_GO),yes)
 	$(MAKE) -C bindings/go soak DURATION=$(DURATION)
+endif
+
+INSTALL_VARS = PREFIX=$(abspath $(PREFIX)) LIBDIR=$(abspath $(LIBDIR)) \
+               INCLUDEDIR=$(abspath $(INCLUDEDIR)) DESTDIR=$(DESTDIR)
 
 install: build
-	$(MAKE) -C bindings/c install PREFIX=$(abspath $(PREFIX))
+	$(MAKE) -C bindings/c install $(INSTALL_VARS)
+
+uninstall:
+	$(MAKE) -C bindings/c uninstall $(INSTALL_VARS)
 
 clean:
 	$(CARGO) clean
 	$(MAKE) -C bindings/c clean
+	rm -rf $(GO_PKG)/lib
+ifeq ($(HAVE_GO),yes)
 	$(MAKE) -C bindings/go clean
+endif
