@@ -40,7 +40,7 @@ comma := ,
 SONAME_FLAG := $(if $(filter %-linux-gnu %-linux-musl,$(HOST)),-C link-arg=-Wl$(comma)-soname$(comma)libblockmem.so.$(SOMAJOR))
 
 .PHONY: all build lib go-lib example test test-rust test-c test-go test-install \
-        test-go-module test-readme lint lint-rust lint-go header-check \
+        test-go-module lint lint-rust lint-go header-check \
         bench bench-quick soak install uninstall dist clean
 
 all: build example
@@ -87,7 +87,7 @@ else
 	@$(NO_GO)
 endif
 
-test: lint test-rust header-check test-c test-install test-go
+test: lint test-rust header-check test-c test-install test-go test-go-module
 
 lint: lint-rust lint-go
 
@@ -131,6 +131,16 @@ else
 	@$(NO_GO)
 endif
 
+# A fresh module outside the repository gets the binding through the local
+# GOPROXY written by `make dist`, with no Rust toolchain on PATH.
+test-go-module: dist
+ifeq ($(HAVE_GO),yes)
+	sh packaging/go-consumer-test.sh $(abspath $(GOPROXY_DIR)) $(MODULE) v$(VERSION)
+	sh packaging/go-errors-test.sh
+else
+	@$(NO_GO)
+endif
+
 # Benchmarks (not part of `make test`): writes bench/REPORT.md and the chart.
 bench: build
 	$(MAKE) -C bench all
@@ -154,6 +164,23 @@ install: build
 
 uninstall:
 	$(MAKE) -C bindings/c uninstall $(INSTALL_VARS)
+
+# The Go module in GOPROXY layout for this version (v$(VERSION)): the
+# module's committed files plus the static archive without debug info.
+dist: build
+ifeq ($(HAVE_GO),yes)
+	@test -n "$(GO_PLATFORM)" || { echo "make dist: no Go archive for host $(HOST)" >&2; exit 1; }
+	rm -rf target/dist
+	mkdir -p target/dist/module
+	git ls-files --cached --others --exclude-standard -- bindings/go | \
+	  sed 's|^bindings/go/||' | (cd bindings/go && xargs cp --parents -t ../../target/dist/module)
+	mkdir -p target/dist/module/store/memory/lib/$(GO_PLATFORM)
+	strip --strip-debug -o target/dist/module/store/memory/lib/$(GO_PLATFORM)/libblockmem.a $(GO_ARCHIVE)
+	cd tools/godist && $(GO) run . -module $(MODULE) -version v$(VERSION) \
+	  -time "$$(git log -1 --format=%cI)" -dir ../../target/dist/module -out ../../$(GOPROXY_DIR)
+else
+	@$(NO_GO)
+endif
 
 clean:
 	$(CARGO) clean

@@ -1,0 +1,26 @@
+#!/bin/sh
+# The Go binding's build errors say what to do: a copy of the module
+# without the static library (a clone where `make` has not run) fails
+# naming `make`; with cgo off it fails naming cgo. A fresh GOCACHE, since
+# a cached package build would not look for the library again.
+set -eu
+root=$(pwd)
+tmp=$(mktemp -d)
+trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+fail() { echo "go-errors-test: $*" >&2; exit 1; }
+
+mkdir "$tmp/module"
+git ls-files --cached --others --exclude-standard -- bindings/go |
+  sed 's|^bindings/go/||' | (cd bindings/go && xargs cp --parents -t "$tmp/module")
+test ! -e "$tmp/module/store/memory/lib" || fail "the staged module has a library"
+cd "$tmp/module"
+export GOCACHE="$tmp/cache" GOFLAGS=-mod=mod GOTOOLCHAIN=local
+
+if out=$(go build ./store/memory 2>&1); then fail "built without the library"; fi
+echo "$out" | grep -q 'libblockmem.a is missing: run make at the root' ||
+  fail "no hint to run make in: $out"
+
+if out=$(CGO_ENABLED=0 go build ./store/memory 2>&1); then fail "built with cgo off"; fi
+echo "$out" | grep -q 'blockmem_requires_cgo__build_with_CGO_ENABLED_1' ||
+  fail "no hint about cgo in: $out"
+echo "go-errors-test: missing library and cgo-off builds fail with a hint (from $root)"
