@@ -40,7 +40,7 @@ comma := ,
 SONAME_FLAG := $(if $(filter %-linux-gnu %-linux-musl,$(HOST)),-C link-arg=-Wl$(comma)-soname$(comma)libblockmem.so.$(SOMAJOR))
 
 .PHONY: all build lib go-lib example test test-rust test-c test-go test-install \
-        test-go-module lint lint-rust lint-go header-check \
+        test-go-module test-readme lint lint-rust lint-go header-check \
         bench bench-quick soak install uninstall dist clean
 
 all: build example
@@ -87,7 +87,7 @@ else
 	@$(NO_GO)
 endif
 
-test: lint test-rust header-check test-c test-install test-go test-go-module
+test: lint test-rust header-check test-c test-install test-go test-go-module test-readme
 
 lint: lint-rust lint-go
 
@@ -140,6 +140,11 @@ ifeq ($(HAVE_GO),yes)
 else
 	@$(NO_GO)
 endif
+
+# The C, CMake and Go snippets in README.md are the files the tests build.
+test-readme:
+	python3 packaging/check-readme.py README.md packaging/consumer/main.c \
+	  packaging/consumer/CMakeLists.txt packaging/consumer/go/main.go
 
 # Benchmarks (not part of `make test`): writes bench/REPORT.md and the chart.
 bench: build
