@@ -1,8 +1,9 @@
 #!/bin/sh
 # The Go binding's build errors say what to do: a copy of the module
 # without the static library (a clone where `make` has not run) fails
-# naming `make`; with cgo off it fails naming cgo. A fresh GOCACHE, since
-# a cached package build would not look for the library again.
+# naming `make`; with cgo off it fails naming cgo. The copy's path is new,
+# and the go command keys a cgo package's cached build on its expanded
+# ${SRCDIR} flags, so no earlier build of the package can be reused.
 set -eu
 root=$(pwd)
 tmp=$(mktemp -d)
@@ -14,7 +15,7 @@ git ls-files --cached --others --exclude-standard -- bindings/go |
   sed 's|^bindings/go/||' | (cd bindings/go && xargs cp --parents -t "$tmp/module")
 test ! -e "$tmp/module/store/memory/lib" || fail "the staged module has a library"
 cd "$tmp/module"
-export GOCACHE="$tmp/cache" GOFLAGS=-mod=mod GOTOOLCHAIN=local
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
 if out=$(go build ./store/memory 2>&1); then fail "built without the library"; fi
 echo "$out" | grep -q 'libblockmem.a is missing: run make at the root' ||
