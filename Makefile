@@ -89,15 +89,21 @@ test: lint test-rust header-check test-c test-install test-go test-go-module tes
 
 lint: lint-rust lint-go
 
+# Every unsafe block states why it is sound, every unsafe fn its caller's
+# duties, every fallible public fn its errors.
+CLIPPY_FLAGS := -D warnings -D clippy::undocumented_unsafe_blocks \
+                -D clippy::missing_safety_doc -D clippy::missing_errors_doc
+
 lint-rust:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) clippy --all-targets --features fault-injection -- -D warnings
+	$(CARGO) clippy --all-targets -- $(CLIPPY_FLAGS)
+	$(CARGO) clippy --all-targets --features fault-injection -- $(CLIPPY_FLAGS)
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
 lint-go:
 ifeq ($(HAVE_GO),yes)
 	$(MAKE) -C bindings/go lint
+	$(MAKE) -C bindings/go lint-dir DIR=$(abspath tools/godist)
 else
 	@$(NO_GO)
 endif
