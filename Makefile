@@ -1,35 +1,112 @@
 # blockmem build entry point. `make` builds everything and runs the
 # examples; `make test` runs every test suite; see README.md.
+#
+# The Rust crate itself builds only an rlib. The C libraries and the header
+# are built here: `cargo rustc --features capi --crate-type staticlib,cdylib`
+# (the `capi` feature makes build.rs generate the header into OUT_DIR).
+# Go is optional: without `go` on PATH the Go targets say so and skip.
 
-CARGO   ?= cargo
-PREFIX  ?= /usr/local
-GO      ?= go
+SHELL       := bash
+.SHELLFLAGS := -o pipefail -ec
 
+CARGO      ?= cargo
+GO         ?= go
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DESTDIR    ?=
+
+VERSION    := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
+SOMAJOR    := $(firstword $(subst ., ,$(VERSION)))
 RELEASE_DIR := target/release
-LIBS        := $(RELEASE_DIR)/libblockmem.a $(RELEASE_DIR)/libblockmem.so
-HEADER      := include/blockmem.h
+HEADER     := include/blockmem.h
+# What the static library needs from the system, as rustc reports it for
+# this target (`--print native-static-libs`), written by `make lib`.
+NATIVE_LIBS := $(RELEASE_DIR)/blockmem-native-libs.txt
+CAPI_JSON   := $(RELEASE_DIR)/blockmem-capi.json
 
-.PHONY: all build lib example test test-rust test-c test-go lint header-check \
-        bench bench-quick bench-scaling soak install clean
+# The Go module carries the header and, per platform, the static archive.
+GO_PKG     := bindings/go/store/memory
+HOST       := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+GO_PLATFORM := $(if $(filter x86_64-unknown-linux-gnu,$(HOST)),linux_amd64)
+GO_ARCHIVE := $(GO_PKG)/lib/$(GO_PLATFORM)/libblockmem.a
+HAVE_GO    := $(shell command -v $(GO) >/dev/null 2>&1 && echo yes)
+NO_GO       = echo "go not found on PATH: skipping $@ (the Go binding)"
+MODULE     := github.com/blockmem/blockmem/bindings/go
+GOPROXY_DIR := target/dist/goproxy
+
+comma := ,
+SONAME_FLAG := $(if $(filter %-linux-gnu %-linux-musl,$(HOST)),-C link-arg=-Wl$(comma)-soname$(comma)libblockmem.so.$(SOMAJOR))
+
+.PHONY: all build lib go-lib example test test-rust test-c test-go test-install \
+        test-go-module test-readme lint lint-rust lint-go header-check \
+        bench bench-quick bench-scaling soak install uninstall dist clean
 
 all: build example
 
-# Release libraries (static and shared) and the generated header.
-build lib:
-	$(CARGO) build --release
+# Release libraries (static and shared), the generated header, the Go
+# module's copies of both, and the build-tree pkg-config file.
+build: lib go-lib
 	$(MAKE) -C bindings/c pc
+
+# cargo's JSON names the build script's OUT_DIR, where the header is; the
+# native-static-libs note is replayed by cargo even when nothing rebuilt.
+lib:
+	@mkdir -p $(RELEASE_DIR)
+	$(CARGO) rustc --release --lib --features capi --crate-type staticlib,cdylib \
+	  --message-format=json-render-diagnostics \
+	  -- $(SONAME_FLAG) --print native-static-libs \
+	  2>&1 > $(CAPI_JSON) | tee $(CAPI_JSON).err >&2
+	@out=$$(sed -n 's/^{"reason":"build-script-executed","package_id":"[^"]*#blockmem@[^"]*".*"out_dir":"\([^"]*\)".*/\1/p' $(CAPI_JSON) | tail -n 1); \
+	  test -f "$$out/blockmem.h" || { echo "cargo did not report the generated header" >&2; exit 1; }; \
+	  cmp -s "$$out/blockmem.h" $(HEADER) || cp "$$out/blockmem.h" $(HEADER)
+	@sed -n 's/^note: native-static-libs: //p' $(CAPI_JSON).err | tail -n 1 | \
+	  tr ' ' '\n' | grep -vx -- '-lc' | paste -sd ' ' > $(NATIVE_LIBS).tmp
+	@test -s $(NATIVE_LIBS).tmp || { echo "rustc did not report native-static-libs" >&2; exit 1; }
+	@mv -f $(NATIVE_LIBS).tmp $(NATIVE_LIBS)
+	@ln -sf libblockmem.so $(RELEASE_DIR)/libblockmem.so.$(SOMAJOR)
+
+# The Go module's header is a committed link to include/blockmem.h (make
+# dist ships a copy); the archive is not committed (see README "Go"):
+# copied here only when it changed.
+go-lib: lib
+ifneq ($(GO_PLATFORM),)
+	@mkdir -p $(dir $(GO_ARCHIVE))
+	@cmp -s $(RELEASE_DIR)/libblockmem.a $(GO_ARCHIVE) || cp $(RELEASE_DIR)/libblockmem.a $(GO_ARCHIVE)
+else
+	@echo "no Go archive for host $(HOST): the Go module supports linux/amd64"
+endif
 
 example: build
 	$(MAKE) -C bindings/c example
+ifeq ($(HAVE_GO),yes)
 	$(MAKE) -C bindings/go example
+else
+	@$(NO_GO)
+endif
 
-test: lint test-rust header-check test-c test-go
+test: lint test-rust header-check test-c test-install test-go test-go-module test-readme
 
-lint:
+lint: lint-rust lint-go
+
+# Every unsafe block states why it is sound, every unsafe fn its caller's
+# duties, every fallible public fn its errors.
+CLIPPY_FLAGS := -D warnings -D clippy::undocumented_unsafe_blocks \
+                -D clippy::missing_safety_doc -D clippy::missing_errors_doc
+
+lint-rust:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) clippy --all-targets --features fault-injection -- -D warnings
+	$(CARGO) clippy --all-targets -- $(CLIPPY_FLAGS)
+	$(CARGO) clippy --all-targets --features fault-injection -- $(CLIPPY_FLAGS)
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
+
+lint-go:
+ifeq ($(HAVE_GO),yes)
+	$(MAKE) -C bindings/go lint
+	$(MAKE) -C bindings/go lint-dir DIR=$(abspath tools/godist)
+else
+	@$(NO_GO)
+endif
 
 # Release build for speed; the fault-injection build (panic hooks) is a
 # debug build so it never touches the release libraries.
@@ -40,14 +117,38 @@ test-rust:
 
 # A build must not change the committed header.
 header-check: build
-	git diff --exit-code -- $(HEADER) || \
-	  (echo "include/blockmem.h differs from the generated header: commit it" >&2; exit 1)
+	git diff --exit-code -- include/ || \
+	  (echo "the generated header differs from the committed one: commit it" >&2; exit 1)
 
 test-c: build
 	$(MAKE) -C bindings/c test
 
+# Install into a scratch prefix (and stage with DESTDIR), build consumers
+# through pkg-config (shared and static) and CMake, then uninstall.
+test-install: build
+	sh packaging/c-install-test.sh
+
 test-go: build
+ifeq ($(HAVE_GO),yes)
 	$(MAKE) -C bindings/go test
+else
+	@$(NO_GO)
+endif
+
+# A fresh module outside the repository gets the binding through the local
+# GOPROXY written by `make dist`, with no Rust toolchain on PATH.
+test-go-module: dist
+ifeq ($(HAVE_GO),yes)
+	sh packaging/go-consumer-test.sh $(abspath $(GOPROXY_DIR)) $(MODULE) v$(VERSION)
+	sh packaging/go-errors-test.sh
+else
+	@$(NO_GO)
+endif
+
+# The C, CMake and Go snippets in README.md are the files the tests build.
+test-readme:
+	python3 packaging/check-readme.py README.md packaging/consumer/main.c \
+	  packaging/consumer/CMakeLists.txt packaging/consumer/go/main.go
 
 # Benchmarks (not part of `make test`); see benches/report/Makefile.
 # bench: benches/report/REPORT.md; bench-quick: a reduced run under
@@ -64,13 +165,41 @@ bench-scaling: build
 # Long-running self-verifying load (not part of `make test`).
 DURATION ?= 60s
 soak: build
-	$(CARGO) run --release --example soak -- --duration $(DURATION)
+	BLOCKMEM_SOAK_DURATION=$(DURATION) $(CARGO) test --release --test soak -- --ignored --nocapture
+ifeq ($(HAVE_GO),yes)
 	$(MAKE) -C bindings/go soak DURATION=$(DURATION)
+endif
+
+INSTALL_VARS = PREFIX=$(abspath $(PREFIX)) LIBDIR=$(abspath $(LIBDIR)) \
+               INCLUDEDIR=$(abspath $(INCLUDEDIR)) DESTDIR=$(DESTDIR)
 
 install: build
-	$(MAKE) -C bindings/c install PREFIX=$(abspath $(PREFIX))
+	$(MAKE) -C bindings/c install $(INSTALL_VARS)
+
+uninstall:
+	$(MAKE) -C bindings/c uninstall $(INSTALL_VARS)
+
+# The Go module in GOPROXY layout for this version (v$(VERSION)): the
+# module's committed files plus the static archive without debug info.
+dist: build
+ifeq ($(HAVE_GO),yes)
+	@test -n "$(GO_PLATFORM)" || { echo "make dist: no Go archive for host $(HOST)" >&2; exit 1; }
+	rm -rf target/dist
+	mkdir -p target/dist/module
+	git ls-files --cached --others --exclude-standard -- bindings/go | \
+	  sed 's|^bindings/go/||' | (cd bindings/go && xargs cp --parents -t ../../target/dist/module)
+	mkdir -p target/dist/module/store/memory/lib/$(GO_PLATFORM)
+	strip --strip-debug -o target/dist/module/store/memory/lib/$(GO_PLATFORM)/libblockmem.a $(GO_ARCHIVE)
+	cd tools/godist && $(GO) run . -module $(MODULE) -version v$(VERSION) \
+	  -time "$$(git log -1 --format=%cI)" -dir ../../target/dist/module -out ../../$(GOPROXY_DIR)
+else
+	@$(NO_GO)
+endif
 
 clean:
 	$(CARGO) clean
 	$(MAKE) -C bindings/c clean
+	rm -rf $(GO_PKG)/lib
+ifeq ($(HAVE_GO),yes)
 	$(MAKE) -C bindings/go clean
+endif

@@ -1,8 +1,9 @@
 package memory
 
+// The header and the per-platform libraries come with the module; the
+// #cgo flags that find them are in cgo.go and cgo_<platform>.go.
+
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../../../include
-#cgo LDFLAGS: ${SRCDIR}/../../../../target/release/libblockmem.a -lgcc_s -lutil -lrt -lpthread -lm -ldl
 #include "blockmem.h"
 */
 import "C"
