@@ -36,23 +36,67 @@ func refValidKey(key string) bool {
 	return key != "" && len(key) <= refMaxKeyLen
 }
 
-func (s *refStore) WriteBlock(ctx context.Context, blockKey string, data []byte) error {
+// refCheck makes the argument checks every keyed call starts with.
+func refCheck(ctx context.Context, blockKey string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if !refValidKey(blockKey) {
 		return store.ErrInvalidKey
 	}
-	buf := make([]byte, len(data))
-	copy(buf, data)
+	return nil
+}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// locked runs fn under the lock (exclusive for writers, shared for
+// readers), once ctx and the closed flag allow.
+func (s *refStore) locked(ctx context.Context, exclusive bool, fn func()) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if exclusive {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	} else {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+	}
 	if s.closed {
 		return store.ErrStoreClosed
 	}
-	s.blocks[blockKey] = buf
+	fn()
 	return nil
+}
+
+// lookup returns the block under blockKey. Stored slices are never
+// written to after they are stored, so the caller may read the result
+// without holding the lock.
+func (s *refStore) lookup(ctx context.Context, blockKey string) ([]byte, error) {
+	var data []byte
+	var ok bool
+	if err := s.locked(ctx, false, func() { data, ok = s.blocks[blockKey] }); err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, store.ErrBlockNotFound
+	}
+	return data, nil
+}
+
+// checkedLookup is refCheck then lookup.
+func (s *refStore) checkedLookup(ctx context.Context, blockKey string) ([]byte, error) {
+	if err := refCheck(ctx, blockKey); err != nil {
+		return nil, err
+	}
+	return s.lookup(ctx, blockKey)
+}
+
+func (s *refStore) WriteBlock(ctx context.Context, blockKey string, data []byte) error {
+	if err := refCheck(ctx, blockKey); err != nil {
+		return err
+	}
+	buf := make([]byte, len(data))
+	copy(buf, data)
+	return s.locked(ctx, true, func() { s.blocks[blockKey] = buf })
 }
 
 func (s *refStore) ReadBlock(ctx context.Context, blockKey string) ([]byte, error) {
@@ -62,24 +106,15 @@ func (s *refStore) ReadBlock(ctx context.Context, blockKey string) ([]byte, erro
 // ReadBlockRange copies [offset, min(offset+length, size)); a negative
 // length, used only by ReadBlock, means "to the end".
 func (s *refStore) ReadBlockRange(ctx context.Context, blockKey string, offset, length int64) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
+	if err := refCheck(ctx, blockKey); err != nil {
 		return nil, err
-	}
-	if !refValidKey(blockKey) {
-		return nil, store.ErrInvalidKey
 	}
 	if offset < 0 {
 		return nil, store.ErrInvalidRange
 	}
-
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, store.ErrStoreClosed
-	}
-	data, ok := s.blocks[blockKey]
-	if !ok {
-		return nil, store.ErrBlockNotFound
+	data, err := s.lookup(ctx, blockKey)
+	if err != nil {
+		return nil, err
 	}
 	size := int64(len(data))
 	if offset > size {
@@ -99,21 +134,9 @@ func (s *refStore) ReadBlockRange(ctx context.Context, blockKey string, offset, 
 // free read; the classic interface has no such method, but a map store
 // could offer one just as easily.
 func (s *refStore) ReadBlockInto(ctx context.Context, blockKey string, dst []byte) (int, error) {
-	if err := ctx.Err(); err != nil {
+	data, err := s.checkedLookup(ctx, blockKey)
+	if err != nil {
 		return 0, err
-	}
-	if !refValidKey(blockKey) {
-		return 0, store.ErrInvalidKey
-	}
-
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return 0, store.ErrStoreClosed
-	}
-	data, ok := s.blocks[blockKey]
-	if !ok {
-		return 0, store.ErrBlockNotFound
 	}
 	if len(dst) < len(data) {
 		return len(data), store.ErrBufferTooSmall
@@ -122,75 +145,41 @@ func (s *refStore) ReadBlockInto(ctx context.Context, blockKey string, dst []byt
 }
 
 func (s *refStore) Stat(ctx context.Context, blockKey string) (int64, error) {
-	if err := ctx.Err(); err != nil {
+	data, err := s.checkedLookup(ctx, blockKey)
+	if err != nil {
 		return 0, err
-	}
-	if !refValidKey(blockKey) {
-		return 0, store.ErrInvalidKey
-	}
-
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return 0, store.ErrStoreClosed
-	}
-	data, ok := s.blocks[blockKey]
-	if !ok {
-		return 0, store.ErrBlockNotFound
 	}
 	return int64(len(data)), nil
 }
 
 func (s *refStore) DeleteBlock(ctx context.Context, blockKey string) error {
-	if err := ctx.Err(); err != nil {
+	if err := refCheck(ctx, blockKey); err != nil {
 		return err
 	}
-	if !refValidKey(blockKey) {
-		return store.ErrInvalidKey
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return store.ErrStoreClosed
-	}
-	delete(s.blocks, blockKey)
-	return nil
+	return s.locked(ctx, true, func() { delete(s.blocks, blockKey) })
 }
 
 func (s *refStore) DeleteByPrefix(ctx context.Context, prefix string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return store.ErrStoreClosed
-	}
-	for key := range s.blocks {
-		if strings.HasPrefix(key, prefix) {
-			delete(s.blocks, key)
+	return s.locked(ctx, true, func() {
+		for key := range s.blocks {
+			if strings.HasPrefix(key, prefix) {
+				delete(s.blocks, key)
+			}
 		}
-	}
-	return nil
+	})
 }
 
 func (s *refStore) ListByPrefix(ctx context.Context, prefix string) ([]string, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, store.ErrStoreClosed
-	}
 	var keys []string
-	for key := range s.blocks {
-		if strings.HasPrefix(key, prefix) {
-			keys = append(keys, key)
+	err := s.locked(ctx, false, func() {
+		for key := range s.blocks {
+			if strings.HasPrefix(key, prefix) {
+				keys = append(keys, key)
+			}
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.Sort(keys)
 	return keys, nil
@@ -205,15 +194,7 @@ func (s *refStore) Close() error {
 }
 
 func (s *refStore) HealthCheck(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return store.ErrStoreClosed
-	}
-	return nil
+	return s.locked(ctx, false, func() {})
 }
 
 func (s *refStore) BlockCount() int {
