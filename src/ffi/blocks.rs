@@ -65,12 +65,9 @@ pub unsafe extern "C" fn blockmem_read(
     buf_len: usize,
     out_len: *mut usize,
 ) -> blockmem_status {
-    // SAFETY: the same contract as `copy_out`'s.
-    unsafe {
-        copy_out(store, key, key_len, buf, buf_len, out_len, |s, k, b| {
-            s.read_into(k, b)
-        })
-    }
+    // SAFETY: the same contract as `blockmem_read_range`'s; the range from
+    // 0 to the end is the whole block.
+    unsafe { blockmem_read_range(store, key, key_len, 0, u64::MAX, buf, buf_len, out_len) }
 }
 
 /// Copies bytes `[offset, min(offset + length, size))` of the block into
@@ -96,33 +93,13 @@ pub unsafe extern "C" fn blockmem_read_range(
     buf_len: usize,
     out_len: *mut usize,
 ) -> blockmem_status {
-    let copy = |s: &MemoryStore, k: &[u8], b: &mut [u8]| s.read_range_into(k, offset, length, b);
-    // SAFETY: the same contract as `copy_out`'s.
-    unsafe { copy_out(store, key, key_len, buf, buf_len, out_len, copy) }
-}
-
-/// A copy of (part of) the block under `key` into a caller buffer: writes
-/// the length copied to `*out_len`, or for `BUFFER_TOO_SMALL` the length
-/// needed.
-///
-/// # Safety
-/// As for `blockmem_read`.
-unsafe fn copy_out(
-    store: *const blockmem_store,
-    key: *const u8,
-    key_len: usize,
-    buf: *mut u8,
-    buf_len: usize,
-    out_len: *mut usize,
-    copy: impl FnOnce(&MemoryStore, &[u8], &mut [u8]) -> crate::Result<usize>,
-) -> blockmem_status {
     catch_status(|| {
         // SAFETY: per this function's `# Safety` section.
         let (store, key, out_len, buf) = unsafe {
             let (store, key) = (try_ref(store)?, input(key, key_len)?);
             (store, key, out(out_len)?, output(buf, buf_len)?)
         };
-        match copy(store, key, buf) {
+        match store.read_range_into(key, offset, length, buf) {
             Ok(n) => {
                 *out_len = n;
                 Ok(())
