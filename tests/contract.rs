@@ -17,6 +17,12 @@ fn with(options: Options) -> MemoryStore {
 /// counters. Used to prove that a failed operation changed nothing.
 type Snapshot = (Vec<(Vec<u8>, Vec<u8>)>, u64, u64);
 
+/// The error of a write that would take the total to `needed` bytes, over
+/// `max_bytes`.
+fn store_full(needed: u64, max: u64) -> Result<(), Error> {
+    Err(Error::StoreFull { needed, max })
+}
+
 fn snapshot(store: &MemoryStore) -> Snapshot {
     let blocks = store
         .list("")
@@ -684,32 +690,14 @@ fn store_full_counts_replacement() {
     store.write("a", vec![1u8; 70]).unwrap();
     assert_eq!(store.total_size(), 100);
     // 100 - 30 + 31 = 101: over.
-    assert_eq!(
-        store.write("b", vec![1u8; 31]),
-        Err(Error::StoreFull {
-            needed: 101,
-            max: 100
-        })
-    );
+    assert_eq!(store.write("b", vec![1u8; 31]), store_full(101, 100));
     // Shrinking a block is always possible, even when full.
     store.write("b", vec![1u8; 29]).unwrap();
     assert_eq!(store.total_size(), 99);
-    assert_eq!(
-        store.write("c", vec![1u8; 2]),
-        Err(Error::StoreFull {
-            needed: 101,
-            max: 100
-        })
-    );
+    assert_eq!(store.write("c", vec![1u8; 2]), store_full(101, 100));
     store.write("c", vec![1u8; 1]).unwrap();
     // A block larger than the whole cap.
-    assert_eq!(
-        store.write("d", vec![1u8; 101]),
-        Err(Error::StoreFull {
-            needed: 101,
-            max: 100
-        })
-    );
+    assert_eq!(store.write("d", vec![1u8; 101]), store_full(101, 100));
     // Replacing one block by a bigger one of the full size after deletes.
     store.delete_by_prefix("").unwrap();
     store.write("a", vec![1u8; 100]).unwrap();
@@ -1000,13 +988,7 @@ fn argument_checks_come_first_then_closed() {
         ..Options::default()
     });
     never_fits.close();
-    assert_eq!(
-        never_fits.write("k", [0u8; 11]),
-        Err(Error::StoreFull {
-            needed: 11,
-            max: 10
-        })
-    );
+    assert_eq!(never_fits.write("k", [0u8; 11]), store_full(11, 10));
     // ... and everything else is StoreClosed, including a write that would
     // fit an empty store but not the one that was closed.
     assert_eq!(store.write("k", [0u8; 8]), Err(Error::StoreClosed));
@@ -1474,13 +1456,7 @@ fn commit_checks_the_cap_again_and_changes_nothing_on_error() {
     // bytes would make 110.
     store.write("other", vec![3u8; 50]).unwrap();
     let before = snapshot(&store);
-    assert_eq!(
-        store.commit(r),
-        Err(Error::StoreFull {
-            needed: 110,
-            max: 100
-        })
-    );
+    assert_eq!(store.commit(r), store_full(110, 100));
     assert_eq!(snapshot(&store), before);
     // A replacement is counted as such: 50 + 50 fits.
     let mut r = store.reserve("r", 50).unwrap();
