@@ -137,6 +137,14 @@ static inline blockmem_store *new_store(uint64_t max_bytes, uint64_t max_block_s
     return store;
 }
 
+/* Fills buf[0..len) with first, first + step, first + 2 * step, ...
+ * (modulo 256): distinct, recognisable bytes for copies to be checked. */
+static inline void fill_sequence(uint8_t *buf, size_t len, uint8_t first, uint8_t step)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)(first + i * step);
+}
+
 /* Whether every byte of buf[0..len) is `byte` (a canary left untouched). */
 static inline int all_bytes_are(const uint8_t *buf, size_t len, uint8_t byte)
 {

@@ -110,31 +110,38 @@ static void rule_empty_block_reads_as_empty_not_missing(void)
 static void rule_read_buffer_negotiation_reports_needed_size(void)
 {
     blockmem_store *store = new_store(0, 0, 0);
-    uint8_t data[100], buf[100];
+    uint8_t data[300], buf[512];
     size_t n = 0;
-    for (size_t i = 0; i < sizeof data; i++)
-        data[i] = (uint8_t)(i * 7);
+    fill_sequence(data, sizeof data, 0, 7);
     CHECK_STATUS(blockmem_write(store, KEY("k"), data, sizeof data), BLOCKMEM_STATUS_OK);
     /* No buffer at all: the size comes back. */
     CHECK_STATUS(blockmem_read(store, KEY("k"), NULL, 0, &n),
                  BLOCKMEM_STATUS_BUFFER_TOO_SMALL);
     CHECK(n == sizeof data);
-    /* One byte short: nothing written, size reported. */
-    memset(buf, 0xCC, sizeof buf);
-    n = 0;
-    CHECK_STATUS(blockmem_read(store, KEY("k"), buf, sizeof data - 1, &n),
-                 BLOCKMEM_STATUS_BUFFER_TOO_SMALL);
-    CHECK(n == sizeof data);
-    CHECK(all_bytes_are(buf, sizeof buf, 0xCC));
+    /* Any shorter buffer, down to one byte short, for the whole block and
+     * for a range: nothing written, size reported. */
+    for (size_t cap = 0; cap < sizeof data; cap += (cap + 37 < sizeof data ? 37 : 1)) {
+        memset(buf, 0xCC, sizeof buf); /* canary */
+        n = 0;
+        CHECK_STATUS(blockmem_read(store, KEY("k"), buf, cap, &n),
+                     BLOCKMEM_STATUS_BUFFER_TOO_SMALL);
+        CHECK(n == sizeof data);
+        CHECK(all_bytes_are(buf, sizeof buf, 0xCC));
+        n = 0;
+        CHECK_STATUS(blockmem_read_range(store, KEY("k"), 10, 200, buf, cap < 200 ? cap : 199, &n),
+                     BLOCKMEM_STATUS_BUFFER_TOO_SMALL);
+        CHECK(n == 200);
+        CHECK(all_bytes_are(buf, sizeof buf, 0xCC));
+    }
     /* Exactly the size needed. */
+    n = sizeof data;
     CHECK_STATUS(blockmem_read(store, KEY("k"), buf, n, &n), BLOCKMEM_STATUS_OK);
     CHECK(n == sizeof data && memcmp(buf, data, n) == 0);
     /* A larger buffer: the bytes past the copy are untouched. */
-    uint8_t big[150];
-    memset(big, 0xCC, sizeof big);
-    CHECK_STATUS(blockmem_read(store, KEY("k"), big, sizeof big, &n), BLOCKMEM_STATUS_OK);
-    CHECK(n == sizeof data && memcmp(big, data, n) == 0);
-    CHECK(all_bytes_are(big + sizeof data, sizeof big - sizeof data, 0xCC));
+    memset(buf, 0xCC, sizeof buf);
+    CHECK_STATUS(blockmem_read(store, KEY("k"), buf, sizeof buf, &n), BLOCKMEM_STATUS_OK);
+    CHECK(n == sizeof data && memcmp(buf, data, n) == 0);
+    CHECK(all_bytes_are(buf + sizeof data, sizeof buf - sizeof data, 0xCC));
     blockmem_store_free(store);
 }
 

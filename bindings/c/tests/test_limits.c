@@ -133,12 +133,19 @@ static void rule_zero_means_no_limit(void)
 static void rule_both_limits_together(void)
 {
     blockmem_store *store = new_store(250, 100, 4);
-    uint8_t data[101] = {0};
+    uint8_t data[251] = {0};
     CHECK_STATUS(blockmem_write(store, KEY("k1"), data, 100), BLOCKMEM_STATUS_OK);
     CHECK_STATUS(blockmem_write(store, KEY("k2"), data, 100), BLOCKMEM_STATUS_OK);
     /* Too large for a block and for the store: BLOCK_TOO_LARGE. */
     CHECK_STATUS(blockmem_write(store, KEY("k3"), data, 101), BLOCKMEM_STATUS_BLOCK_TOO_LARGE);
+    CHECK_STATUS(blockmem_write(store, KEY("k3"), data, 251), BLOCKMEM_STATUS_BLOCK_TOO_LARGE);
     CHECK_STATUS(blockmem_write(store, KEY("k3"), data, 51), BLOCKMEM_STATUS_STORE_FULL);
+    /* Neither failure changed anything. */
+    CHECK(counters_are(store, 2, 200));
+    bool exists = true;
+    CHECK_STATUS(blockmem_exists(store, KEY("k3"), &exists), BLOCKMEM_STATUS_OK);
+    CHECK(!exists);
+    CHECK(block_equals(store, KEY("k1"), data, 100));
     CHECK_STATUS(blockmem_write(store, KEY("k3"), data, 50), BLOCKMEM_STATUS_OK);
     CHECK(counters_are(store, 3, 250));
     blockmem_store_free(store);

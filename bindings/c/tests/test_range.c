@@ -12,8 +12,7 @@ static uint8_t block[SIZE];
 static blockmem_store *store_with_block(void)
 {
     blockmem_store *store = new_store(0, 0, 0);
-    for (size_t i = 0; i < SIZE; i++)
-        block[i] = (uint8_t)(0xA0 + i);
+    fill_sequence(block, SIZE, 0xA0, 1);
     CHECK_STATUS(blockmem_write(store, KEY("r"), block, SIZE), BLOCKMEM_STATUS_OK);
     CHECK_STATUS(blockmem_write(store, KEY("empty"), NULL, 0), BLOCKMEM_STATUS_OK);
     return store;
