@@ -242,42 +242,65 @@ static inline int recount(const blockmem_store *store, size_t page_limit,
  * arguments, and check the status. On an error every output must stay as
  * it was and nothing may be pinned or reserved. */
 
+/* One of every kind of output the functions write, preset to values that
+ * no successful call writes, so that outputs_untouched tells whether a
+ * failed call wrote any of them. */
+struct outputs {
+    uint8_t buf[8];
+    size_t len;
+    uint64_t u64[2];
+    bool flag;
+    const uint8_t *data;
+    uint8_t *writable;
+    blockmem_block *pin;
+    blockmem_reservation *reservation;
+    blockmem_list_page *page;
+};
+
+static inline struct outputs outputs_preset(void)
+{
+    struct outputs o = {.len = 7, .u64 = {7, 7}, .flag = true};
+    memset(o.buf, 0xCC, sizeof o.buf);
+    return o;
+}
+
+static inline int outputs_untouched(const struct outputs *o)
+{
+    struct outputs preset = outputs_preset();
+    return all_bytes_are(o->buf, sizeof o->buf, 0xCC) && o->len == preset.len
+           && o->u64[0] == preset.u64[0] && o->u64[1] == preset.u64[1]
+           && o->flag == preset.flag && o->data == NULL && o->writable == NULL
+           && o->pin == NULL && o->reservation == NULL && o->page == NULL;
+}
+
 /* Every function that takes the handle and a key, with (key, key_len). */
 static inline void check_every_key_call(const blockmem_store *store, const uint8_t *key,
                                         size_t key_len, int32_t want)
 {
-    uint8_t buf[8], *data = NULL;
-    size_t n = 7;
-    uint64_t u = 7;
-    bool b = true;
-    const uint8_t *p = NULL;
-    blockmem_block *pin = NULL;
-    blockmem_reservation *r = NULL;
-    memset(buf, 0xCC, sizeof buf);
+    struct outputs o = outputs_preset();
     CHECK_STATUS(blockmem_write(store, key, key_len, KEY("v")), want);
-    CHECK_STATUS(blockmem_read(store, key, key_len, buf, sizeof buf, &n), want);
-    CHECK_STATUS(blockmem_read_range(store, key, key_len, 0, 1, buf, sizeof buf, &n), want);
-    CHECK_STATUS(blockmem_get(store, key, key_len, &p, &n, &pin), want);
-    CHECK_STATUS(blockmem_stat(store, key, key_len, &u), want);
-    CHECK_STATUS(blockmem_exists(store, key, key_len, &b), want);
-    CHECK_STATUS(blockmem_delete(store, key, key_len, &b), want);
-    CHECK_STATUS(blockmem_reserve(store, key, key_len, 1, &data, &r), want);
+    CHECK_STATUS(blockmem_read(store, key, key_len, o.buf, sizeof o.buf, &o.len), want);
+    CHECK_STATUS(blockmem_read_range(store, key, key_len, 0, 1, o.buf, sizeof o.buf, &o.len),
+                 want);
+    CHECK_STATUS(blockmem_get(store, key, key_len, &o.data, &o.len, &o.pin), want);
+    CHECK_STATUS(blockmem_stat(store, key, key_len, &o.u64[0]), want);
+    CHECK_STATUS(blockmem_exists(store, key, key_len, &o.flag), want);
+    CHECK_STATUS(blockmem_delete(store, key, key_len, &o.flag), want);
+    CHECK_STATUS(blockmem_reserve(store, key, key_len, 1, &o.writable, &o.reservation), want);
     if (want != BLOCKMEM_STATUS_OK)
-        CHECK(n == 7 && u == 7 && b && p == NULL && pin == NULL && r == NULL && data == NULL
-              && buf[0] == 0xCC);
+        CHECK(outputs_untouched(&o));
 }
 
 /* Every function that takes the handle but no key (stats, close and the
  * counters answer on a closed store, so they are not here). */
 static inline void check_every_store_call(const blockmem_store *store, int32_t want)
 {
-    uint64_t blocks = 7, bytes = 7;
-    blockmem_list_page *page = NULL;
-    CHECK_STATUS(blockmem_delete_prefix(store, KEY("k"), &blocks, &bytes), want);
-    CHECK_STATUS(blockmem_list(store, NULL, 0, NULL, 0, 0, &page), want);
+    struct outputs o = outputs_preset();
+    CHECK_STATUS(blockmem_delete_prefix(store, KEY("k"), &o.u64[0], &o.u64[1]), want);
+    CHECK_STATUS(blockmem_list(store, NULL, 0, NULL, 0, 0, &o.page), want);
     CHECK_STATUS(blockmem_health_check(store), want);
     if (want != BLOCKMEM_STATUS_OK)
-        CHECK(blocks == 7 && bytes == 7 && page == NULL);
+        CHECK(outputs_untouched(&o));
 }
 
 #endif /* BLOCKMEM_TEST_CHECK_H */

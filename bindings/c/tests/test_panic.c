@@ -75,35 +75,25 @@ static void rule_a_panic_in_delete_returns_panic_and_deletes_nothing(void)
 static void rule_a_panic_in_a_read_returns_panic_and_writes_no_output(void)
 {
     blockmem_store *store = store_with_data();
-    uint8_t buf[16];
-    size_t n = 99;
-    uint64_t size = 99;
-    bool exists = false;
-    const uint8_t *p = NULL;
-    blockmem_block *pin = NULL;
-    blockmem_list_page *page = NULL;
-    memset(buf, 0xCC, sizeof buf);
+    struct outputs o = outputs_preset();
 
     CHECK_STATUS(blockmem_test_arm_panic(store), BLOCKMEM_STATUS_OK);
-    CHECK_STATUS(blockmem_read(store, KEY("d/a"), buf, sizeof buf, &n), BLOCKMEM_STATUS_PANIC);
-    CHECK_STATUS(blockmem_test_arm_panic(store), BLOCKMEM_STATUS_OK);
-    CHECK_STATUS(blockmem_read_range(store, KEY("d/a"), 1, 2, buf, sizeof buf, &n),
+    CHECK_STATUS(blockmem_read(store, KEY("d/a"), o.buf, sizeof o.buf, &o.len),
                  BLOCKMEM_STATUS_PANIC);
-    CHECK(n == 99 && buf[0] == 0xCC);
     CHECK_STATUS(blockmem_test_arm_panic(store), BLOCKMEM_STATUS_OK);
-    CHECK_STATUS(blockmem_get(store, KEY("d/a"), &p, &n, &pin), BLOCKMEM_STATUS_PANIC);
-    CHECK(p == NULL && pin == NULL);
+    CHECK_STATUS(blockmem_read_range(store, KEY("d/a"), 1, 2, o.buf, sizeof o.buf, &o.len),
+                 BLOCKMEM_STATUS_PANIC);
     CHECK_STATUS(blockmem_test_arm_panic(store), BLOCKMEM_STATUS_OK);
-    CHECK_STATUS(blockmem_stat(store, KEY("d/a"), &size), BLOCKMEM_STATUS_PANIC);
-    CHECK(size == 99);
+    CHECK_STATUS(blockmem_get(store, KEY("d/a"), &o.data, &o.len, &o.pin), BLOCKMEM_STATUS_PANIC);
     CHECK_STATUS(blockmem_test_arm_panic(store), BLOCKMEM_STATUS_OK);
-    CHECK_STATUS(blockmem_exists(store, KEY("d/a"), &exists), BLOCKMEM_STATUS_PANIC);
-    CHECK(!exists);
+    CHECK_STATUS(blockmem_stat(store, KEY("d/a"), &o.u64[0]), BLOCKMEM_STATUS_PANIC);
     CHECK_STATUS(blockmem_test_arm_panic(store), BLOCKMEM_STATUS_OK);
-    CHECK_STATUS(blockmem_list(store, NULL, 0, NULL, 0, 0, &page), BLOCKMEM_STATUS_PANIC);
-    CHECK(page == NULL);
+    CHECK_STATUS(blockmem_exists(store, KEY("d/a"), &o.flag), BLOCKMEM_STATUS_PANIC);
+    CHECK_STATUS(blockmem_test_arm_panic(store), BLOCKMEM_STATUS_OK);
+    CHECK_STATUS(blockmem_list(store, NULL, 0, NULL, 0, 0, &o.page), BLOCKMEM_STATUS_PANIC);
     CHECK_STATUS(blockmem_test_arm_panic(store), BLOCKMEM_STATUS_OK);
     CHECK_STATUS(blockmem_health_check(store), BLOCKMEM_STATUS_PANIC);
+    CHECK(outputs_untouched(&o));
     check_intact_and_usable(store);
     blockmem_store_free(store);
 }
