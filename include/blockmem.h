@@ -252,13 +252,18 @@ blockmem_status blockmem_store_close(const struct blockmem_store *store);
 // `store` is a live handle.
 blockmem_status blockmem_health_check(const struct blockmem_store *store);
 
-// Number of blocks stored; O(1). 0 for a NULL or closed handle.
+// Number of blocks stored; O(1), lock-free. 0 for a NULL or closed handle.
+// Exact once writers are quiet; while writes and deletes run it may be off
+// by the operations in flight (use `blockmem_store_stats` for a consistent
+// snapshot).
 //
 // # Safety
 // `store` is a live handle.
 uint64_t blockmem_block_count(const struct blockmem_store *store);
 
-// Sum of all block sizes in bytes; O(1). 0 for a NULL or closed handle.
+// Sum of all block sizes in bytes; O(1), lock-free. 0 for a NULL or closed
+// handle. As `blockmem_block_count`: exact once writers are quiet; with a
+// `max_bytes` cap it never exceeds the cap, even while writers race.
 //
 // # Safety
 // `store` is a live handle.

@@ -653,7 +653,9 @@ impl MemoryStore {
 
     /// Number of blocks stored: a sum of a few per-core counters, O(1) in
     /// the number of blocks, never blocks; 0 after close. Exact once
-    /// writers are quiet.
+    /// writers are quiet; while they run, the sum may be off by the
+    /// operations in flight (use [`stats`](Self::stats) for a consistent
+    /// snapshot).
     pub fn block_count(&self) -> u64 {
         self.counters.blocks()
     }

@@ -212,7 +212,10 @@ pub unsafe extern "C" fn blockmem_health_check(store: *const blockmem_store) -> 
     catch_status(|| Ok(unsafe { try_ref(store) }?.health_check()?))
 }
 
-/// Number of blocks stored; O(1). 0 for a NULL or closed handle.
+/// Number of blocks stored; O(1), lock-free. 0 for a NULL or closed handle.
+/// Exact once writers are quiet; while writes and deletes run it may be off
+/// by the operations in flight (use `blockmem_store_stats` for a consistent
+/// snapshot).
 ///
 /// # Safety
 /// `store` is a live handle.
@@ -224,7 +227,9 @@ pub unsafe extern "C" fn blockmem_block_count(store: *const blockmem_store) -> u
     })
 }
 
-/// Sum of all block sizes in bytes; O(1). 0 for a NULL or closed handle.
+/// Sum of all block sizes in bytes; O(1), lock-free. 0 for a NULL or closed
+/// handle. As `blockmem_block_count`: exact once writers are quiet; with a
+/// `max_bytes` cap it never exceeds the cap, even while writers race.
 ///
 /// # Safety
 /// `store` is a live handle.
