@@ -146,9 +146,12 @@ else
 endif
 
 # The C, CMake and Go snippets in README.md are the files the tests build.
-test-readme:
+test-readme: build
 	python3 packaging/check-readme.py README.md packaging/consumer/main.c \
-	  packaging/consumer/CMakeLists.txt packaging/consumer/go/main.go
+	  packaging/consumer/stream.c packaging/consumer/CMakeLists.txt \
+	  packaging/consumer/go/main.go
+	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -c \
+	  packaging/consumer/stream.c -o target/readme-stream.o
 
 # Benchmarks (not part of `make test`); see benches/report/Makefile.
 # bench: benches/report/REPORT.md; bench-quick: a reduced run under
