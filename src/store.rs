@@ -295,15 +295,28 @@ impl MemoryStore {
     ///
     /// # Errors
     /// As [`write`](Self::write), checked before allocating:
-    /// [`Error::InvalidKey`], [`Error::BlockTooLarge`], [`Error::StoreFull`]
-    /// (when `len` alone exceeds `max_bytes`), [`Error::OutOfMemory`],
-    /// [`Error::StoreClosed`].
+    /// [`Error::InvalidKey`], [`Error::BlockTooLarge`], [`Error::StoreClosed`],
+    /// [`Error::StoreFull`] (when the block would not fit in the store as it
+    /// is now, a replacement counting as `total - old + len`),
+    /// [`Error::OutOfMemory`].
     pub fn reserve(&self, key: impl AsRef<[u8]>, len: usize) -> Result<Reservation> {
         let key = key.as_ref();
         self.check_write(key, len as u64)?;
-        if self.closed.load(Ordering::Relaxed) {
-            return Err(Error::StoreClosed);
+        let shard = self.index.read(key);
+        self.check_open()?;
+        if self.max_bytes != 0 {
+            // Fail before the caller fills a block that cannot fit in the
+            // store as it is now; the commit checks again.
+            let old = shard.get(key).map_or(0, |b| b.len() as u64);
+            let needed = self.counters.bytes().saturating_sub(old) + len as u64;
+            if needed > self.max_bytes {
+                return Err(Error::StoreFull {
+                    needed,
+                    max: self.max_bytes,
+                });
+            }
         }
+        drop(shard);
         Ok(Reservation {
             block: Block::try_zeroed(key, len)?,
         })

@@ -1444,6 +1444,25 @@ fn reserve_checks_key_and_limits_before_allocating() {
 }
 
 #[test]
+fn reserve_counts_what_is_stored_against_the_cap() {
+    let store = with(Options {
+        max_bytes: 100,
+        ..Options::default()
+    });
+    store.write("a", vec![1u8; 70]).unwrap();
+    // 70 stored + 40 new = 110: refused before anything is filled.
+    assert_eq!(store.reserve("b", 40).map(|_| ()), store_full(110, 100));
+    // A replacement counts as total - old + new: 70 - 70 + 100 fits.
+    let mut r = store.reserve("a", 100).unwrap();
+    r.as_mut_slice().fill(2);
+    store.commit(r).unwrap();
+    assert_eq!((store.block_count(), store.total_size()), (1, 100));
+    assert_eq!(store.reserve("b", 1).map(|_| ()), store_full(101, 100));
+    store.delete("a").unwrap();
+    assert!(store.reserve("b", 100).is_ok());
+}
+
+#[test]
 fn commit_checks_the_cap_again_and_changes_nothing_on_error() {
     let store = with(Options {
         max_bytes: 100,

@@ -36,8 +36,10 @@ unsafe impl Castable for blockmem_reservation {
 ///
 /// Errors, checked before allocating: `INVALID_KEY`, `BLOCK_TOO_LARGE`,
 /// `STORE_FULL` (`size` alone is over `max_bytes`), `INVALID_ARGUMENT`
-/// (NULL out-pointer, `size` above PTRDIFF_MAX); then `STORE_CLOSED` and
-/// `OUT_OF_MEMORY`. On error nothing is allocated or written.
+/// (NULL out-pointer, `size` above PTRDIFF_MAX); then `STORE_CLOSED`,
+/// `STORE_FULL` (the block would not fit in the store as it is now, a
+/// replacement counting as total - old + size) and `OUT_OF_MEMORY`. On
+/// error nothing is allocated or written.
 ///
 /// # Safety
 /// `store` is a live handle; `key` is an input; `out_data` and

@@ -100,6 +100,16 @@ static void rule_reserve_checks_the_key_and_caps_first(void)
     CHECK_STATUS(blockmem_reserve(store, KEY("k"), 101, &data, &r), BLOCKMEM_STATUS_STORE_FULL);
     CHECK(data == &sentinel_byte && r == sentinel);
     CHECK(counters_are(store, 0, 0));
+    /* What is stored counts: 70 + 40 is refused before anything is filled,
+     * while replacing the 70 bytes with 100 fits. */
+    static const uint8_t seventy[70];
+    CHECK_STATUS(blockmem_write(store, KEY("a"), seventy, sizeof seventy), BLOCKMEM_STATUS_OK);
+    CHECK_STATUS(blockmem_reserve(store, KEY("b"), 40, &data, &r), BLOCKMEM_STATUS_STORE_FULL);
+    CHECK(data == &sentinel_byte && r == sentinel);
+    CHECK_STATUS(blockmem_reserve(store, KEY("a"), 100, &data, &r), BLOCKMEM_STATUS_OK);
+    CHECK(r != sentinel && data != &sentinel_byte);
+    blockmem_reservation_free(r);
+    CHECK(counters_are(store, 1, 70));
     blockmem_store_free(store);
 }
 

@@ -96,9 +96,8 @@ import "C"
 // operation to save about a hundred bytes per closed store until the next
 // garbage collection.
 type Store struct {
-	h        *C.blockmem_store
-	errs     *errorSet // what each status returns; see check
-	maxBytes int64     // Options.MaxBytes, for WriteBlockFrom's early check
+	h    *C.blockmem_store
+	errs *errorSet // what each status returns; see check
 }
 
 var _ store.BlockStore = (*Store)(nil)
@@ -171,7 +170,7 @@ func NewWithOptions(opts Options) (*Store, error) {
 			return nil, &ArgumentError{Op: "NewWithOptions", Arg: f.name, Value: f.value}
 		}
 	}
-	s := &Store{errs: newErrorSet(opts.Errors), maxBytes: opts.MaxBytes}
+	s := &Store{errs: newErrorSet(opts.Errors)}
 	var copts C.blockmem_options
 	if err := s.check("NewWithOptions", C.blockmem_options_init(&copts)); err != nil {
 		return nil, err
@@ -254,10 +253,6 @@ func (s *Store) WriteBlockFrom(ctx context.Context, blockKey string, r io.Reader
 	if err := s.check(op, st); err != nil {
 		return err
 	}
-	if s.wouldOverfill(blockKey, size) {
-		C.blockmem_reservation_free(res)
-		return s.check(op, C.BLOCKMEM_STATUS_STORE_FULL)
-	}
 	defer func() {
 		if res != nil { // not committed
 			C.blockmem_reservation_free(res)
@@ -276,23 +271,6 @@ func (s *Store) WriteBlockFrom(ctx context.Context, blockKey string, r io.Reader
 	res = nil // consumed by the commit, on error too
 	runtime.KeepAlive(s)
 	return s.check(op, st)
-}
-
-// wouldOverfill reports whether storing size bytes under key would take
-// the store over its byte limit as it is now. The reservation checks size
-// alone against the limit; this also counts what is stored, so that a
-// stream that cannot fit fails before anything is read. The commit checks
-// again against the store as it is then.
-func (s *Store) wouldOverfill(key string, size int64) bool {
-	if s.maxBytes == 0 {
-		return false
-	}
-	total := s.TotalSize()
-	if total+size <= s.maxBytes {
-		return false
-	}
-	old, _ := s.Stat(context.Background(), key) // 0 when absent
-	return total-old+size > s.maxBytes
 }
 
 // ReadBlock returns a copy of the whole block under blockKey in a new slice
