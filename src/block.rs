@@ -16,7 +16,8 @@
 //! 32-bit atomic reference count, and [`Block::into_raw`] returns the start
 //! of the allocation: a pin handed to C points at the count. A holder of a
 //! pin that is not the last one may release it without calling into the
-//! library, by an atomic compare-and-swap of the count from `c` to `c - 1`
+//! library, by an atomic compare-and-swap (with release ordering or
+//! stronger) of the count from `c` to `c - 1`
 //! where `2 <= c < REFS_LIMIT` (2^31); for any other value (the last
 //! reference, or a saturated count) it must call `blockmem_block_free`.
 //! The count is only ever changed by atomic read-modify-write operations,

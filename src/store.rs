@@ -308,7 +308,7 @@ impl MemoryStore {
             // Fail before the caller fills a block that cannot fit in the
             // store as it is now; the commit checks again.
             let old = shard.get(key).map_or(0, |b| b.len() as u64);
-            let needed = self.counters.bytes().saturating_sub(old) + len as u64;
+            let needed = (self.counters.bytes().saturating_sub(old)).saturating_add(len as u64);
             if needed > self.max_bytes {
                 return Err(Error::StoreFull {
                     needed,

@@ -221,10 +221,22 @@ mod panics {
             // SAFETY: see above.
             unsafe { blockmem_list(h.p(), prefix, 2, after, 3, 0, &mut o.page) }
         }),
-        ("commit", |h, _| {
+        ("reserve", |h, _| {
             let (mut data, mut res) = (null_mut(), null_mut());
-            // SAFETY: see above; the reservation is consumed by the commit.
+            // SAFETY: see above; `data` and `res` are writable locals.
             let st = unsafe { blockmem_reserve(h.p(), b"r".as_ptr(), 1, 4, &mut data, &mut res) };
+            // SAFETY: `res` is NULL or a reservation owned here, freed once.
+            unsafe { blockmem_reservation_free(res) };
+            st
+        }),
+        ("commit", |h, _| {
+            // Reserved from another store (a reservation does not belong to
+            // one), so that only the commit meets the armed fault.
+            let other = Handle::with(null());
+            let (mut data, mut res) = (null_mut(), null_mut());
+            // SAFETY: see above; `data` and `res` are writable locals.
+            let st =
+                unsafe { blockmem_reserve(other.p(), b"r".as_ptr(), 1, 4, &mut data, &mut res) };
             assert_eq!(st, BLOCKMEM_STATUS_OK);
             // SAFETY: see above; the reservation is consumed by the commit.
             unsafe { blockmem_commit(h.p(), res) }

@@ -34,9 +34,10 @@ unsafe impl Castable for blockmem_reservation {
 /// commit then returns `STORE_CLOSED`) and may be filled and committed from
 /// another thread, one call at a time.
 ///
-/// Errors, checked before allocating: `INVALID_KEY`, `BLOCK_TOO_LARGE`,
-/// `STORE_FULL` (`size` alone is over `max_bytes`), `INVALID_ARGUMENT`
-/// (NULL out-pointer, `size` above PTRDIFF_MAX); then `STORE_CLOSED`,
+/// Errors, checked before allocating and in this order: `INVALID_ARGUMENT`
+/// (NULL out-pointer, `size` above PTRDIFF_MAX); `INVALID_KEY`,
+/// `BLOCK_TOO_LARGE`, `STORE_FULL` (`size` alone is over `max_bytes`);
+/// then `STORE_CLOSED`,
 /// `STORE_FULL` (the block would not fit in the store as it is now, a
 /// replacement counting as total - old + size) and `OUT_OF_MEMORY`. On
 /// error nothing is allocated or written.
