@@ -129,7 +129,7 @@ static void rule_commit_checks_the_caps_again_and_always_consumes(void)
     CHECK(counters_are(store, 1, 100));
     /* Argument errors consume the reservation too (the leak checkers
      * would see it otherwise). */
-    blockmem_reservation *rd = reserve(store, KEY("d"), 1, &a);
+    blockmem_reservation *rd = reserve(store, KEY("d"), 0, &a); /* 0 bytes fit a full store */
     CHECK_STATUS(blockmem_commit(NULL, rd), BLOCKMEM_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(blockmem_commit(store, NULL), BLOCKMEM_STATUS_INVALID_ARGUMENT);
     CHECK(counters_are(store, 1, 100));
