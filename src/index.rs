@@ -103,14 +103,15 @@ impl Index {
         self.shard(key).write()
     }
 
-    /// Read-locks every shard, in index order.
-    pub(crate) fn read_all(&self) -> Vec<RwLockReadGuard<'_, BTreeSet<Block>>> {
-        self.shards.iter().map(|s| s.0.read()).collect()
+    /// Read-locks every shard, in index order (`array::from_fn` builds the
+    /// elements in order), without allocating.
+    pub(crate) fn read_all(&self) -> [RwLockReadGuard<'_, BTreeSet<Block>>; SHARDS] {
+        std::array::from_fn(|i| self.shards[i].0.read())
     }
 
-    /// Write-locks every shard, in index order.
-    pub(crate) fn write_all(&self) -> Vec<RwLockWriteGuard<'_, BTreeSet<Block>>> {
-        self.shards.iter().map(|s| s.0.write()).collect()
+    /// Write-locks every shard, in index order, without allocating.
+    pub(crate) fn write_all(&self) -> [RwLockWriteGuard<'_, BTreeSet<Block>>; SHARDS] {
+        std::array::from_fn(|i| self.shards[i].0.write())
     }
 }
 
@@ -183,17 +184,32 @@ impl Counters {
         };
         let mut current = total.load(Relaxed);
         loop {
-            // `old` is part of `current` (both change only under the lock
-            // of `old`'s shard, which the caller holds).
-            let next = current - old + new;
-            if next > self.max_bytes {
-                return Err(next);
-            }
+            let next = self.after(current, old, new)?;
             match total.compare_exchange_weak(current, next, Relaxed, Relaxed) {
                 Ok(_) => return Ok(()),
                 Err(seen) => current = seen,
             }
         }
+    }
+
+    /// Checks, without taking anything, that `new - old` bytes fit under
+    /// the cap as it is now; fails as [`reserve`](Self::reserve) would.
+    pub(crate) fn fits(&self, old: u64, new: u64) -> Result<(), u64> {
+        match &self.capped {
+            Some(total) => self.after(total.load(Relaxed), old, new).map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// The capped total after replacing `old` bytes by `new` (`old` is part
+    /// of `current`: both change only under the lock of `old`'s shard,
+    /// which the caller holds), or `Err` with it when it is over the cap.
+    fn after(&self, current: u64, old: u64, new: u64) -> Result<u64, u64> {
+        let next = current.saturating_sub(old).saturating_add(new);
+        if next > self.max_bytes {
+            return Err(next);
+        }
+        Ok(next)
     }
 
     /// Records a change of `blocks` blocks and `bytes` bytes. With a cap,

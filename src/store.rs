@@ -244,8 +244,9 @@ impl MemoryStore {
 
     /// Copies `[start, end)` of the block's data (clamped as
     /// [`clamp_range`]) into `buf`: under the shard lock when the copy is at
-    /// most [`Self::COPY_UNDER_LOCK_MAX`] bytes, else from a pinned
-    /// reference after the lock is released.
+    /// most [`Self::COPY_UNDER_LOCK_MAX`] bytes (or does not fit, which
+    /// copies nothing), else from a pinned reference after the lock is
+    /// released.
     fn copy_into(
         &self,
         key: &[u8],
@@ -254,7 +255,8 @@ impl MemoryStore {
     ) -> Result<usize> {
         let pinned = self.with_block(key, |b| {
             let (start, end) = range(b.len())?;
-            if end - start <= Self::COPY_UNDER_LOCK_MAX {
+            // A buffer too small fails here without copying, so it needs no pin.
+            if end - start <= Self::COPY_UNDER_LOCK_MAX || buf.len() < end - start {
                 copy_out(&b.data()[start..end], buf).map(Ok)
             } else {
                 Ok(Err((b.clone(), start, end)))
@@ -308,13 +310,9 @@ impl MemoryStore {
             // Fail before the caller fills a block that cannot fit in the
             // store as it is now; the commit checks again.
             let old = shard.get(key).map_or(0, |b| b.len() as u64);
-            let needed = (self.counters.bytes().saturating_sub(old)).saturating_add(len as u64);
-            if needed > self.max_bytes {
-                return Err(Error::StoreFull {
-                    needed,
-                    max: self.max_bytes,
-                });
-            }
+            self.counters
+                .fits(old, len as u64)
+                .map_err(|needed| self.full(needed))?;
         }
         drop(shard);
         Ok(Reservation {
@@ -379,12 +377,17 @@ impl MemoryStore {
         }
         if self.max_bytes != 0 && size > self.max_bytes {
             // Cannot fit even in an empty store: fail before allocating.
-            return Err(Error::StoreFull {
-                needed: size,
-                max: self.max_bytes,
-            });
+            return Err(self.full(size));
         }
         Ok(())
+    }
+
+    /// [`Error::StoreFull`] for a store that would hold `needed` bytes.
+    fn full(&self, needed: u64) -> Error {
+        Error::StoreFull {
+            needed,
+            max: self.max_bytes,
+        }
     }
 
     /// Inserts a built block, replacing any block under its key, within
@@ -398,10 +401,7 @@ impl MemoryStore {
                 let old_size = shard.get(block.key()).map_or(0, |b| b.len() as u64);
                 self.counters
                     .reserve(old_size, size)
-                    .map_err(|needed| Error::StoreFull {
-                        needed,
-                        max: self.max_bytes,
-                    })?;
+                    .map_err(|needed| self.full(needed))?;
             }
             let old = shard.replace(block);
             let old_size = old.as_ref().map_or(0, |b| b.len() as u64);

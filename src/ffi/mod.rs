@@ -8,8 +8,9 @@
 //! (`build.rs`); the doc comments here are the header's documentation.
 //!
 //! Layout: one module per C type (`handle`: `blockmem_store`, `blocks`: the
-//! operations on its blocks, `pin`: `blockmem_block`, `list`:
-//! `blockmem_list_page`, `status`: `blockmem_status`), and the shared
+//! operations on its blocks, `pin`: `blockmem_block`, `reservation`:
+//! `blockmem_reservation`, `list`: `blockmem_list_page`, `status`:
+//! `blockmem_status`), and the shared
 //! plumbing: `castable` (how every C type owns its Rust value), `buffers`
 //! (caller memory), `panic` (the boundary).
 //!
