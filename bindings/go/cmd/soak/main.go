@@ -60,6 +60,16 @@ func (k *soak) fail(format string, args ...any) {
 	}
 }
 
+// verify counts b as verified when it is the whole block New made for key,
+// and as a failure of op otherwise.
+func (k *soak) verify(op, key string, b []byte) {
+	if !payload.Verify(key, b) {
+		k.fail("%s(%s): %d bytes fail verification", op, key, len(b))
+		return
+	}
+	k.c.verified.Add(1)
+}
+
 func (k *soak) key(i int) string { return fmt.Sprintf("soak/g%02d/block-%d", i%32, i) }
 
 // expected reports whether err is an acceptable outcome of a call on a
@@ -92,20 +102,12 @@ func (k *soak) op(ctx context.Context, rng *rand.Rand, buf []byte, closing bool)
 		b, err = k.s.ReadBlock(ctx, key)
 		k.c.reads.Add(1)
 		if err == nil {
-			if !payload.Verify(key, b) {
-				k.fail("ReadBlock(%s): %d bytes fail verification", key, len(b))
-			} else {
-				k.c.verified.Add(1)
-			}
+			k.verify("ReadBlock", key, b)
 		}
 	case r < 625:
 		// The writer checks the block in place, in the store's memory.
 		_, err = k.s.ReadBlockTo(ctx, key, writerFunc(func(p []byte) (int, error) {
-			if !payload.Verify(key, p) {
-				k.fail("ReadBlockTo(%s): %d bytes fail verification", key, len(p))
-			} else {
-				k.c.verified.Add(1)
-			}
+			k.verify("ReadBlockTo", key, p)
 			return len(p), nil
 		}))
 		k.c.reads.Add(1)
@@ -114,11 +116,7 @@ func (k *soak) op(ctx context.Context, rng *rand.Rand, buf []byte, closing bool)
 		n, err = k.s.ReadBlockInto(ctx, key, buf)
 		k.c.reads.Add(1)
 		if err == nil {
-			if !payload.Verify(key, buf[:n]) {
-				k.fail("ReadBlockInto(%s): %d bytes fail verification", key, n)
-			} else {
-				k.c.verified.Add(1)
-			}
+			k.verify("ReadBlockInto", key, buf[:n])
 		}
 	case r < 800:
 		var b []byte

@@ -34,7 +34,8 @@ func New(key string, seed uint64, size int) []byte {
 	b := make([]byte, size)
 	binary.LittleEndian.PutUint64(b, seed)
 	binary.LittleEndian.PutUint64(b[8:], uint64(size))
-	binary.LittleEndian.PutUint64(b[16:], keySum(key))
+	ks := keySum(key)
+	binary.LittleEndian.PutUint64(b[16:], ks)
 	body := b[HeaderSize : size-8]
 	next := words(seed)
 	for i := 0; i < len(body); i += 8 {
@@ -43,7 +44,7 @@ func New(key string, seed uint64, size int) []byte {
 			body[j] = byte(w >> (8 * (j - i)))
 		}
 	}
-	binary.LittleEndian.PutUint64(b[size-8:], crc64.Update(keySum(key), table, b[:size-8]))
+	binary.LittleEndian.PutUint64(b[size-8:], crc64.Update(ks, table, b[:size-8]))
 	return b
 }
 
@@ -66,7 +67,8 @@ func Verify(key string, b []byte) bool {
 // VerifyPrefix reports whether b is a prefix, at least HeaderSize bytes
 // long, of a block New made for key. It allocates nothing.
 func VerifyPrefix(key string, b []byte) bool {
-	if len(b) < HeaderSize || binary.LittleEndian.Uint64(b[16:]) != keySum(key) {
+	ks := keySum(key)
+	if len(b) < HeaderSize || binary.LittleEndian.Uint64(b[16:]) != ks {
 		return false
 	}
 	size := binary.LittleEndian.Uint64(b[8:])
@@ -86,5 +88,5 @@ func VerifyPrefix(key string, b []byte) bool {
 	if uint64(len(b)) < size {
 		return true // the trailer is not in the prefix
 	}
-	return crc64.Update(keySum(key), table, b[:size-8]) == binary.LittleEndian.Uint64(b[size-8:])
+	return crc64.Update(ks, table, b[:size-8]) == binary.LittleEndian.Uint64(b[size-8:])
 }
