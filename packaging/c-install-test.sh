@@ -59,7 +59,7 @@ pc() { PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig" $PKG_CONFIG "$
 test "$(pc --modversion blockmem)" = "$version" || fail "pkg-config version"
 needed() { readelf -d "$1" | grep 'NEEDED.*libblockmem' || true; }
 
-cc -std=c11 -Wall -Wextra -Werror -pedantic "$src/main.c" -o "$tmp/pc-shared" \
+"${CC:-cc}" -std=c11 -Wall -Wextra -Werror -pedantic "$src/main.c" -o "$tmp/pc-shared" \
   $(pc --cflags --libs blockmem)
 case "$(needed "$tmp/pc-shared")" in
   *"[libblockmem.so.$major]"*) ;;
@@ -67,7 +67,7 @@ case "$(needed "$tmp/pc-shared")" in
 esac
 LD_LIBRARY_PATH="$prefix/lib" "$tmp/pc-shared" | grep -q 'read hello, blockmem'
 
-cc -std=c11 -Wall -Wextra -Werror -pedantic "$src/main.c" -o "$tmp/pc-static" \
+"${CC:-cc}" -std=c11 -Wall -Wextra -Werror -pedantic "$src/main.c" -o "$tmp/pc-static" \
   $(pc --static --cflags --libs blockmem)
 test -z "$(needed "$tmp/pc-static")" || fail "pkg-config --static link needs the shared library"
 env -u LD_LIBRARY_PATH "$tmp/pc-static" | grep -q 'read hello, blockmem'

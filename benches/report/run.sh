@@ -54,7 +54,7 @@ for phase in "$@"; do
     meta "load average at start" "$(cut -d' ' -f1-3 /proc/loadavg)"
     meta "toolchain" "$(rustc --version | cut -d' ' -f1-2), $($GO version | cut -d' ' -f3), $($CC --version | head -1)"
     "$CC" -O2 -std=c11 -pthread -I"$ROOT/include" "$ROOT/benches/scaling.c" -o scaling-c \
-      "$ROOT/target/release/libblockmem.a" -lgcc_s -lutil -lrt -lpthread -lm -ldl
+      "$ROOT/target/release/libblockmem.a" $(cat "$ROOT/target/release/blockmem-native-libs.txt")
     ;;
   build-all)
     (cd "$ROOT" && "$CARGO" bench --bench store --no-run)
