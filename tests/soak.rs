@@ -286,23 +286,7 @@ fn worker(shared: &Shared, id: u64) -> Counts {
 /// Recounts the quiet store and verifies every block.
 fn final_check(shared: &Shared) -> Result<(u64, u64), String> {
     let store = &shared.store;
-    let listing = store.list("").map_err(|e| format!("list: {e}"))?;
-    let mut bytes = 0;
-    for (k, size) in &listing {
-        let data = store.read(k).map_err(|e| format!("read {k:?}: {e}"))?;
-        if data.len() as u64 != size {
-            return Err(format!("{k:?}: listed {size} bytes, read {}", data.len()));
-        }
-        payload::verify(k, &data)?;
-        bytes += size;
-    }
-    let (count, total) = (store.block_count(), store.total_size());
-    if count != listing.len() as u64 || total != bytes {
-        return Err(format!(
-            "counters say {count} blocks / {total} bytes, recount {} / {bytes}",
-            listing.len()
-        ));
-    }
+    let (count, total) = common::recount(store, true)?;
     if shared.cfg.max_bytes != 0 && total > shared.cfg.max_bytes {
         return Err(format!("total_size {total} over max_bytes"));
     }

@@ -58,16 +58,7 @@ fn expect_range<T>(r: Result<T, Error>, what: &str, check: impl FnOnce(T)) -> Op
 }
 
 fn assert_recount(store: &MemoryStore) {
-    let listing = store.list("").unwrap();
-    let mut bytes = 0u64;
-    for (key, size) in &listing {
-        let data = store.read(key).unwrap();
-        assert_eq!(data.len() as u64, size);
-        payload::verify(key, &data).unwrap_or_else(|e| panic!("{key:?}: {e}"));
-        bytes += size;
-    }
-    assert_eq!(store.block_count(), listing.len() as u64, "block_count");
-    assert_eq!(store.total_size(), bytes, "total_size");
+    common::recount(store, true).unwrap_or_else(|e| panic!("recount: {e}"));
 }
 
 #[derive(Clone, Copy)]

@@ -1,3 +1,33 @@
 //! Code shared by the integration tests (`mod common;` in each test file).
 
 pub mod payload;
+
+use blockmem::MemoryStore;
+
+/// Lists the whole store, reads every block back and checks that the
+/// listed sizes, `block_count` and `total_size` agree with what is there;
+/// with `verify`, each block must also be a self-verifying payload.
+/// Returns the recounted blocks and bytes.
+#[allow(dead_code)] // not every test file verifies payloads
+pub fn recount(store: &MemoryStore, verify: bool) -> Result<(u64, u64), String> {
+    let listing = store.list("").map_err(|e| format!("list: {e}"))?;
+    let mut bytes = 0;
+    for (key, size) in &listing {
+        let data = store.read(key).map_err(|e| format!("read {key:?}: {e}"))?;
+        if data.len() as u64 != size {
+            return Err(format!("{key:?}: listed {size} bytes, read {}", data.len()));
+        }
+        if verify {
+            payload::verify(key, &data).map_err(|e| format!("{key:?}: {e}"))?;
+        }
+        bytes += size;
+    }
+    let (count, total) = (store.block_count(), store.total_size());
+    if count != listing.len() as u64 || total != bytes {
+        return Err(format!(
+            "counters say {count} blocks / {total} bytes, recount {} / {bytes}",
+            listing.len()
+        ));
+    }
+    Ok((count, total))
+}
