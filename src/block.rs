@@ -29,8 +29,6 @@
 //! the store's lock while a writer replaces or deletes the key.
 
 use std::alloc::Layout;
-use std::borrow::Borrow;
-use std::cmp::Ordering;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{self, AtomicU32};
 
@@ -66,6 +64,9 @@ pub(crate) const REFS_LIMIT: u32 = 1 << 31;
 /// Where a saturated count is kept (see [`REFS_LIMIT`]).
 pub(crate) const SATURATED: u32 = 3 << 30;
 
+// Transparent, so a pointer from `into_raw` kept in place can be viewed as
+// a `Block` (see `from_raw_ref`).
+#[repr(transparent)]
 pub(crate) struct Block {
     ptr: NonNull<Header>,
 }
@@ -211,6 +212,21 @@ impl Block {
     }
 }
 
+impl Block {
+    /// Views a reference given up by [`Block::into_raw`] and kept in place
+    /// as a `Block`, without taking it back.
+    ///
+    /// # Safety
+    /// `raw` must hold a pointer from `into_raw` that is still counted,
+    /// and the view must not outlive that reference.
+    pub(crate) unsafe fn from_raw_ref(raw: &NonNull<()>) -> &Block {
+        // SAFETY: `Block` is a transparent wrapper of a non-null pointer,
+        // which has the same layout as `NonNull<()>`; the caller keeps the
+        // reference alive.
+        unsafe { &*(raw as *const NonNull<()>).cast::<Block>() }
+    }
+}
+
 impl Clone for Block {
     fn clone(&self) -> Block {
         // Relaxed is enough to take a new reference from an existing one
@@ -245,34 +261,6 @@ impl Drop for Block {
         // SAFETY: this was the last reference; the allocation came from
         // `recycle::alloc` with this layout.
         unsafe { recycle::dealloc(self.ptr.cast::<u8>(), layout) };
-    }
-}
-
-// Blocks are ordered and compared by key alone, so a `BTreeSet<Block>` is a
-// sorted map from key to data that can be searched with a plain `&[u8]`.
-impl Borrow<[u8]> for Block {
-    fn borrow(&self) -> &[u8] {
-        self.key()
-    }
-}
-
-impl PartialEq for Block {
-    fn eq(&self, other: &Block) -> bool {
-        self.key() == other.key()
-    }
-}
-
-impl Eq for Block {}
-
-impl PartialOrd for Block {
-    fn partial_cmp(&self, other: &Block) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Block {
-    fn cmp(&self, other: &Block) -> Ordering {
-        self.key().cmp(other.key())
     }
 }
 
