@@ -219,11 +219,11 @@ impl Block {
     /// # Safety
     /// `raw` must hold a pointer from `into_raw` that is still counted,
     /// and the view must not outlive that reference.
-    pub(crate) unsafe fn from_raw_ref(raw: &NonNull<()>) -> &Block {
+    pub(crate) unsafe fn from_raw_ref(raw: &*mut ()) -> &Block {
         // SAFETY: `Block` is a transparent wrapper of a non-null pointer,
-        // which has the same layout as `NonNull<()>`; the caller keeps the
-        // reference alive.
-        unsafe { &*(raw as *const NonNull<()>).cast::<Block>() }
+        // which has the same layout as a raw pointer; `into_raw` pointers
+        // are never null, and the caller keeps the reference alive.
+        unsafe { &*(raw as *const *mut ()).cast::<Block>() }
     }
 }
 

@@ -23,8 +23,7 @@ use std::cmp::Ordering;
 use std::collections::btree_set::{self, BTreeSet};
 use std::mem::ManuallyDrop;
 use std::ops::Bound;
-use std::ptr::NonNull;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -215,6 +214,14 @@ impl Keys {
 
     /// Stores `block`, returning the block it replaces.
     pub(crate) fn replace(&mut self, block: Block) -> Option<Block> {
+        // A stored key keeps its place (same key, same fingerprint): swap
+        // the block in the entry.
+        let stored = self
+            .exact_fingerprint(block.key())
+            .and_then(|fp| Entry::with_probe(block.key(), fp, |probe| self.set.get(probe)));
+        if let Some(entry) = stored {
+            return Some(entry.swap(block));
+        }
         let key = block.key();
         if self.set.is_empty() {
             let len = key.len().min(COMMON_MAX);
@@ -232,9 +239,9 @@ impl Keys {
             }
         }
         let fp = fingerprint(key, self.common().len());
-        self.set
-            .replace(Entry::new(block, fp))
-            .map(Entry::into_block)
+        let added = self.set.insert(Entry::new(block, fp));
+        debug_assert!(added);
+        None
     }
 
     /// Removes and returns the block under `key`.
@@ -345,10 +352,10 @@ fn fingerprint(key: &[u8], skip: usize) -> u64 {
 /// and a tagged pointer to the key being looked up. Blocks are at least
 /// 2-byte aligned, so the low bit tells the two apart.
 struct Entry {
-    /// Atomic only so [`Keys::replace`] can recompute it through the
-    /// set's shared references (under the shard's write lock).
+    /// Atomic (as `raw`) only so [`Keys::replace`] can change it through
+    /// the set's shared references, under the shard's write lock.
     fp: AtomicU64,
-    raw: NonNull<()>,
+    raw: AtomicPtr<()>,
 }
 
 const PROBE_TAG: usize = 1;
@@ -361,12 +368,25 @@ unsafe impl Sync for Entry {}
 
 impl Entry {
     fn new(block: Block, fp: u64) -> Entry {
-        let raw = NonNull::new(block.into_raw().cast_mut()).expect("blocks are not null");
-        debug_assert_eq!(raw.as_ptr() as usize & PROBE_TAG, 0);
+        let raw = block.into_raw().cast_mut();
+        debug_assert_eq!(raw.addr() & PROBE_TAG, 0);
         Entry {
             fp: AtomicU64::new(fp),
-            raw,
+            raw: AtomicPtr::new(raw),
         }
+    }
+
+    /// Puts `block` (under the same key) in place of the entry's block,
+    /// which it returns.
+    fn swap(&self, block: Block) -> Block {
+        debug_assert!(!self.is_probe() && block.key() == self.key());
+        let old = self.raw.swap(block.into_raw().cast_mut(), Relaxed);
+        // SAFETY: the entry owned that reference and now owns the new one.
+        unsafe { Block::from_raw(old) }
+    }
+
+    fn raw(&self) -> *mut () {
+        self.raw.load(Relaxed)
     }
 
     /// Runs `f` with a probe entry for `key`, which compares with entries
@@ -379,18 +399,18 @@ impl Entry {
             .map_addr(|a| a | PROBE_TAG);
         let probe = ManuallyDrop::new(Entry {
             fp: AtomicU64::new(fp),
-            raw: NonNull::new(tagged).expect("a tagged pointer is not null"),
+            raw: AtomicPtr::new(tagged),
         });
         f(&probe)
     }
 
     fn is_probe(&self) -> bool {
-        self.raw.as_ptr().addr() & PROBE_TAG != 0
+        self.raw().addr() & PROBE_TAG != 0
     }
 
     fn key(&self) -> &[u8] {
         if self.is_probe() {
-            let untagged = self.raw.as_ptr().map_addr(|a| a & !PROBE_TAG);
+            let untagged = self.raw().map_addr(|a| a & !PROBE_TAG);
             // SAFETY: a probe points at a `&[u8]` on the stack of
             // `with_probe`, which outlives the probe.
             unsafe { *untagged.cast::<&[u8]>() }
@@ -403,15 +423,17 @@ impl Entry {
     /// entries).
     fn block(&self) -> &Block {
         debug_assert!(!self.is_probe());
-        // SAFETY: a stored entry holds a counted reference for its life.
-        unsafe { Block::from_raw_ref(&self.raw) }
+        // SAFETY: a stored entry holds a counted reference, which changes
+        // only under the shard's write lock, when no `&Block` from a read
+        // of the shard is alive.
+        unsafe { Block::from_raw_ref(&*self.raw.as_ptr()) }
     }
 
     fn into_block(self) -> Block {
         debug_assert!(!self.is_probe());
         let this = ManuallyDrop::new(self);
         // SAFETY: the entry's reference is handed over, not dropped.
-        unsafe { Block::from_raw(this.raw.as_ptr()) }
+        unsafe { Block::from_raw(this.raw()) }
     }
 }
 
@@ -419,7 +441,7 @@ impl Drop for Entry {
     fn drop(&mut self) {
         if !self.is_probe() {
             // SAFETY: the entry owned this reference.
-            drop(unsafe { Block::from_raw(self.raw.as_ptr()) });
+            drop(unsafe { Block::from_raw(self.raw()) });
         }
     }
 }
