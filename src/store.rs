@@ -33,6 +33,7 @@ use crate::block::{Block, DataView};
 use crate::error::{Error, Result};
 use crate::index::{Counters, Index, Keys};
 use crate::listing::{Deleted, Listing};
+use parking_lot::RwLockWriteGuard;
 
 /// The key length limit used when [`Options::max_key_len`] is 0.
 pub const DEFAULT_MAX_KEY_LEN: usize = 1024;
@@ -285,7 +286,8 @@ impl MemoryStore {
     fn write_bytes(&self, key: &[u8], data: &[u8]) -> Result<()> {
         self.check_write(key, data.len() as u64)?;
         // The copy happens here, before any lock is taken.
-        self.publish(Block::try_new(key, data)?)
+        let (block, shard) = self.index.write_after(key, || Block::try_new(key, data));
+        self.publish_locked(block?, shard)
     }
 
     /// Reserves an unpublished block of `len` zero bytes under `key`, to be
@@ -395,9 +397,14 @@ impl MemoryStore {
     /// Inserts a built block, replacing any block under its key, within
     /// `max_bytes`. The replaced block is freed after the lock is released.
     fn publish(&self, block: Block) -> Result<()> {
+        let shard = self.index.write(block.key());
+        self.publish_locked(block, shard)
+    }
+
+    /// [`publish`](Self::publish) with the block's shard already locked.
+    fn publish_locked(&self, block: Block, mut shard: RwLockWriteGuard<'_, Keys>) -> Result<()> {
         let size = block.len() as u64;
         let old = {
-            let mut shard = self.index.write(block.key());
             self.check_open()?;
             if self.max_bytes != 0 {
                 let old_size = shard.get(block.key()).map_or(0, |b| b.len() as u64);
@@ -411,6 +418,8 @@ impl MemoryStore {
                 .record(i64::from(old.is_none()), size.wrapping_sub(old_size) as i64);
             old
         };
+        // Unlock, then free the replaced block.
+        drop(shard);
         drop(old);
         Ok(())
     }
