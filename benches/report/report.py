@@ -235,6 +235,9 @@ def main():
     for path in sorted(glob.glob(os.path.join(args.scaling, "*.csv"))):
         name = os.path.basename(path)[:-4]
         out += [f"## Scaling through the C ABI ({name})", ""]
+        if name != f"{len(os.sched_getaffinity(0))}-cores":
+            out += ["A table committed from another machine (`benches/scaling.c` run there), not",
+                    "from this run; compare its rows with each other only.", ""]
         out += scaling_section(path, os.path.join(args.out, f"scaling-{name}.svg"))
 
     out += ["## Rust API (criterion)", ""] + criterion_section(run.criterion)
