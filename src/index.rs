@@ -377,11 +377,13 @@ struct Entry {
 
 const PROBE_TAG: usize = 1;
 
-// SAFETY: an entry owns a block reference (which is Send and Sync), or is a
-// probe, which never leaves the stack frame of `with_probe`.
-unsafe impl Send for Entry {}
-// SAFETY: as above; shared access reads the block or the atomic.
-unsafe impl Sync for Entry {}
+// `Entry` is Send and Sync through its atomics, which is right: it owns a
+// block reference (Send and Sync), or is a probe, which never leaves the
+// stack frame of `with_probe`.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<Block>();
+};
 
 impl Entry {
     fn new(block: Block, fp: u64) -> Entry {
