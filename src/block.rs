@@ -218,7 +218,8 @@ impl Block {
     ///
     /// # Safety
     /// `raw` must hold a pointer from `into_raw` that is still counted,
-    /// and the view must not outlive that reference.
+    /// and the view must not outlive that reference; `*raw` must not be
+    /// written while the view is alive.
     pub(crate) unsafe fn from_raw_ref(raw: &*mut ()) -> &Block {
         // SAFETY: `Block` is a transparent wrapper of a non-null pointer,
         // which has the same layout as a raw pointer; `into_raw` pointers

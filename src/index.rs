@@ -201,8 +201,8 @@ impl Keys {
         &self.common[..usize::from(self.common_len)]
     }
 
-    fn place(&self, key: &[u8]) -> Place {
-        let common = self.common();
+    /// Where `key` sorts against keys that all start with `common`.
+    fn place(common: &[u8], key: &[u8]) -> Place {
         if key.starts_with(common) {
             return Place::Within(fingerprint(key, common.len()));
         }
@@ -268,10 +268,10 @@ impl Keys {
     }
 
     /// Runs `f` on the range of entries with keys from `lo` (inclusive)
-    /// up to `hi` (exclusive, or unbounded), as bounds for the set; `None`
-    /// when no key of this shard can be in it.
+    /// up to `hi` (exclusive, or unbounded), as bounds for a set whose keys
+    /// all start with `common`; `None` when no such key can be in it.
     fn with_range<R>(
-        &self,
+        common: &[u8],
         lo: Bound<&[u8]>,
         hi: Option<&[u8]>,
         f: impl FnOnce(Option<(Bound<&Entry>, Bound<&Entry>)>) -> R,
@@ -285,8 +285,8 @@ impl Keys {
             // An empty range (which the set would refuse as bounds).
             return f(None);
         }
-        let lo_place = self.place(lo_key);
-        let hi_place = hi.map(|h| self.place(h));
+        let lo_place = Self::place(common, lo_key);
+        let hi_place = hi.map(|h| Self::place(common, h));
         if matches!(lo_place, Place::After) || matches!(hi_place, Some(Place::Before)) {
             return f(None);
         }
@@ -321,7 +321,7 @@ impl Keys {
         lo: Bound<&[u8]>,
         hi: Option<&[u8]>,
     ) -> impl Iterator<Item = &Block> + '_ {
-        self.with_range(lo, hi, |bounds| match bounds {
+        Self::with_range(self.common(), lo, hi, |bounds| match bounds {
             Some(bounds) => self.set.range::<Entry, _>(bounds),
             None => btree_set::Range::default(),
         })
@@ -330,7 +330,7 @@ impl Keys {
 
     /// Number of blocks with keys in `[lo, hi)` (`hi` `None`: unbounded).
     pub(crate) fn count(&self, lo: &[u8], hi: Option<&[u8]>) -> usize {
-        self.with_range(Bound::Included(lo), hi, |bounds| {
+        Self::with_range(self.common(), Bound::Included(lo), hi, |bounds| {
             bounds.map_or(0, |b| self.set.range::<Entry, _>(b).count())
         })
     }
@@ -340,14 +340,14 @@ impl Keys {
     // changes only in `replace`, in an order-preserving way.
     #[allow(clippy::mutable_key_type)]
     pub(crate) fn extract(&mut self, lo: &[u8], hi: Option<&[u8]>, out: &mut Vec<Block>) {
-        // `with_range` borrows the set; move it out for the removal.
-        let mut set = std::mem::take(&mut self.set);
-        self.with_range(Bound::Included(lo), hi, |bounds| {
+        // Borrowed field by field: the prefix to read, the set to change.
+        let common = &self.common[..usize::from(self.common_len)];
+        let set = &mut self.set;
+        Self::with_range(common, Bound::Included(lo), hi, |bounds| {
             if let Some(bounds) = bounds {
                 out.extend(set.extract_if(bounds, |_| true).map(Entry::into_block));
             }
         });
-        self.set = set;
     }
 }
 

@@ -402,6 +402,8 @@ impl MemoryStore {
     }
 
     /// [`publish`](Self::publish) with the block's shard already locked.
+    /// On an error return the parameters drop in reverse order, the guard
+    /// before the block, so a refused block is never freed under the lock.
     fn publish_locked(&self, block: Block, mut shard: RwLockWriteGuard<'_, Keys>) -> Result<()> {
         let size = block.len() as u64;
         let old = {
