@@ -112,18 +112,19 @@ impl Index {
         (hash(key) >> (64 - SHARDS.trailing_zeros())) as usize
     }
 
-    /// Write-locks the shard of `key` after running `before`, which builds
-    /// what the caller will store: the shard's lock word is fetched into
-    /// the cache meanwhile (a miss that would otherwise stall the lock).
-    pub(crate) fn write_after<T>(
+    /// Write-locks the shard of `key` after `build` succeeds (on failure,
+    /// locks nothing): the shard's lock word is fetched into the cache
+    /// while `build` makes what the caller will store (a miss that would
+    /// otherwise stall the lock).
+    pub(crate) fn write_after<T, E>(
         &self,
         key: &[u8],
-        before: impl FnOnce() -> T,
-    ) -> (T, RwLockWriteGuard<'_, Keys>) {
+        build: impl FnOnce() -> Result<T, E>,
+    ) -> Result<(T, RwLockWriteGuard<'_, Keys>), E> {
         let shard = &self.shards[Self::shard_index(key)].0;
         prefetch(shard);
-        let built = before();
-        (built, shard.write())
+        let built = build()?;
+        Ok((built, shard.write()))
     }
 
     pub(crate) fn read(&self, key: &[u8]) -> RwLockReadGuard<'_, Keys> {
@@ -232,7 +233,9 @@ impl Keys {
     /// Stores `block`, returning the block it replaces.
     pub(crate) fn replace(&mut self, block: Block) -> Option<Block> {
         // A stored key keeps its place (same key, same fingerprint): swap
-        // the block in the entry.
+        // the block in the entry. A new key then costs a second search (the
+        // set has no entry API), which an overwrite, the common case, does
+        // not pay; it also skips the common-prefix check below.
         let stored = self
             .exact_fingerprint(block.key())
             .and_then(|fp| Entry::with_probe(block.key(), fp, |probe| self.set.get(probe)));
@@ -290,14 +293,11 @@ impl Keys {
         if matches!(lo_place, Place::After) || matches!(hi_place, Some(Place::Before)) {
             return f(None);
         }
-        let lo_fp = match lo_place {
-            Place::Within(fp) => Some(fp),
-            _ => None,
-        };
-        let hi_fp = match hi_place {
+        let within = |place: Option<Place>| match place {
             Some(Place::Within(fp)) => Some(fp),
             _ => None,
         };
+        let (lo_fp, hi_fp) = (within(Some(lo_place)), within(hi_place));
         Entry::with_probe(lo_key, lo_fp.unwrap_or(0), |lo_probe| {
             Entry::with_probe(hi.unwrap_or_default(), hi_fp.unwrap_or(0), |hi_probe| {
                 let lo = match (lo_fp, lo_excluded) {
@@ -600,15 +600,17 @@ impl Counters {
     /// the cap counter must already hold the bytes (see
     /// [`reserve`](Self::reserve)); only the block count is recorded here.
     pub(crate) fn record(&self, blocks: i64, bytes: i64) {
-        if blocks == 0 && (bytes == 0 || self.capped.is_some()) {
-            // A replacement by a block of the same size.
+        let bytes = if self.capped.is_some() { 0 } else { bytes };
+        if blocks == 0 && bytes == 0 {
+            // Nothing to record (a replacement by a block of the same
+            // size): skip even the stripe lookup.
             return;
         }
         let s = self.stripe();
         if blocks != 0 {
             s.count.fetch_add(blocks, Relaxed);
         }
-        if self.capped.is_none() && bytes != 0 {
+        if bytes != 0 {
             s.bytes.fetch_add(bytes, Relaxed);
         }
     }

@@ -286,8 +286,8 @@ impl MemoryStore {
     fn write_bytes(&self, key: &[u8], data: &[u8]) -> Result<()> {
         self.check_write(key, data.len() as u64)?;
         // The copy happens here, before any lock is taken.
-        let (block, shard) = self.index.write_after(key, || Block::try_new(key, data));
-        self.publish_locked(block?, shard)
+        let (block, shard) = self.index.write_after(key, || Block::try_new(key, data))?;
+        self.publish_locked(block, shard)
     }
 
     /// Reserves an unpublished block of `len` zero bytes under `key`, to be
