@@ -33,8 +33,8 @@ use crate::block::Block;
 /// Number of index shards. A power of two, and many times the core count of
 /// large machines: two threads working on disjoint sets of keys then rarely
 /// meet on a shard. More shards make whole-store operations (listing,
-/// prefix deletion, stats) pay a lock and a search per shard. Measured on
-/// 2 cores, 1 KiB writes by two threads on 64 keys each: 128 shards scaled
+/// prefix deletion, stats) pay a lock and a search per shard. Measured ad
+/// hoc on 2 cores, 1 KiB writes by two threads on 64 keys each: 128 shards scaled
 /// 0.6x as well as a memcpy ring, 512 about 1x; a listing of 8 of 10^6
 /// keys took 15 µs with 128 shards, 31-40 µs with 512 and about 100 µs
 /// with 1024 (where the shards' trees stop fitting in cache).
