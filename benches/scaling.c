@@ -14,6 +14,10 @@
  *   memcpy_ring  the read limit: memcpy from KEYS buffers in turn
  *   malloc_ring  the write limit: free + malloc + memcpy into a ring of KEYS
  *   mix_ring     the mix limit: 9 memcpy_ring steps then 1 malloc_ring step
+ *   bare_read    the floor of the index's design: the least work a read
+ *                through sharded locks must do, in bare C over the
+ *                store's own blocks (see bare_read below)
+ *   bare_read_nolock  the same without the shard lock
  *
  * Each cell runs DURATION_MS; the best of RUNS runs is kept, the cases
  * taking turns within each run. Prints CSV: case, size, threads,
@@ -33,7 +37,7 @@
 #define KEYS 64
 #define MAX_THREADS 1024
 
-enum op { WRITE, READ, GET, MIX, MEMCPY_RING, MALLOC_RING, MIX_RING };
+enum op { WRITE, READ, GET, MIX, MEMCPY_RING, MALLOC_RING, MIX_RING, BARE, BARE_NOLOCK };
 
 struct kase {
   const char *name;
@@ -48,6 +52,7 @@ static const struct kase CASES[] = {
     {"get_hot", GET, 1},        {"mix_hot", MIX, 1},
     {"memcpy_ring", MEMCPY_RING, 0}, {"malloc_ring", MALLOC_RING, 0},
     {"mix_ring", MIX_RING, 0},
+    {"bare_read", BARE, 0},      {"bare_read_nolock", BARE_NOLOCK, 0},
 };
 #define NCASES (sizeof CASES / sizeof CASES[0])
 
@@ -65,6 +70,7 @@ struct worker {
   uint8_t *dst;              /* where reads land */
   uint8_t *ring_src[KEYS];   /* memcpy ring sources */
   uint8_t *ring_blk[KEYS];   /* malloc ring blocks */
+  blockmem_block *pin[KEYS]; /* the blocks bare_read copies from */
   double ops_per_s;
   volatile uint8_t sink;     /* a byte a zero-copy read touched */
 };
@@ -102,6 +108,105 @@ static void *xmalloc(size_t n) {
     exit(1);
   }
   return p;
+}
+
+/*
+ * bare_read: the least work of a read through sharded, locked index, in
+ * bare C, as a reference for `read`. It hashes the key (a folded multiply
+ * per 8 bytes, as cheap as the store's hash), takes its shard's reader
+ * count (two atomic read-modify-writes, as a reader-writer lock's read
+ * side), finds the entry with that hash in the shard's one node, checks
+ * the key against the entry's copy of it (its own allocation, as a stored
+ * key is), copies the block and drops the count. It copies the store's own
+ * blocks (pinned with blockmem_get just before the case runs), so its
+ * copies touch the same memory as `read`'s. It is not a store: it checks
+ * no argument and keeps no order, and nothing writes it while it runs.
+ * bare_read_nolock skips the reader count as well.
+ */
+#define BARE_SHARDS 512
+
+struct bare_entry {
+  uint64_t hash;
+  uint8_t *key;
+  size_t key_len;
+  const uint8_t *data;
+  size_t len;
+};
+
+struct bare_shard {
+  _Alignas(128) atomic_ulong readers;
+  struct bare_entry *node;
+  size_t n, cap;
+};
+
+static struct bare_shard bare[BARE_SHARDS];
+
+static uint64_t bare_hash(const uint8_t *key, size_t n) {
+  const uint64_t m = 0xe7037ed1a0b428dbull;
+  uint64_t h = 0xa0761d6478bd642full ^ n, w;
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    memcpy(&w, key + i, 8);
+    __uint128_t r = (__uint128_t)(w ^ h) * m;
+    h = (uint64_t)r ^ (uint64_t)(r >> 64);
+  }
+  w = 0;
+  memcpy(&w, key + (n > 8 ? n - 8 : 0), n < 8 ? n : 8); /* the tail, overlapping */
+  __uint128_t r = (__uint128_t)(w ^ h) * m;
+  return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static struct bare_shard *bare_shard(uint64_t hash) { return &bare[hash >> 55]; }
+
+__attribute__((noinline)) static size_t bare_read(const uint8_t *key, size_t key_len,
+                                                  uint8_t *buf, int lock) {
+  uint64_t h = bare_hash(key, key_len);
+  struct bare_shard *sh = bare_shard(h);
+  if (lock) atomic_fetch_add_explicit(&sh->readers, 1, memory_order_acquire);
+  size_t n = 0;
+  for (size_t i = 0; i < sh->n; i++) {
+    const struct bare_entry *e = &sh->node[i];
+    if (e->hash == h && e->key_len == key_len && memcmp(e->key, key, key_len) == 0) {
+      n = e->len;
+      memcpy(buf, e->data, n);
+      break;
+    }
+  }
+  if (lock) atomic_fetch_sub_explicit(&sh->readers, 1, memory_order_release);
+  return n;
+}
+
+static void bare_clear(void) {
+  for (int i = 0; i < BARE_SHARDS; i++) {
+    for (size_t j = 0; j < bare[i].n; j++) free(bare[i].node[j].key);
+    bare[i].n = 0;
+  }
+}
+
+/* Points bare_read at the store's current blocks under the workers' keys. */
+static void bare_fill(struct worker *ws, int threads) {
+  bare_clear();
+  for (int t = 0; t < threads; t++) {
+    for (int i = 0; i < KEYS; i++) {
+      struct worker *w = &ws[t];
+      const uint8_t *key = (const uint8_t *)w->keys[i];
+      struct bare_entry e = {bare_hash(key, w->key_len[i]), xmalloc(w->key_len[i]),
+                             w->key_len[i], NULL, 0};
+      memcpy(e.key, key, e.key_len);
+      blockmem_block_free(w->pin[i]);
+      blockmem_status st = blockmem_get(g.store, key, w->key_len[i], &e.data, &e.len, &w->pin[i]);
+      if (st != BLOCKMEM_STATUS_OK) die("blockmem_get", st);
+      struct bare_shard *sh = bare_shard(e.hash);
+      if (sh->n == sh->cap) {
+        sh->cap = sh->cap ? 2 * sh->cap : 4;
+        sh->node = realloc(sh->node, sh->cap * sizeof *sh->node);
+        if (!sh->node) {
+          fprintf(stderr, "scaling: out of memory\n");
+          exit(1);
+        }
+      }
+      sh->node[sh->n++] = e;
+    }
+  }
 }
 
 /* One operation of the current case on slot i of worker w. */
@@ -145,6 +250,13 @@ static void step(struct worker *w, enum op op, unsigned long i) {
   case MIX_RING:
     step(w, i % 10 == 9 ? MALLOC_RING : MEMCPY_RING, i);
     break;
+  case BARE:
+  case BARE_NOLOCK:
+    if (bare_read(key, key_len, w->dst, op == BARE) != g.size) {
+      fprintf(stderr, "scaling: bare_read found no block\n");
+      exit(1);
+    }
+    break;
   }
 }
 
@@ -162,6 +274,7 @@ static void *run_worker(void *arg) {
 /* Aggregate operations per second of one case on `threads` workers. */
 static double measure(struct worker *ws, int threads, const struct kase *k, int duration_ms) {
   g.kase = k;
+  if (k->op == BARE || k->op == BARE_NOLOCK) bare_fill(ws, threads);
   atomic_store(&g.stop, 0);
   pthread_barrier_init(&g.start, NULL, (unsigned)threads + 1);
   for (int t = 0; t < threads; t++) pthread_create(&ws[t].tid, NULL, run_worker, &ws[t]);
@@ -194,6 +307,7 @@ static void setup(struct worker *ws, int threads) {
       memcpy(w->ring_src[i], w->src, g.size);
       w->ring_blk[i] = xmalloc(g.size);
       memcpy(w->ring_blk[i], w->src, g.size);
+      w->pin[i] = NULL;
     }
   }
   store_write((const uint8_t *)HOT_KEY, sizeof HOT_KEY - 1, ws[0].src);
@@ -206,8 +320,10 @@ static void teardown(struct worker *ws, int threads) {
     for (int i = 0; i < KEYS; i++) {
       free(ws[t].ring_src[i]);
       free(ws[t].ring_blk[i]);
+      blockmem_block_free(ws[t].pin[i]);
     }
   }
+  bare_clear();
 }
 
 /* 1, 2, 3, 4, 6, 8, 12, 16, 24, ... up to max, and max itself. */
