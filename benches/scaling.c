@@ -111,26 +111,40 @@ static void *xmalloc(size_t n) {
 }
 
 /*
- * bare_read: the least work of a read through sharded, locked index, in
- * bare C, as a reference for `read`. It hashes the key (a folded multiply
- * per 8 bytes, as cheap as the store's hash), takes its shard's reader
- * count (two atomic read-modify-writes, as a reader-writer lock's read
- * side), finds the entry with that hash in the shard's one node, checks
- * the key against the entry's copy of it (its own allocation, as a stored
- * key is), copies the block and drops the count. It copies the store's own
- * blocks (pinned with blockmem_get just before the case runs), so its
- * copies touch the same memory as `read`'s. It is not a store: it checks
- * no argument and keeps no order, and nothing writes it while it runs.
+ * bare_read: a reference for `read`, the same read through sharded locks
+ * written as bare C, so the report shows what the index's design costs
+ * before anything the store adds (argument checks, the ordered set, the
+ * panic boundary). It hashes the key with the store's hash, takes its
+ * shard's reader count (two atomic read-modify-writes, as a reader-writer
+ * lock's read side), finds the entry with that hash in the shard's one
+ * node, reads the block's header, checks the key stored there, copies the
+ * data and drops the count. Its entries point at the store's own blocks
+ * (pinned with blockmem_get while the case runs), so it follows the same
+ * pointers and copies the same memory as `read`. It is not a store:
+ * nothing writes it while it runs and it keeps no order.
  * bare_read_nolock skips the reader count as well.
  */
-#define BARE_SHARDS 512
+#define BARE_SHARD_BITS 9 /* 512 shards, as the store */
+#define BARE_SHARDS (1 << BARE_SHARD_BITS)
 
-struct bare_entry {
+/*
+ * A block as src/block.rs lays it out (a pin points at its start): a
+ * 16-byte header, the key, and the data at the next multiple of 16.
+ * bare_fill checks this against what blockmem_get reports.
+ */
+struct bare_block {
+  uint32_t refs, key_len;
+  size_t data_len;
+  uint8_t key[];
+};
+
+static const uint8_t *bare_data(const struct bare_block *b) {
+  return (const uint8_t *)b + ((sizeof *b + b->key_len + 15) & ~(size_t)15);
+}
+
+struct bare_entry { /* 16 bytes, as the store's entries */
   uint64_t hash;
-  uint8_t *key;
-  size_t key_len;
-  const uint8_t *data;
-  size_t len;
+  const struct bare_block *block;
 };
 
 struct bare_shard {
@@ -141,21 +155,46 @@ struct bare_shard {
 
 static struct bare_shard bare[BARE_SHARDS];
 
-static uint64_t bare_hash(const uint8_t *key, size_t n) {
-  const uint64_t m = 0xe7037ed1a0b428dbull;
-  uint64_t h = 0xa0761d6478bd642full ^ n, w;
-  for (size_t i = 0; i + 8 <= n; i += 8) {
-    memcpy(&w, key + i, 8);
-    __uint128_t r = (__uint128_t)(w ^ h) * m;
-    h = (uint64_t)r ^ (uint64_t)(r >> 64);
-  }
-  w = 0;
-  memcpy(&w, key + (n > 8 ? n - 8 : 0), n < 8 ? n : 8); /* the tail, overlapping */
-  __uint128_t r = (__uint128_t)(w ^ h) * m;
+/* The store's key hash (src/index.rs), on a little-endian machine. */
+static uint64_t bare_fold(uint64_t a, uint64_t b) {
+  __uint128_t r = (__uint128_t)a * b;
   return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-static struct bare_shard *bare_shard(uint64_t hash) { return &bare[hash >> 55]; }
+static uint64_t bare_word(const uint8_t *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+
+static uint64_t bare_half(const uint8_t *p) {
+  uint32_t w;
+  memcpy(&w, p, 4);
+  return w;
+}
+
+static uint64_t bare_hash(const uint8_t *key, size_t n) {
+  const uint64_t p0 = 0xa0761d6478bd642full, p1 = 0xe7037ed1a0b428dbull;
+  uint64_t h = p0 ^ n, a = 0, b = 0;
+  if (n > 16) {
+    for (size_t at = 0; n - at > 16; at += 16)
+      h = bare_fold(bare_word(key + at) ^ p1, bare_word(key + at + 8) ^ h);
+    a = bare_word(key + n - 16);
+    b = bare_word(key + n - 8);
+  } else if (n >= 8) {
+    a = bare_word(key);
+    b = bare_word(key + n - 8);
+  } else if (n >= 4) {
+    a = bare_half(key) << 32 | bare_half(key + n - 4);
+  } else if (n > 0) {
+    a = (uint64_t)key[0] << 16 | (uint64_t)key[n / 2] << 8 | key[n - 1];
+  }
+  return bare_fold(a ^ p1, b ^ h) ^ bare_fold(h, p1);
+}
+
+static struct bare_shard *bare_shard(uint64_t hash) {
+  return &bare[hash >> (64 - BARE_SHARD_BITS)];
+}
 
 __attribute__((noinline)) static size_t bare_read(const uint8_t *key, size_t key_len,
                                                   uint8_t *buf, int lock) {
@@ -164,10 +203,10 @@ __attribute__((noinline)) static size_t bare_read(const uint8_t *key, size_t key
   if (lock) atomic_fetch_add_explicit(&sh->readers, 1, memory_order_acquire);
   size_t n = 0;
   for (size_t i = 0; i < sh->n; i++) {
-    const struct bare_entry *e = &sh->node[i];
-    if (e->hash == h && e->key_len == key_len && memcmp(e->key, key, key_len) == 0) {
-      n = e->len;
-      memcpy(buf, e->data, n);
+    const struct bare_block *b = sh->node[i].block;
+    if (sh->node[i].hash == h && b->key_len == key_len && memcmp(b->key, key, key_len) == 0) {
+      n = b->data_len;
+      memcpy(buf, bare_data(b), n);
       break;
     }
   }
@@ -175,27 +214,36 @@ __attribute__((noinline)) static size_t bare_read(const uint8_t *key, size_t key
   return n;
 }
 
-static void bare_clear(void) {
-  for (int i = 0; i < BARE_SHARDS; i++) {
-    for (size_t j = 0; j < bare[i].n; j++) free(bare[i].node[j].key);
-    bare[i].n = 0;
+/* Empties the bare index and releases the pins it read through. */
+static void bare_clear(struct worker *ws, int threads) {
+  for (int i = 0; i < BARE_SHARDS; i++) bare[i].n = 0;
+  for (int t = 0; t < threads; t++) {
+    for (int i = 0; i < KEYS; i++) {
+      blockmem_block_free(ws[t].pin[i]);
+      ws[t].pin[i] = NULL;
+    }
   }
 }
 
-/* Points bare_read at the store's current blocks under the workers' keys. */
+/* Points the bare index at the store's current blocks under the workers' keys. */
 static void bare_fill(struct worker *ws, int threads) {
-  bare_clear();
+  bare_clear(ws, threads);
   for (int t = 0; t < threads; t++) {
     for (int i = 0; i < KEYS; i++) {
       struct worker *w = &ws[t];
       const uint8_t *key = (const uint8_t *)w->keys[i];
-      struct bare_entry e = {bare_hash(key, w->key_len[i]), xmalloc(w->key_len[i]),
-                             w->key_len[i], NULL, 0};
-      memcpy(e.key, key, e.key_len);
-      blockmem_block_free(w->pin[i]);
-      blockmem_status st = blockmem_get(g.store, key, w->key_len[i], &e.data, &e.len, &w->pin[i]);
+      size_t key_len = w->key_len[i], len;
+      const uint8_t *data;
+      blockmem_status st = blockmem_get(g.store, key, key_len, &data, &len, &w->pin[i]);
       if (st != BLOCKMEM_STATUS_OK) die("blockmem_get", st);
-      struct bare_shard *sh = bare_shard(e.hash);
+      const struct bare_block *b = (const struct bare_block *)w->pin[i];
+      if (b->key_len != key_len || memcmp(b->key, key, key_len) != 0 || b->data_len != len ||
+          bare_data(b) != data) {
+        fprintf(stderr, "scaling: bare_read's block layout no longer matches src/block.rs\n");
+        exit(1);
+      }
+      uint64_t hash = bare_hash(key, key_len);
+      struct bare_shard *sh = bare_shard(hash);
       if (sh->n == sh->cap) {
         sh->cap = sh->cap ? 2 * sh->cap : 4;
         sh->node = realloc(sh->node, sh->cap * sizeof *sh->node);
@@ -204,7 +252,7 @@ static void bare_fill(struct worker *ws, int threads) {
           exit(1);
         }
       }
-      sh->node[sh->n++] = e;
+      sh->node[sh->n++] = (struct bare_entry){hash, b};
     }
   }
 }
@@ -287,6 +335,7 @@ static double measure(struct worker *ws, int threads, const struct kase *k, int 
     pthread_join(ws[t].tid, NULL);
     total += ws[t].ops_per_s;
   }
+  if (k->op == BARE || k->op == BARE_NOLOCK) bare_clear(ws, threads);
   pthread_barrier_destroy(&g.start);
   return total;
 }
@@ -320,10 +369,8 @@ static void teardown(struct worker *ws, int threads) {
     for (int i = 0; i < KEYS; i++) {
       free(ws[t].ring_src[i]);
       free(ws[t].ring_blk[i]);
-      blockmem_block_free(ws[t].pin[i]);
     }
   }
-  bare_clear();
 }
 
 /* 1, 2, 3, 4, 6, 8, 12, 16, 24, ... up to max, and max itself. */

@@ -123,12 +123,11 @@ def check_targets(run, targets):
         goals = [f"≥ {t['min']:g}{unit}"] if "min" in t else []
         goals += [f"≤ {t['max']:g}{unit}"] if "max" in t else []
         if value is None:
-            rows.append((t["name"], ", ".join(goals) or "–", "not measured", "–"))
-            continue
-        ok = t.get("min", value) <= value <= t.get("max", value)
-        result = "PASS" if ok else "**MISS**"
-        rows.append((t["name"], ", ".join(goals) or "–", f"{value:.3g}{unit}",
-                     result if goals else "reference"))
+            measured, result = "not measured", "–"
+        else:
+            ok = t.get("min", value) <= value <= t.get("max", value)
+            measured, result = f"{value:.3g}{unit}", "PASS" if ok else "**MISS**"
+        rows.append((t["name"], ", ".join(goals) or "–", measured, result if goals else "reference"))
     return rows
 
 
@@ -198,7 +197,8 @@ def scaling_section(path, chart):
             style = (":" if "ring" in case else "--" if "hot" in case
                      else "-." if case.startswith("bare") else "-")
             color = COLORS[case.split("_")[0]]
-            ax.plot(xs, ys, style, color=color, marker="o", label=case)
+            marker = "x" if case.endswith("_nolock") else "o"
+            ax.plot(xs, ys, style, color=color, marker=marker, label=case)
         out += [f"**{size} blocks**", "", table(["case"] + [f"{n} thr" for n in threads], rows), ""]
         ax.set(title=f"{size} blocks", xlabel="threads", ylabel="operations per second", yscale="log")
         ax.set_xticks(threads)
@@ -235,8 +235,8 @@ def main():
            "numbers taken in that run on that machine. Targets are listed in",
            "[targets.toml](targets.toml) and checked by [report.py](report.py).", "",
            "## Run", "", table(["", ""], meta), "",
-           "## Targets", "", f"{met} of {goals} met. Rows marked `reference` have no goal:",
-           "they put a figure next to the targets to read it by.", "",
+           "## Targets", "", f"{met} of {goals} met. Rows marked `reference` have no goal;",
+           "they give context for the targets above them.", "",
            table(["target", "goal", "measured", "result"], results), ""]
 
     for path in sorted(glob.glob(os.path.join(args.scaling, "*.csv"))):
