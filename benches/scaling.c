@@ -14,10 +14,10 @@
  *   memcpy_ring  the read limit: memcpy from KEYS buffers in turn
  *   malloc_ring  the write limit: free + malloc + memcpy into a ring of KEYS
  *   mix_ring     the mix limit: 9 memcpy_ring steps then 1 malloc_ring step
- *   bare_read    the floor of the index's design: the least work a read
- *                through sharded locks must do, in bare C over the
- *                store's own blocks (see bare_read below)
- *   bare_read_nolock  the same without the shard lock
+ *   bare_read    the same read in bare C over the store's own blocks:
+ *                what the index's design costs before anything the
+ *                store adds (see bare_read below)
+ *   bare_read_nolock  the same without the shard's reader count
  *
  * Each cell runs DURATION_MS; the best of RUNS runs is kept, the cases
  * taking turns within each run. Prints CSV: case, size, threads,

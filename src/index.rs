@@ -121,7 +121,7 @@ impl Index {
         key: &[u8],
         build: impl FnOnce() -> Result<T, E>,
     ) -> Result<(T, RwLockWriteGuard<'_, Keys>), E> {
-        let shard = &self.shards[Self::shard_index(key)].0;
+        let shard = self.shard(key);
         prefetch(shard);
         let built = build()?;
         Ok((built, shard.write()))

@@ -286,7 +286,7 @@ fn worker(shared: &Shared, id: u64) -> Counts {
 /// Recounts the quiet store and verifies every block.
 fn final_check(shared: &Shared) -> Result<(u64, u64), String> {
     let store = &shared.store;
-    let (count, total) = common::recount(store, true)?;
+    let (count, total) = common::recount(store)?;
     if shared.cfg.max_bytes != 0 && total > shared.cfg.max_bytes {
         return Err(format!("total_size {total} over max_bytes"));
     }

@@ -58,7 +58,7 @@ fn expect_range<T>(r: Result<T, Error>, what: &str, check: impl FnOnce(T)) -> Op
 }
 
 fn assert_recount(store: &MemoryStore) {
-    common::recount(store, true).unwrap_or_else(|e| panic!("recount: {e}"));
+    common::recount(store).unwrap_or_else(|e| panic!("recount: {e}"));
 }
 
 #[derive(Clone, Copy)]
