@@ -24,6 +24,10 @@ HEADER     := include/blockmem.h
 # this target (`--print native-static-libs`), written by `make lib`.
 NATIVE_LIBS := $(RELEASE_DIR)/blockmem-native-libs.txt
 CAPI_JSON   := $(RELEASE_DIR)/blockmem-capi.json
+# This crate's package id in cargo's JSON messages: `path+file:///dir#blockmem@0.1.0`,
+# or `path+file:///.../blockmem#0.1.0` when the directory has the crate's name
+# (as a plain `git clone` makes it).
+PKG_ID_RE   := path\+file://[^"\#]*(\#blockmem@|/blockmem\#)[^"]*
 
 # The Go module carries the header and, per platform, the static archive.
 GO_PKG     := bindings/go/store/memory
@@ -31,7 +35,14 @@ HOST       := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 GO_PLATFORM := $(if $(filter x86_64-unknown-linux-gnu,$(HOST)),linux_amd64)
 GO_ARCHIVE := $(GO_PKG)/lib/$(GO_PLATFORM)/libblockmem.a
 HAVE_GO    := $(shell command -v $(GO) >/dev/null 2>&1 && echo yes)
-NO_GO       = echo "go not found on PATH: skipping $@ (the Go binding)"
+NO_GO       = $(call skip,go,Go 1.24 or later from your distribution or the Go project)
+# A suite or step whose tool is missing says so in one line, with what to
+# install, and is skipped; under BLOCKMEM_NO_SKIP=1 (as .ci/run sets) the
+# skip fails instead, so CI cannot pass without running everything.
+have = $(shell command -v $(1) >/dev/null 2>&1 && echo yes)
+skip = echo "SKIPPED $@: $(1) not found (install: $(2))"; \
+  if [ -n "$$BLOCKMEM_NO_SKIP" ]; then echo "BLOCKMEM_NO_SKIP is set: a skip fails" >&2; exit 1; fi
+export BLOCKMEM_NO_SKIP
 MODULE     := github.com/blockmem/blockmem/bindings/go
 GOPROXY_DIR := target/dist/goproxy
 
@@ -39,7 +50,8 @@ comma := ,
 SONAME_FLAG := $(if $(filter %-linux-gnu %-linux-musl,$(HOST)),-C link-arg=-Wl$(comma)-soname$(comma)libblockmem.so.$(SOMAJOR))
 
 .PHONY: all build lib go-lib example test test-rust test-c test-go test-install \
-        test-go-module test-readme lint lint-rust lint-go header-check \
+        test-clone test-go-module test-readme lint lint-rust lint-go header-check \
+        test-long test-rust-release test-c-valgrind test-go-long \
         bench bench-quick bench-scaling soak install uninstall dist clean
 
 all: build example
@@ -57,7 +69,7 @@ lib:
 	  --message-format=json-render-diagnostics \
 	  -- $(SONAME_FLAG) --print native-static-libs \
 	  2>&1 > $(CAPI_JSON) | tee $(CAPI_JSON).err >&2
-	@out=$$(sed -n 's/^{"reason":"build-script-executed","package_id":"[^"]*#blockmem@[^"]*".*"out_dir":"\([^"]*\)".*/\1/p' $(CAPI_JSON) | tail -n 1); \
+	@out=$$(sed -n -E 's%^\{"reason":"build-script-executed","package_id":"$(PKG_ID_RE)".*"out_dir":"([^"]*)".*%\2%p' $(CAPI_JSON) | tail -n 1); \
 	  test -f "$$out/blockmem.h" || { echo "cargo did not report the generated header" >&2; exit 1; }; \
 	  cmp -s "$$out/blockmem.h" $(HEADER) || cp "$$out/blockmem.h" $(HEADER)
 	@sed -n 's/^note: native-static-libs: //p' $(CAPI_JSON).err | tail -n 1 | \
@@ -85,7 +97,14 @@ else
 	@$(NO_GO)
 endif
 
-test: lint test-rust header-check test-c test-install test-go test-go-module test-readme
+# The suites a change must pass (a few minutes on 2 cores); test-long adds
+# the slow ones (the release-mode Rust tests, valgrind, the cgocheck2 run
+# and fuzzing of the Go binding), which .ci/run also runs.
+test: lint test-rust header-check test-c test-install test-clone test-go test-go-module test-readme
+	@echo "make test: every suite passed"
+
+test-long: test-rust-release test-c-valgrind test-go-long
+	@echo "make test-long: every suite passed"
 
 lint: lint-rust lint-go
 
@@ -108,12 +127,15 @@ else
 	@$(NO_GO)
 endif
 
-# Release build for speed; the fault-injection build (panic hooks) is a
-# debug build so it never touches the release libraries.
+# Every Rust test, in one debug build with fault injection (panic hooks),
+# which never touches the release libraries; the benchmarks compile under
+# `make lint` (clippy --all-targets). test-rust-release runs them again
+# optimised, where the stress tests do many more operations.
 test-rust:
-	$(CARGO) test --release
 	$(CARGO) test --features fault-injection
-	$(CARGO) bench --no-run
+
+test-rust-release:
+	$(CARGO) test --release
 
 # A build must not change the committed header.
 header-check: build
@@ -123,14 +145,33 @@ header-check: build
 test-c: build
 	$(MAKE) -C bindings/c test
 
+test-c-valgrind: build
+	$(MAKE) -C bindings/c test-long
+
 # Install into a scratch prefix (and stage with DESTDIR), build consumers
 # through pkg-config (shared and static) and CMake, then uninstall.
 test-install: build
+ifeq ($(call have,pkg-config)$(call have,cmake),yesyes)
 	sh packaging/c-install-test.sh
+else
+	@$(call skip,pkg-config or cmake,apt-get install pkgconf cmake)
+endif
+
+# `make lib` in a copy of the tree under the directory name a plain
+# `git clone` gives it.
+test-clone: build
+	sh packaging/clone-test.sh
 
 test-go: build
 ifeq ($(HAVE_GO),yes)
 	$(MAKE) -C bindings/go test
+else
+	@$(NO_GO)
+endif
+
+test-go-long: build
+ifeq ($(HAVE_GO),yes)
+	$(MAKE) -C bindings/go test-long
 else
 	@$(NO_GO)
 endif
@@ -147,11 +188,15 @@ endif
 
 # The C, CMake and Go snippets in README.md are the files the tests build.
 test-readme: build
+ifneq ($(call have,python3),yes)
+	@$(call skip,python3,apt-get install python3)
+else
 	python3 packaging/check-readme.py README.md packaging/consumer/main.c \
 	  packaging/consumer/stream.c packaging/consumer/CMakeLists.txt \
 	  packaging/consumer/go/main.go
 	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -c \
 	  packaging/consumer/stream.c -o target/readme-stream.o
+endif
 
 # Benchmarks (not part of `make test`); see benches/report/Makefile.
 # bench: benches/report/REPORT.md; bench-quick: a reduced run under
@@ -183,18 +228,24 @@ uninstall:
 	$(MAKE) -C bindings/c uninstall $(INSTALL_VARS)
 
 # The Go module in GOPROXY layout for this version (v$(VERSION)): the
-# module's committed files plus the static archive without debug info.
+# module's committed files, the licences, and the static archive without
+# debug info. Written beside the previous output and swapped in only when
+# complete, so a failed run leaves the last good target/dist in place.
+# tools/godist uses only the Go standard library: no network needed.
+DIST_TMP := target/dist.tmp
 dist: build
 ifeq ($(HAVE_GO),yes)
 	@test -n "$(GO_PLATFORM)" || { echo "make dist: no Go archive for host $(HOST)" >&2; exit 1; }
-	rm -rf target/dist
-	mkdir -p target/dist/module
+	rm -rf $(DIST_TMP)
+	mkdir -p $(DIST_TMP)/module
 	git ls-files --cached --others --exclude-standard -- bindings/go | \
-	  sed 's|^bindings/go/||' | (cd bindings/go && xargs cp --parents -t ../../target/dist/module)
-	mkdir -p target/dist/module/store/memory/lib/$(GO_PLATFORM)
-	strip --strip-debug -o target/dist/module/store/memory/lib/$(GO_PLATFORM)/libblockmem.a $(GO_ARCHIVE)
+	  sed 's|^bindings/go/||' | (cd bindings/go && xargs cp --parents -t ../../$(DIST_TMP)/module)
+	cp LICENSE-MIT LICENSE-APACHE $(DIST_TMP)/module/
+	mkdir -p $(DIST_TMP)/module/store/memory/lib/$(GO_PLATFORM)
+	strip --strip-debug -o $(DIST_TMP)/module/store/memory/lib/$(GO_PLATFORM)/libblockmem.a $(GO_ARCHIVE)
 	cd tools/godist && $(GO) run . -module $(MODULE) -version v$(VERSION) \
-	  -time "$$(git log -1 --format=%cI)" -dir ../../target/dist/module -out ../../$(GOPROXY_DIR)
+	  -time "$$(git log -1 --format=%cI)" -dir ../../$(DIST_TMP)/module -out ../../$(DIST_TMP)/goproxy
+	rm -rf target/dist && mv $(DIST_TMP) target/dist
 else
 	@$(NO_GO)
 endif

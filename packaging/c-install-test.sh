@@ -49,8 +49,8 @@ grep -q "^includedir=/opt/blockmem/include/bm\$" "$lib/pkgconfig/blockmem.pc" ||
 grep -q '"${CMAKE_CURRENT_LIST_DIR}/../../../include/bm"' "$lib/cmake/blockmem/blockmem-config.cmake" ||
   fail "include directory in blockmem-config.cmake"
 $MAKE --no-print-directory -s uninstall DESTDIR="$stage" $dirs
-left=$(cd "$stage" && find . \( -type f -o -type l \))
-test -z "$left" || fail "uninstall left: $left"
+left=$(cd "$stage" && find . -mindepth 1)
+test "$left" = "./opt" || fail "uninstall left: $left"
 
 # 2. Consumers against an installed prefix.
 prefix=$tmp/prefix
@@ -66,6 +66,14 @@ case "$(needed "$tmp/pc-shared")" in
   *) fail "pkg-config shared link does not need libblockmem.so.$major" ;;
 esac
 LD_LIBRARY_PATH="$prefix/lib" "$tmp/pc-shared" | grep -q 'read hello, blockmem'
+
+# The README's rpath line for a prefix the dynamic linker does not search.
+rpath_line='cc main.c $(pkg-config --cflags --libs blockmem) -Wl,-rpath,$(pkg-config --variable=libdir blockmem)'
+grep -qF -- "$rpath_line" README.md || fail "README.md lost its rpath line: $rpath_line"
+"${CC:-cc}" "$src/main.c" -o "$tmp/pc-rpath" $(pc --cflags --libs blockmem) \
+  -Wl,-rpath,$(pc --variable=libdir blockmem)
+env -u LD_LIBRARY_PATH "$tmp/pc-rpath" | grep -q 'read hello, blockmem' ||
+  fail "a program linked with the README's rpath line does not run"
 
 "${CC:-cc}" -std=c11 -Wall -Wextra -Werror -pedantic "$src/main.c" -o "$tmp/pc-static" \
   $(pc --static --cflags --libs blockmem)
@@ -100,6 +108,5 @@ $CMAKE -S "$tmp/version" -B "$tmp/cmake-v" -DCMAKE_PREFIX_PATH="$prefix" >/dev/n
   fail "the CMake version file"
 
 $MAKE --no-print-directory -s uninstall PREFIX="$prefix"
-left=$(cd "$prefix" && find . \( -type f -o -type l \))
-test -z "$left" || fail "uninstall left: $left"
+test ! -e "$prefix" || fail "uninstall left: $(find "$prefix")"
 echo "c-install-test: install, uninstall, pkg-config (shared, static) and CMake consumers pass"

@@ -9,6 +9,7 @@
 set -eu
 proxy=$1 module=$2 version=$3
 src=$(cd "$(dirname "$0")/consumer/go" && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 fail() { echo "go-consumer-test: $*" >&2; exit 1; }
@@ -32,4 +33,21 @@ go build -o app .
 go test -count=1 ./...
 out=$(./app)
 test "$out" = "read hello, blockmem (1 blocks)" || fail "the program printed '$out'"
+moddir=$(go list -m -f '{{.Dir}}' "$module")
+for f in LICENSE-MIT LICENSE-APACHE; do
+  test -s "$moddir/$f" || fail "the module zip has no $f"
+done
 echo "go-consumer-test: $module@$version from $proxy builds, vets, tests and runs without Rust"
+
+# The README's other path: a local clone, through a replace directive and
+# `go mod tidy`, with no proxy at all.
+mkdir "$tmp/local"
+cp "$src/main.go" "$tmp/local/"
+cd "$tmp/local"
+go mod init example.com/consumer >/dev/null 2>&1
+go mod edit -replace "$module=$repo/bindings/go"
+GOPROXY=off go mod tidy
+GOPROXY=off go build -o app .
+out=$(./app)
+test "$out" = "read hello, blockmem (1 blocks)" || fail "the local-clone program printed '$out'"
+echo "go-consumer-test: a local clone through go mod edit -replace and go mod tidy builds and runs"

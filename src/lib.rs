@@ -56,7 +56,9 @@ mod store;
 pub use bytes::Bytes;
 pub use error::{Error, Result};
 pub use listing::{Deleted, Iter, Listing};
-pub use store::{MemoryStore, Options, Reservation, Stats, DEFAULT_MAX_KEY_LEN};
+pub use store::{
+    MemoryStore, Options, Reservation, Stats, COPY_UNDER_LOCK_MAX, DEFAULT_MAX_KEY_LEN,
+};
 
 /// Declares [`BlockStore`] and implements it for [`MemoryStore`] by
 /// forwarding each method to the inherent method of the same name, so the

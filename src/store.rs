@@ -5,7 +5,7 @@
 //!   a write builds its block before locking; a read clones a reference
 //!   (one atomic increment) under its shard's lock and copies after
 //!   releasing it, except that a copy into a caller's buffer of at most
-//!   `MemoryStore::COPY_UNDER_LOCK_MAX` bytes is made under the lock, which
+//!   [`COPY_UNDER_LOCK_MAX`] bytes is made under the lock, which
 //!   costs less than the two reference-count updates it saves. Blocks being replaced
 //!   or deleted are freed after the lock is released.
 //! - The index is `SHARDS` ordered sets chosen by a hash of
@@ -168,15 +168,11 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     Some(end)
 }
 
-// The C header has no use for this Rust-side constant:
-/// cbindgen:ignore
-impl MemoryStore {
-    /// Reads into a caller's buffer copy blocks (or ranges) of at most this
-    /// many bytes while holding the shard's read lock, instead of pinning the
-    /// block with a reference-count increment and decrement; the lock hold time
-    /// stays bounded by this constant.
-    pub const COPY_UNDER_LOCK_MAX: usize = 4096;
-}
+/// Reads into a caller's buffer copy blocks (or ranges) of at most this
+/// many bytes while holding the shard's read lock, instead of pinning the
+/// block with a reference-count increment and decrement; the lock hold time
+/// stays bounded by this constant.
+pub const COPY_UNDER_LOCK_MAX: usize = 4096;
 
 impl MemoryStore {
     /// A store with no limits but the default key length.
@@ -247,7 +243,7 @@ impl MemoryStore {
 
     /// Copies `[start, end)` of the block's data (clamped as
     /// [`clamp_range`]) into `buf`: under the shard lock when the copy is at
-    /// most [`Self::COPY_UNDER_LOCK_MAX`] bytes (or does not fit, which
+    /// most [`COPY_UNDER_LOCK_MAX`] bytes (or does not fit, which
     /// copies nothing), else from a pinned reference after the lock is
     /// released.
     fn copy_into(
@@ -259,7 +255,7 @@ impl MemoryStore {
         let pinned = self.with_block(key, |b| {
             let (start, end) = range(b.len())?;
             // A buffer too small fails here without copying, so it needs no pin.
-            if end - start <= Self::COPY_UNDER_LOCK_MAX || buf.len() < end - start {
+            if end - start <= COPY_UNDER_LOCK_MAX || buf.len() < end - start {
                 copy_out(&b.data()[start..end], buf).map(Ok)
             } else {
                 Ok(Err((b.clone(), start, end)))

@@ -76,26 +76,6 @@ fn options_struct_size_covers_only_the_fields_given() {
 mod panics {
     use super::*;
     use std::ptr::null;
-    use std::sync::Once;
-
-    /// Keeps the injected panics out of the test output; any other panic
-    /// (a failing assertion) is reported as usual.
-    fn quiet_injected_panics() {
-        static ONCE: Once = Once::new();
-        ONCE.call_once(|| {
-            let previous = std::panic::take_hook();
-            std::panic::set_hook(Box::new(move |info| {
-                let msg = info
-                    .payload()
-                    .downcast_ref::<&str>()
-                    .copied()
-                    .unwrap_or_default();
-                if !msg.contains("injected fault") {
-                    previous(info);
-                }
-            }));
-        });
-    }
 
     fn write(h: &Handle, key: &[u8], data: &[u8]) -> blockmem_status {
         // SAFETY: a live handle and two slices borrowed for the call.
@@ -252,7 +232,6 @@ mod panics {
     /// succeeds, and the store closes cleanly.
     #[test]
     fn every_locking_call_turns_a_panic_into_a_status() {
-        quiet_injected_panics();
         for (name, call) in CALLS {
             let h = Handle::with(null());
             for (k, d) in [(&b"a/1"[..], &b"one"[..]), (b"a/2", b"two!"), (b"b", b"")] {
@@ -282,7 +261,6 @@ mod panics {
 
     #[test]
     fn panic_in_the_rust_api_leaves_store_usable() {
-        quiet_injected_panics();
         let store = blockmem::MemoryStore::new();
         store.write("k", b"v").unwrap();
         store.arm_panic();

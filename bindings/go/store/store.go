@@ -76,4 +76,8 @@ var (
 	ErrStoreFull = errors.New("store full")
 	// ErrOutOfMemory: memory for the block could not be allocated.
 	ErrOutOfMemory = errors.New("out of memory")
+	// ErrInvalidArgument: a required argument is nil (a nil io.Reader or
+	// io.Writer, for example); nothing was done. It mirrors the C ABI's
+	// BLOCKMEM_STATUS_INVALID_ARGUMENT.
+	ErrInvalidArgument = errors.New("invalid argument")
 )

@@ -58,7 +58,7 @@ func TestSentinelMessages(t *testing.T) {
 	}
 	all := []error{store.ErrBlockNotFound, store.ErrStoreClosed, store.ErrInvalidKey,
 		store.ErrInvalidRange, store.ErrBufferTooSmall, store.ErrBlockTooLarge,
-		store.ErrStoreFull, store.ErrOutOfMemory}
+		store.ErrStoreFull, store.ErrOutOfMemory, store.ErrInvalidArgument}
 	for i, a := range all {
 		for j, b := range all {
 			if (i == j) != (a == b) || (i != j && errors.Is(a, b)) {
@@ -87,6 +87,7 @@ func TestSentinelIdentity(t *testing.T) {
 		{"ErrBlockTooLarge", store.ErrBlockTooLarge, func() error { return s.WriteBlock(bg, "big", make([]byte, 61)) }},
 		{"ErrStoreFull", store.ErrStoreFull, func() error { return s.WriteBlock(bg, "more", make([]byte, 51)) }},
 		{"ErrOutOfMemory", store.ErrOutOfMemory, func() error { return writeUnallocatable(memory.New()) }},
+		{"ErrInvalidArgument", store.ErrInvalidArgument, func() error { _, err := s.ReadBlockTo(bg, "full", nil); return err }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.op()

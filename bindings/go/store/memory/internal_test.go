@@ -54,6 +54,14 @@ func TestStatusMapping(t *testing.T) {
 			t.Errorf("no status maps to %v", want)
 		}
 	}
+	// INVALID_ARGUMENT stays a *NativeError (from the library it means a
+	// Store not made by New); store.ErrInvalidArgument, for the nil
+	// arguments the binding rejects itself, carries the library's text.
+	var ne *NativeError
+	if err := (&Store{}).HealthCheck(context.Background()); !errors.As(err, &ne) ||
+		statusText(ne.Status) != store.ErrInvalidArgument.Error() {
+		t.Errorf("zero Store: %v; want a *NativeError whose status text is %q", err, store.ErrInvalidArgument)
+	}
 }
 
 // A Store that becomes unreachable, closed or not, has its handle freed by

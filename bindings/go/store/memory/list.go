@@ -132,7 +132,7 @@ func (s *Store) Entries(ctx context.Context, prefix string, pageSize int) iter.S
 // blockmem_list_page_free.
 func (s *Store) list(op, prefix, startAfter string, limit int) (*C.blockmem_list_page, error) {
 	var page *C.blockmem_list_page
-	st := C.blockmem_list(s.h, keyPtr(prefix), C.size_t(len(prefix)),
+	st := C.blockmem_list(s.handle(), keyPtr(prefix), C.size_t(len(prefix)),
 		keyPtr(startAfter), C.size_t(len(startAfter)), C.size_t(limit), &page)
 	runtime.KeepAlive(s)
 	return page, s.check(op, st)

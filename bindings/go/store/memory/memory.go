@@ -23,12 +23,15 @@
 //     publishing.
 //   - Errors are the sentinels of package store (or the caller's own values
 //     given in Options.Errors), unwrapped, so == works.
-//     Argument errors (ErrInvalidKey, ErrInvalidRange) are reported before
-//     the store's state (ErrStoreClosed, ErrBlockNotFound). Two more types
-//     exist: *ArgumentError for a negative limit (in Options, or for
-//     ListPage) and *NativeError for a Store not made by New.
+//     Argument errors (ErrInvalidKey, ErrInvalidRange, ErrInvalidArgument)
+//     are reported before the store's state (ErrStoreClosed,
+//     ErrBlockNotFound). Two more types exist: *ArgumentError for a
+//     negative limit (in Options, or for ListPage) and *NativeError for a
+//     Store not made by New.
 //   - No argument makes a method panic: negative or huge offsets and
-//     lengths are ErrInvalidRange, bad keys ErrInvalidKey.
+//     lengths are ErrInvalidRange, bad keys ErrInvalidKey, a nil io.Reader
+//     or io.Writer ErrInvalidArgument; a nil context counts as
+//     context.Background(), and a nil *Store acts as a closed store.
 //   - Every method is safe for concurrent use, including with Close.
 package memory
 
@@ -77,6 +80,12 @@ import "C"
 // value is not usable: its methods with an error result return a
 // *NativeError, and BlockCount, TotalSize and Stats report an empty,
 // closed store.
+//
+// A nil *Store acts as a store that was closed (with the default options
+// and store's sentinels): its methods do not panic; after the argument
+// checks they return store.ErrStoreClosed (Entries yields it once), Close
+// returns nil, BlockCount and TotalSize 0, and Stats reports Closed with
+// zeros everywhere else.
 //
 // # Lifetime
 //
@@ -128,14 +137,15 @@ type Options struct {
 // returned as they are, never wrapped, exactly where the sentinel of the
 // same name would be.
 type Errors struct {
-	BlockNotFound  error // instead of store.ErrBlockNotFound
-	StoreClosed    error // instead of store.ErrStoreClosed
-	InvalidKey     error // instead of store.ErrInvalidKey
-	InvalidRange   error // instead of store.ErrInvalidRange
-	BufferTooSmall error // instead of store.ErrBufferTooSmall
-	BlockTooLarge  error // instead of store.ErrBlockTooLarge
-	StoreFull      error // instead of store.ErrStoreFull
-	OutOfMemory    error // instead of store.ErrOutOfMemory
+	BlockNotFound   error // instead of store.ErrBlockNotFound
+	StoreClosed     error // instead of store.ErrStoreClosed
+	InvalidKey      error // instead of store.ErrInvalidKey
+	InvalidRange    error // instead of store.ErrInvalidRange
+	BufferTooSmall  error // instead of store.ErrBufferTooSmall
+	BlockTooLarge   error // instead of store.ErrBlockTooLarge
+	StoreFull       error // instead of store.ErrStoreFull
+	OutOfMemory     error // instead of store.ErrOutOfMemory
+	InvalidArgument error // instead of store.ErrInvalidArgument
 }
 
 // DefaultMaxKeyLen is the key length limit when Options.MaxKeyLen is 0.
@@ -208,7 +218,7 @@ func (s *Store) WriteBlock(ctx context.Context, blockKey string, data []byte) er
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	st := C.blockmem_write(s.h, keyPtr(blockKey), C.size_t(len(blockKey)),
+	st := C.blockmem_write(s.handle(), keyPtr(blockKey), C.size_t(len(blockKey)),
 		bufPtr(data), C.size_t(len(data)))
 	runtime.KeepAlive(s)
 	return s.check("WriteBlock", st)
@@ -224,11 +234,12 @@ func (s *Store) WriteBlock(ctx context.Context, blockKey string, data []byte) er
 // on the io.Reader contract: Read must not keep a slice after it returns.
 // Bytes r has beyond size are left unread.
 //
-// The key, the size and the caps are checked before anything is read (and
-// the caps again at publication). A done context is checked before
-// reading and again after.
+// The reader, the key, the size and the caps are checked before anything
+// is reserved or read (and the caps again at publication). A done context
+// is checked before reading and again after.
 //
-// Errors: *ArgumentError (negative size), store.ErrInvalidKey,
+// Errors: store.ErrInvalidArgument (r is nil, whatever the size),
+// *ArgumentError (negative size), store.ErrInvalidKey,
 // store.ErrBlockTooLarge, store.ErrStoreFull, store.ErrOutOfMemory,
 // store.ErrStoreClosed, ctx.Err(); io.ErrUnexpectedEOF when r ends before
 // size bytes; r's error as it is. On any error nothing changes and the
@@ -237,6 +248,9 @@ func (s *Store) WriteBlockFrom(ctx context.Context, blockKey string, r io.Reader
 	const op = "WriteBlockFrom"
 	if err := ctxErr(ctx); err != nil {
 		return err
+	}
+	if r == nil {
+		return s.errInvalidArgument()
 	}
 	if size < 0 {
 		return &ArgumentError{Op: op, Arg: "size", Value: size}
@@ -248,7 +262,7 @@ func (s *Store) WriteBlockFrom(ctx context.Context, blockKey string, r io.Reader
 		data *C.uint8_t
 		res  *C.blockmem_reservation
 	)
-	st := C.blockmem_reserve(s.h, keyPtr(blockKey), C.size_t(len(blockKey)), C.size_t(size), &data, &res)
+	st := C.blockmem_reserve(s.handle(), keyPtr(blockKey), C.size_t(len(blockKey)), C.size_t(size), &data, &res)
 	runtime.KeepAlive(s)
 	if err := s.check(op, st); err != nil {
 		return err
@@ -267,7 +281,7 @@ func (s *Store) WriteBlockFrom(ctx context.Context, blockKey string, r io.Reader
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	st = C.blockmem_commit(s.h, res)
+	st = C.blockmem_commit(s.handle(), res)
 	res = nil // consumed by the commit, on error too
 	runtime.KeepAlive(s)
 	return s.check(op, st)
@@ -314,7 +328,7 @@ const smallRange = 4 << 10
 func (s *Store) readSmallRange(key string, offset, length int64) ([]byte, error) {
 	buf := make([]byte, length)
 	var n C.size_t
-	st := C.blockmem_read_range(s.h, keyPtr(key), C.size_t(len(key)),
+	st := C.blockmem_read_range(s.handle(), keyPtr(key), C.size_t(len(key)),
 		C.uint64_t(offset), C.uint64_t(length), bufPtr(buf), C.size_t(len(buf)), &n)
 	runtime.KeepAlive(s)
 	if err := s.check("ReadBlockRange", st); err != nil {
@@ -357,7 +371,7 @@ func (s *Store) readPinned(op, key string, offset, length int64) ([]byte, error)
 // exactly once when err is nil. The view must not be written.
 func (s *Store) pin(op, key string, offset, length int64) (src []byte, blk *C.blockmem_block, err error) {
 	var out C.go_pin
-	st := C.go_get(s.h, keyPtr(key), C.size_t(len(key)), &out)
+	st := C.go_get(s.handle(), keyPtr(key), C.size_t(len(key)), &out)
 	runtime.KeepAlive(s)
 	if err := s.check(op, st); err != nil {
 		return nil, nil, err
@@ -389,10 +403,12 @@ func (s *Store) pin(op, key string, offset, length int64) (src []byte, blk *C.bl
 // deleted or the store closed meanwhile (the block is pinned until Write
 // returns). An empty block calls no Write.
 //
-// Errors: store.ErrBlockNotFound, store.ErrInvalidKey,
-// store.ErrStoreClosed; w's error as it is; io.ErrShortWrite when w
-// accepts fewer bytes without an error (a count outside [0, len(p)] is an
-// error too). A failing writer changes nothing stored.
+// Errors: store.ErrInvalidArgument (w is nil; checked before the key and
+// the block, so also for an empty or missing one), store.ErrBlockNotFound,
+// store.ErrInvalidKey, store.ErrStoreClosed; w's error as it is;
+// io.ErrShortWrite when w accepts fewer bytes without an error (a count
+// outside [0, len(p)] is an error too). A failing writer changes nothing
+// stored.
 func (s *Store) ReadBlockTo(ctx context.Context, blockKey string, w io.Writer) (int64, error) {
 	if err := ctxErr(ctx); err != nil {
 		return 0, err
@@ -417,6 +433,9 @@ func (s *Store) ReadBlockRangeTo(ctx context.Context, blockKey string, offset, l
 }
 
 func (s *Store) readTo(op, key string, offset, length int64, w io.Writer) (int64, error) {
+	if w == nil {
+		return 0, s.errInvalidArgument()
+	}
 	src, blk, err := s.pin(op, key, offset, length)
 	if err != nil {
 		return 0, err
@@ -454,7 +473,7 @@ func (s *Store) ReadBlockInto(ctx context.Context, blockKey string, dst []byte) 
 		return 0, err
 	}
 	var n C.size_t
-	st := C.blockmem_read(s.h, keyPtr(blockKey), C.size_t(len(blockKey)),
+	st := C.blockmem_read(s.handle(), keyPtr(blockKey), C.size_t(len(blockKey)),
 		bufPtr(dst), C.size_t(len(dst)), &n)
 	runtime.KeepAlive(s)
 	return int(n), s.check("ReadBlockInto", st)
@@ -474,7 +493,7 @@ func (s *Store) ReadBlockRangeInto(ctx context.Context, blockKey string, offset 
 		return 0, s.check("ReadBlockRangeInto", C.BLOCKMEM_STATUS_INVALID_RANGE)
 	}
 	var n C.size_t
-	st := C.blockmem_read_range(s.h, keyPtr(blockKey), C.size_t(len(blockKey)),
+	st := C.blockmem_read_range(s.handle(), keyPtr(blockKey), C.size_t(len(blockKey)),
 		C.uint64_t(offset), C.uint64_t(len(dst)), bufPtr(dst), C.size_t(len(dst)), &n)
 	runtime.KeepAlive(s)
 	return int(n), s.check("ReadBlockRangeInto", st)
@@ -489,7 +508,7 @@ func (s *Store) Stat(ctx context.Context, blockKey string) (int64, error) {
 		return 0, err
 	}
 	var size C.uint64_t
-	st := C.blockmem_stat(s.h, keyPtr(blockKey), C.size_t(len(blockKey)), &size)
+	st := C.blockmem_stat(s.handle(), keyPtr(blockKey), C.size_t(len(blockKey)), &size)
 	runtime.KeepAlive(s)
 	return int64(size), s.check("Stat", st)
 }
@@ -502,7 +521,7 @@ func (s *Store) Exists(ctx context.Context, blockKey string) (bool, error) {
 		return false, err
 	}
 	var ok C.bool
-	st := C.blockmem_exists(s.h, keyPtr(blockKey), C.size_t(len(blockKey)), &ok)
+	st := C.blockmem_exists(s.handle(), keyPtr(blockKey), C.size_t(len(blockKey)), &ok)
 	runtime.KeepAlive(s)
 	return bool(ok), s.check("Exists", st)
 }
@@ -527,7 +546,7 @@ func (s *Store) delete(ctx context.Context, op, key string) (bool, error) {
 		return false, err
 	}
 	var existed C.bool
-	st := C.blockmem_delete(s.h, keyPtr(key), C.size_t(len(key)), &existed)
+	st := C.blockmem_delete(s.handle(), keyPtr(key), C.size_t(len(key)), &existed)
 	runtime.KeepAlive(s)
 	return bool(existed), s.check(op, st)
 }
@@ -553,7 +572,7 @@ func (s *Store) deletePrefix(ctx context.Context, op, prefix string) (int, int64
 		return 0, 0, err
 	}
 	var blocks, bytes C.uint64_t
-	st := C.blockmem_delete_prefix(s.h, keyPtr(prefix), C.size_t(len(prefix)), &blocks, &bytes)
+	st := C.blockmem_delete_prefix(s.handle(), keyPtr(prefix), C.size_t(len(prefix)), &blocks, &bytes)
 	runtime.KeepAlive(s)
 	return int(blocks), int64(bytes), s.check(op, st)
 }
@@ -563,7 +582,7 @@ func (s *Store) deletePrefix(ctx context.Context, op, prefix string) (int, int64
 // idempotent, safe to call concurrently with any method, and always
 // returns nil.
 func (s *Store) Close() error {
-	st := C.blockmem_store_close(s.h)
+	st := C.blockmem_store_close(s.handle())
 	runtime.KeepAlive(s)
 	return s.check("Close", st)
 }
@@ -574,14 +593,14 @@ func (s *Store) HealthCheck(ctx context.Context) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	st := C.blockmem_health_check(s.h)
+	st := C.blockmem_health_check(s.handle())
 	runtime.KeepAlive(s)
 	return s.check("HealthCheck", st)
 }
 
 // BlockCount returns the number of blocks stored, in O(1); 0 after Close.
 func (s *Store) BlockCount() int {
-	n := C.blockmem_block_count(s.h)
+	n := C.blockmem_block_count(s.handle())
 	runtime.KeepAlive(s)
 	return int(n)
 }
@@ -589,7 +608,7 @@ func (s *Store) BlockCount() int {
 // TotalSize returns the sum of all block sizes in bytes, in O(1); 0 after
 // Close. It never exceeds Options.MaxBytes when that is set.
 func (s *Store) TotalSize() int64 {
-	n := C.blockmem_total_size(s.h)
+	n := C.blockmem_total_size(s.handle())
 	runtime.KeepAlive(s)
 	return int64(n)
 }
@@ -605,11 +624,15 @@ type Stats struct {
 }
 
 // Stats returns the counters and effective limits as one snapshot. After
-// Close the counters are 0 and Closed is true. A Store not made by New has
-// nothing and can do nothing: it reports Closed and zeros everywhere else.
+// Close the counters are 0 and Closed is true. A nil *Store, or a Store
+// not made by New, has nothing and can do nothing: it reports Closed and
+// zeros everywhere else.
 func (s *Store) Stats() Stats {
+	if s == nil {
+		return Stats{Closed: true} // not the shared closed handle's limits
+	}
 	var cs C.blockmem_stats
-	st := C.blockmem_store_stats(s.h, &cs)
+	st := C.blockmem_store_stats(s.handle(), &cs)
 	runtime.KeepAlive(s)
 	if st != C.BLOCKMEM_STATUS_OK {
 		return Stats{Closed: true}

@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"context"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -70,14 +71,19 @@ const statusLimit = C.BLOCKMEM_STATUS_PANIC + 1
 
 // errorSet holds, per status number, the error a Store returns for it; nil
 // for OK and for the statuses a Go caller cannot cause (INVALID_ARGUMENT,
-// PANIC), which become a *NativeError.
-type errorSet [statusLimit]error
+// PANIC), which become a *NativeError. invalidArgument is the error for
+// the nil arguments the binding rejects itself (a nil io.Reader or
+// io.Writer): the library never sees those.
+type errorSet struct {
+	byStatus        [statusLimit]error
+	invalidArgument error
+}
 
 // newErrorSet maps each status a Go caller can cause to the caller's value
 // in e or, where e has none, to the sentinel of package store with the
 // same meaning.
 func newErrorSet(e Errors) *errorSet {
-	var t errorSet
+	t := errorSet{invalidArgument: cmp.Or(e.InvalidArgument, store.ErrInvalidArgument)}
 	for _, m := range []struct {
 		st         status
 		own, store error
@@ -91,13 +97,23 @@ func newErrorSet(e Errors) *errorSet {
 		{C.BLOCKMEM_STATUS_STORE_FULL, e.StoreFull, store.ErrStoreFull},
 		{C.BLOCKMEM_STATUS_OUT_OF_MEMORY, e.OutOfMemory, store.ErrOutOfMemory},
 	} {
-		t[m.st] = cmp.Or(m.own, m.store)
+		t.byStatus[m.st] = cmp.Or(m.own, m.store)
 	}
 	return &t
 }
 
-// storeErrors is the errorSet of a Store not made by New.
+// storeErrors is the errorSet of a nil *Store and of a Store not made by
+// New.
 var storeErrors = newErrorSet(Errors{})
+
+// errSet returns the Store's errorSet; storeErrors for a nil *Store or one
+// not made by New.
+func (s *Store) errSet() *errorSet {
+	if s == nil || s.errs == nil {
+		return storeErrors
+	}
+	return s.errs
+}
 
 // check turns the status of op into the Store's error: nil for OK, the
 // mapped error, or a *NativeError. Checks made in Go before calling the
@@ -107,15 +123,46 @@ func (s *Store) check(op string, st status) error {
 	if st == C.BLOCKMEM_STATUS_OK {
 		return nil
 	}
-	errs := s.errs
-	if errs == nil { // a Store not made by New
-		errs = storeErrors
-	}
-	if st >= 0 && st < statusLimit && errs[st] != nil {
-		return errs[st]
+	errs := s.errSet()
+	if st >= 0 && st < statusLimit && errs.byStatus[st] != nil {
+		return errs.byStatus[st]
 	}
 	return &NativeError{Op: op, Status: int32(st)}
 }
+
+// errInvalidArgument is the Store's error for a nil io.Reader or
+// io.Writer: store.ErrInvalidArgument or the caller's Errors.InvalidArgument.
+func (s *Store) errInvalidArgument() error {
+	return s.errSet().invalidArgument
+}
+
+// handle is the native handle every method passes to the library. A nil
+// *Store gets a shared handle closed when it was made, so its methods
+// behave exactly as on a closed store (argument errors first, then
+// store.ErrStoreClosed; Close succeeds; the counters read 0) and none
+// dereferences nil: one check here instead of one per method.
+func (s *Store) handle() *C.blockmem_store {
+	if s == nil {
+		return closedHandle()
+	}
+	return s.h
+}
+
+// closedHandle makes, on first use, the closed store behind every nil
+// *Store. It is never freed. Should the library fail to make it (only a
+// broken library can), it is NULL, and the methods of a nil *Store return
+// a *NativeError, as those of a zero Store do: still no panic.
+var closedHandle = sync.OnceValue(func() *C.blockmem_store {
+	var h *C.blockmem_store
+	if C.blockmem_store_new(nil, &h) != C.BLOCKMEM_STATUS_OK {
+		return nil
+	}
+	if C.blockmem_store_close(h) != C.BLOCKMEM_STATUS_OK {
+		C.blockmem_store_free(h)
+		return nil
+	}
+	return h
+})
 
 // Pins from blockmem_get are released in Go where the header's protocol
 // allows: the pin points at the block's 32-bit reference count, which a
