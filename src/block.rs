@@ -4,6 +4,12 @@
 //! `Arc<(Box<[u8]>, Box<[u8]>)>` would cost three allocations and ~90 bytes
 //! of bookkeeping per block; this type costs one allocation with a 16-byte
 //! header, and the map entry pointing at it is a single thin pointer.
+//!
+//! A large block (at least [`LARGE_MIN`] data bytes) keeps its data in a
+//! second allocation of exactly its size from [`crate::large`], whose
+//! memory is reused without page faults when blocks are rewritten; the
+//! first allocation then holds the header, the key and a pointer to the
+//! data. Small blocks keep their data inline, after the key.
 //! The header keeps the reference count and the key length in 32 bits each
 //! (keys are at most [`MAX_KEY_LEN`] bytes): measured on 10^6 blocks of
 //! 1 KiB, that takes the resident overhead per block from 66 to 50 bytes.
@@ -33,11 +39,13 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::{self, AtomicU32};
 
 use crate::error::{Error, Result};
+use crate::large::{self, LARGE_MIN};
 use crate::recycle;
 
 /// Lives at the start of every block allocation (`refs` at offset 0, see the
 /// module docs), followed by the key bytes, zero to 15 padding bytes, and
-/// the data bytes at a 16-byte aligned offset (see [`DATA_ALIGN`]).
+/// at a 16-byte aligned offset (see [`DATA_ALIGN`]) the data bytes, or for
+/// a large block the address of its data.
 #[repr(C)]
 struct Header {
     refs: AtomicU32,
@@ -92,10 +100,22 @@ fn data_offset(key_len: usize) -> Option<usize> {
     Some(HEADER.checked_add(key_len)?.checked_add(DATA_ALIGN - 1)? & !(DATA_ALIGN - 1))
 }
 
-/// The allocation of a block; its size is rounded for the per-thread
-/// recycling cache (see [`crate::recycle::round`]).
+/// Whether a block of `data_len` bytes keeps its data in a separate
+/// allocation (see the module docs).
+fn is_large(data_len: usize) -> bool {
+    data_len >= LARGE_MIN
+}
+
+/// The first allocation of a block (all of it for a small block); its
+/// size is rounded for the per-thread recycling cache (see
+/// [`crate::recycle::round`]).
 fn layout_for(key_len: usize, data_len: usize) -> Option<Layout> {
-    let size = recycle::round(data_offset(key_len)?.checked_add(data_len)?)?;
+    let inline = if is_large(data_len) {
+        std::mem::size_of::<*mut u8>()
+    } else {
+        data_len
+    };
+    let size = recycle::round(data_offset(key_len)?.checked_add(inline)?)?;
     Layout::from_size_align(size, DATA_ALIGN).ok()
 }
 
@@ -130,10 +150,24 @@ impl Block {
                 .saturating_add(data_len as u64),
         };
         let layout = layout_for(key.len(), data_len).ok_or_else(oom)?;
-        let raw = recycle::alloc(layout, zeroed);
-        let ptr = NonNull::new(raw.cast::<Header>()).ok_or_else(oom)?;
+        let large = is_large(data_len);
+        let data = if large {
+            NonNull::new(large::alloc(data_len, zeroed)).ok_or_else(oom)?
+        } else {
+            NonNull::dangling()
+        };
+        let raw = recycle::alloc(layout, zeroed && !large);
+        let Some(ptr) = NonNull::new(raw.cast::<Header>()) else {
+            if large {
+                // SAFETY: allocated just above with this size, never shared.
+                unsafe { large::dealloc(data.as_ptr(), data_len) };
+            }
+            return Err(oom());
+        };
         // SAFETY: `raw` is a fresh allocation of header, key, padding and
-        // data bytes aligned for Header; the key cannot overlap it.
+        // data bytes (or, for a large block, room for the data's address at
+        // the 16-byte aligned data offset) aligned for Header; the key
+        // cannot overlap it.
         unsafe {
             ptr.as_ptr().write(Header {
                 refs: AtomicU32::new(1),
@@ -141,6 +175,10 @@ impl Block {
                 data_len,
             });
             ptr::copy_nonoverlapping(key.as_ptr(), raw.add(HEADER), key.len());
+            if large {
+                let at = raw.add(data_offset(key.len()).expect("checked by layout_for"));
+                at.cast::<*mut u8>().write(data.as_ptr());
+            }
         }
         Ok(Block { ptr })
     }
@@ -175,10 +213,20 @@ impl Block {
     }
 
     fn data_start(&self) -> *const u8 {
+        let h = self.header();
         // The offset was computed without overflow when the block was made.
-        let offset = (HEADER + self.header().key_len as usize + DATA_ALIGN - 1) & !(DATA_ALIGN - 1);
-        // SAFETY: the data starts at this offset, inside the allocation.
-        unsafe { self.ptr.as_ptr().cast::<u8>().add(offset) }
+        let offset = (HEADER + h.key_len as usize + DATA_ALIGN - 1) & !(DATA_ALIGN - 1);
+        // SAFETY: the data, or for a large block its address (written at
+        // allocation and never changed), starts at this offset, inside the
+        // allocation.
+        unsafe {
+            let at = self.ptr.as_ptr().cast::<u8>().add(offset);
+            if is_large(h.data_len) {
+                at.cast::<*const u8>().read()
+            } else {
+                at
+            }
+        }
     }
 
     pub(crate) fn data(&self) -> &[u8] {
@@ -257,6 +305,11 @@ impl Drop for Block {
             }
         }
         let h = self.header();
+        if is_large(h.data_len) {
+            // SAFETY: this was the last reference; a large block's data came
+            // from `large::alloc` with its length.
+            unsafe { large::dealloc(self.data_start().cast_mut(), h.data_len) };
+        }
         let layout =
             layout_for(h.key_len as usize, h.data_len).expect("layout was valid at allocation");
         // SAFETY: this was the last reference; the allocation came from
@@ -310,6 +363,23 @@ mod tests {
             assert_eq!((b.key(), b.data()), (&key[..], &b"data"[..]));
             let mut z = Block::try_zeroed(&key, 3).unwrap();
             assert_eq!(z.data_mut().unwrap().as_ptr() as usize % DATA_ALIGN, 0);
+        }
+    }
+
+    #[test]
+    fn large_blocks_keep_their_data_apart() {
+        for len in [LARGE_MIN - 1, LARGE_MIN, 64 << 10, 100_003] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+            let b = Block::try_new(b"some/key", &data).unwrap();
+            assert_eq!((b.key(), b.data()), (&b"some/key"[..], &data[..]));
+            let c = b.clone();
+            drop(b);
+            assert_eq!(c.data(), &data[..]);
+            let mut z = Block::try_zeroed(b"k", len).unwrap();
+            let bytes = z.data_mut().unwrap();
+            assert!(bytes.iter().all(|&x| x == 0));
+            bytes.copy_from_slice(&data);
+            assert_eq!(z.data(), &data[..]);
         }
     }
 

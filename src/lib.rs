@@ -49,6 +49,7 @@ mod error;
 mod fault;
 pub mod ffi;
 mod index;
+mod large;
 mod listing;
 mod recycle;
 mod store;

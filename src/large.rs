@@ -1,0 +1,213 @@
+//! Memory for the data of large blocks (at least [`LARGE_MIN`] bytes).
+//!
+//! glibc serves large blocks badly in a store that rewrites them: a freed
+//! 64 KiB chunk is often trimmed back to the kernel or lands in another
+//! thread's arena, and every 1 MiB block is its own `mmap`, so each new
+//! block costs page faults (up to one per 4 KiB page) before its copy can
+//! start. jemalloc keeps freed extents for reuse instead and hands out
+//! exact multiples of the page size for large requests (with the
+//! cache-oblivious offset disabled), so a 64 KiB or 1 MiB block takes
+//! exactly its size.
+//!
+//! Block data comes from a few jemalloc arenas of its own (one per pair of
+//! cores, at most [`MAX_ARENAS`]; a thread keeps the arena it is first
+//! given), never from a thread cache, so the program's own allocations
+//! never share them. Each arena returns freed memory that is not reused to
+//! the system after about [`DECAY_MS`] milliseconds: jemalloc's background
+//! threads purge it even when nothing else runs. jemalloc here has its own
+//! symbol prefix, so it never replaces the program's `malloc`.
+//!
+//! With the test-only `system-alloc` feature the data comes from the Rust
+//! global allocator instead, so that AddressSanitizer sees it.
+
+#[cfg(feature = "system-alloc")]
+use std::alloc::Layout;
+
+/// Blocks with at least this many data bytes keep their data in a
+/// separate allocation from this module; smaller ones keep it inline,
+/// after the key (see `block.rs`). jemalloc's smallest page-granular size
+/// class.
+pub(crate) const LARGE_MIN: usize = 16 * 1024;
+
+/// How long freed block memory that nothing reuses stays with the process
+/// before jemalloc's background threads return it to the system.
+pub(crate) const DECAY_MS: isize = 1000;
+
+/// The most arenas used for block data.
+#[cfg(not(feature = "system-alloc"))]
+const MAX_ARENAS: usize = 16;
+
+/// Alignment of large block data, at least: a cache line (jemalloc gives
+/// whole pages).
+pub(crate) const ALIGN: usize = 64;
+
+/// Allocates `size` (at least [`LARGE_MIN`]) bytes for block data, zeroed
+/// if `zeroed`. Null when the memory cannot be had.
+pub(crate) fn alloc(size: usize, zeroed: bool) -> *mut u8 {
+    debug_assert!(size >= LARGE_MIN);
+    #[cfg(not(feature = "system-alloc"))]
+    {
+        use tikv_jemalloc_sys as je;
+        let zero = if zeroed { je::MALLOCX_ZERO } else { 0 };
+        let flags = arena_flags() | je::MALLOCX_ALIGN(ALIGN) | zero;
+        // SAFETY: `size` is non-zero; the flags name an arena created by
+        // `arena_flags` (or none) and no thread cache.
+        unsafe { je::mallocx(size, flags).cast() }
+    }
+    #[cfg(feature = "system-alloc")]
+    {
+        let Ok(layout) = Layout::from_size_align(size, ALIGN) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: the layout has a non-zero size.
+        unsafe {
+            if zeroed {
+                std::alloc::alloc_zeroed(layout)
+            } else {
+                std::alloc::alloc(layout)
+            }
+        }
+    }
+}
+
+/// Frees block data from [`alloc`].
+///
+/// # Safety
+/// `ptr` must come from [`alloc`] with this `size`, and not be used again.
+pub(crate) unsafe fn dealloc(ptr: *mut u8, size: usize) {
+    #[cfg(not(feature = "system-alloc"))]
+    {
+        use tikv_jemalloc_sys as je;
+        let flags = je::MALLOCX_ALIGN(ALIGN) | je::MALLOCX_TCACHE_NONE;
+        // SAFETY: per this function's contract; sized deallocation with
+        // the size and alignment it was allocated with, bypassing the thread
+        // cache as the allocation did.
+        unsafe { je::sdallocx(ptr.cast(), size, flags) };
+    }
+    #[cfg(feature = "system-alloc")]
+    {
+        let layout = Layout::from_size_align(size, ALIGN).expect("valid at allocation");
+        // SAFETY: per this function's contract.
+        unsafe { std::alloc::dealloc(ptr, layout) };
+    }
+}
+
+/// `mallocx` flags for this thread's arena: `MALLOCX_ARENA` of one of the
+/// block arenas (created on first use), and no thread cache. Without
+/// arenas (jemalloc refused to create them), jemalloc's automatic ones.
+#[cfg(not(feature = "system-alloc"))]
+fn arena_flags() -> std::ffi::c_int {
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::sync::OnceLock;
+    use tikv_jemalloc_sys as je;
+
+    static ARENAS: OnceLock<Vec<std::ffi::c_int>> = OnceLock::new();
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static MINE: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+
+    let arenas = ARENAS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let wanted = cores.div_ceil(2).clamp(1, MAX_ARENAS);
+        // Background purging, so the decay below happens on time even when
+        // no thread allocates. A failure only delays purging to the next
+        // allocations.
+        let _ = mallctl_write(c"background_thread", true);
+        (0..wanted)
+            .map_while(create_arena)
+            .map(|a| je::MALLOCX_ARENA(a as usize) | je::MALLOCX_TCACHE_NONE)
+            .collect()
+    });
+    if arenas.is_empty() {
+        return je::MALLOCX_TCACHE_NONE;
+    }
+    let mine = MINE
+        .try_with(|m| {
+            if m.get() == usize::MAX {
+                m.set(NEXT.fetch_add(1, Relaxed));
+            }
+            m.get()
+        })
+        .unwrap_or(0);
+    arenas[mine % arenas.len()]
+}
+
+/// A new jemalloc arena whose unused pages go back to the system after
+/// [`DECAY_MS`] (dirty pages are purged straight away, with no "muzzy"
+/// stage); `None` if jemalloc refuses.
+#[cfg(not(feature = "system-alloc"))]
+fn create_arena(_: usize) -> Option<u32> {
+    let mut index: u32 = 0;
+    let mut len = std::mem::size_of::<u32>();
+    // SAFETY: "arenas.create" writes the new arena's index, an unsigned
+    // int, through `oldp`, whose size `oldlenp` gives; no new value.
+    let rc = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"arenas.create".as_ptr(),
+            (&raw mut index).cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    for (knob, ms) in [("dirty_decay_ms", DECAY_MS), ("muzzy_decay_ms", 0)] {
+        let name = std::ffi::CString::new(format!("arena.{index}.{knob}")).ok()?;
+        // Best effort: with the default decay the memory still goes back,
+        // only later.
+        let _ = mallctl_write(&name, ms);
+    }
+    Some(index)
+}
+
+/// Writes `value` to the jemalloc control `name`; its C error code on
+/// failure.
+#[cfg(not(feature = "system-alloc"))]
+fn mallctl_write<T: Copy>(name: &std::ffi::CStr, mut value: T) -> Result<(), i32> {
+    // SAFETY: a write-only call: `newp` points at a live `T` of
+    // `newlen` bytes, which is the type the control takes (bool for
+    // "background_thread", ssize_t for the decay times).
+    let rc = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            name.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            (&raw mut value).cast(),
+            std::mem::size_of::<T>(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(rc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocations_are_aligned_zeroed_and_writable() {
+        for size in [LARGE_MIN, 64 << 10, 100_000, 1 << 20] {
+            let p = alloc(size, true);
+            assert!(!p.is_null());
+            assert_eq!(p as usize % ALIGN, 0);
+            // SAFETY: `p` has `size` bytes, zeroed.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(p, size) };
+            assert!(bytes.iter().all(|&b| b == 0));
+            bytes.fill(7);
+            // SAFETY: from `alloc` with `size`.
+            unsafe { dealloc(p, size) };
+        }
+    }
+
+    #[test]
+    fn an_impossible_size_is_null() {
+        assert!(alloc(isize::MAX as usize, false).is_null());
+    }
+}

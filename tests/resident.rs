@@ -1,0 +1,90 @@
+//! Resident memory of a store of large blocks, as the kernel counts it
+//! (`/proc/self/statm`):
+//! - full, and again after every block has been rewritten three times,
+//!   it is at most the block bytes plus [`PER_BLOCK`] bytes per block plus
+//!   5%;
+//! - after everything is deleted, it falls back to where it started within
+//!   [`GIVE_BACK`] (freed block memory goes back to the system after about
+//!   a second, see `src/large.rs`).
+//!
+//! Resident memory is process-wide, so this file holds one test, which
+//! runs each block size in turn.
+
+#![cfg(target_os = "linux")]
+
+use std::time::{Duration, Instant};
+
+use blockmem::MemoryStore;
+
+const PER_BLOCK: u64 = 90;
+const TOTAL: usize = 256 << 20;
+const GIVE_BACK: Duration = Duration::from_secs(10);
+
+fn resident() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("read /proc/self/statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("resident pages in /proc/self/statm");
+    // SAFETY: sysconf has no preconditions.
+    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
+}
+
+fn check(size: usize) {
+    let blocks = TOTAL / size;
+    let data = vec![0x5au8; size];
+    let key = |i: usize| format!("share/content/file-{}/block-{}", i / 8, i % 8);
+    let start = resident();
+    let bound = |what: &str| {
+        let used = resident().saturating_sub(start);
+        let allowed = (TOTAL as u64 + PER_BLOCK * blocks as u64) * 105 / 100;
+        assert!(
+            used <= allowed,
+            "{size}-byte blocks, {what}: {used} bytes resident, over {allowed}"
+        );
+        used
+    };
+
+    let store = MemoryStore::new();
+    for i in 0..blocks {
+        store.write(key(i), &data).unwrap();
+    }
+    let full = bound("written");
+    // Rewrites in a scattered order, as a cache or a file system makes them.
+    let mut x = 0x9e37_79b9_u64;
+    for _ in 0..3 * blocks {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        store.write(key(x as usize % blocks), &data).unwrap();
+    }
+    let churned = bound("rewritten");
+    assert_eq!(store.total_size(), TOTAL as u64);
+
+    let deleted = store.delete_by_prefix("").unwrap();
+    assert_eq!(deleted.bytes, TOTAL as u64);
+    let since = Instant::now();
+    let slack = TOTAL as u64 / 16;
+    while resident().saturating_sub(start) > slack {
+        assert!(
+            since.elapsed() < GIVE_BACK,
+            "{size}-byte blocks: {} bytes still resident {GIVE_BACK:?} after deleting everything",
+            resident().saturating_sub(start)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!(
+        "{size}-byte blocks: {} MiB resident full, {} MiB after rewrites, given back in {:?}",
+        full >> 20,
+        churned >> 20,
+        since.elapsed()
+    );
+}
+
+#[test]
+fn large_blocks_cost_their_size_and_go_back_after_delete() {
+    for size in [64 << 10, 1 << 20] {
+        check(size);
+    }
+}
