@@ -328,9 +328,72 @@ fn config() -> Criterion {
         .sample_size(30)
 }
 
+/// Bytes held by the real-size benchmarks ([`large_set`]).
+const LARGE_SET_BYTES: usize = 256 * MIB;
+
+/// A cheap, fixed sequence of indexes below `n` (xorshift).
+struct Scatter(u64);
+
+impl Scatter {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// Real size: a store holding [`LARGE_SET_BYTES`] of 64 KiB or 1 MiB
+/// blocks, each operation on a random key, so blocks, pages and TLB
+/// entries are cold. The limits do the same work in plain memory of the
+/// same kind: `limit_recycled_copy` copies into a recycled buffer and
+/// swaps it with a random slot (an allocator that reuses freed memory,
+/// plus `memcpy`); `limit_memcpy` copies a random slot out.
+fn large_set(c: &mut Criterion) {
+    let mut g = c.benchmark_group("large_set");
+    for (name, size) in [("64KB", 64 * KIB), ("1MB", MIB)] {
+        g.throughput(Throughput::Bytes(size as u64));
+        let data = payload(size);
+        let n = LARGE_SET_BYTES / size;
+        let keys: Vec<String> = (0..n)
+            .map(|i| format!("share/content/file-{}/block-{}", i / 8, i % 8))
+            .collect();
+        let store = MemoryStore::new();
+        for k in &keys {
+            store.write(k, &data).unwrap();
+        }
+        let mut at = Scatter(0x9e37_79b9_7f4a_7c15);
+        g.bench_function(BenchmarkId::new("write", name), |b| {
+            b.iter(|| store.write(&keys[at.next(n)], black_box(&data)).unwrap())
+        });
+        let mut buf = vec![0u8; size];
+        g.bench_function(BenchmarkId::new("read_into", name), |b| {
+            b.iter(|| {
+                store
+                    .read_into(&keys[at.next(n)], black_box(&mut buf))
+                    .unwrap()
+            })
+        });
+        drop(store);
+
+        let mut slots: Vec<Vec<u8>> = (0..n).map(|_| data.clone()).collect();
+        let mut spare = data.clone();
+        g.bench_function(BenchmarkId::new("limit_recycled_copy", name), |b| {
+            b.iter(|| {
+                spare.copy_from_slice(black_box(&data));
+                std::mem::swap(&mut spare, &mut slots[at.next(n)]);
+            })
+        });
+        g.bench_function(BenchmarkId::new("limit_memcpy", name), |b| {
+            b.iter(|| buf.copy_from_slice(black_box(&slots[at.next(n)])))
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = write, read, read_into, range, stat, list_prefix, delete_prefix
+    targets = write, read, read_into, range, stat, list_prefix, delete_prefix, large_set
 }
 criterion_main!(benches);

@@ -128,11 +128,19 @@ func benchEachSize(b *testing.B, sizes []benchSize, fn func(b *testing.B, data [
 // benchEachImpl runs fn as sub-benchmark impl=<name> on a fresh store of
 // each implementation, closing the store afterwards.
 func benchEachImpl(b *testing.B, fn func(b *testing.B, s benchStore)) {
+	benchEachImplFresh(b, func(b *testing.B, s benchStore) {
+		defer benchReportRuntime(b)()
+		fn(b, s)
+	})
+}
+
+// benchEachImplFresh is benchEachImpl without the GCs/op and faults/op
+// report, for benchmarks that start it themselves after a setup.
+func benchEachImplFresh(b *testing.B, fn func(b *testing.B, s benchStore)) {
 	for _, impl := range benchImpls {
 		b.Run("impl="+impl.name, func(b *testing.B) {
 			s := impl.new()
 			defer s.Close()
-			defer benchReportRuntime(b)()
 			fn(b, s)
 		})
 	}
@@ -555,5 +563,91 @@ func BenchmarkMemoryPerBlock(b *testing.B) {
 			b.ReportMetric(float64(rss-keyData)/blocks, "rss-B/block")
 			b.ReportMetric(float64(heap)/blocks, "goheap-B/block")
 		})
+	}
+}
+
+// Real-size working set: BenchmarkLargeSet runs each operation on a random
+// key of a store holding benchLargeSetBytes of blocks of one size (4,096
+// of 64 KiB, 256 of 1 MiB), so blocks, pages and TLB entries are cold as
+// in a real store, unlike the benchmarks above, which reuse one key.
+const benchLargeSetBytes = 256 * benchMiB
+
+var benchLargeSetSizes = []benchSize{{"64KB", 64 * benchKiB}, {"1MB", benchMiB}}
+
+// benchLargeSetOps: overwrite, whole read (a new slice), a range of the
+// middle half, a read into a caller's buffer from 1 and from 2 goroutines.
+var benchLargeSetOps = []struct {
+	name       string
+	goroutines int
+	op         func(ctx context.Context, s benchStore, key string, buf, data []byte) error
+}{
+	{"write", 1, func(ctx context.Context, s benchStore, key string, _, data []byte) error {
+		return s.WriteBlock(ctx, key, data)
+	}},
+	{"read", 1, func(ctx context.Context, s benchStore, key string, _, _ []byte) error {
+		out, err := s.ReadBlock(ctx, key)
+		benchSinkBytes = out
+		return err
+	}},
+	{"range", 1, func(ctx context.Context, s benchStore, key string, buf, _ []byte) error {
+		n := int64(len(buf))
+		out, err := s.ReadBlockRange(ctx, key, n/4, n/2)
+		benchSinkBytes = out
+		return err
+	}},
+	{"into", 1, func(ctx context.Context, s benchStore, key string, buf, _ []byte) error {
+		_, err := s.ReadBlockInto(ctx, key, buf)
+		return err
+	}},
+	{"into_2goroutines", 2, func(ctx context.Context, s benchStore, key string, buf, _ []byte) error {
+		_, err := s.ReadBlockInto(ctx, key, buf)
+		return err
+	}},
+}
+
+func BenchmarkLargeSet(b *testing.B) {
+	ctx := context.Background()
+	for _, size := range benchLargeSetSizes {
+		data := benchPayload(size.n)
+		keys := make([]string, benchLargeSetBytes/size.n)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("share/content/file-%d/block-%d", i/8, i%8)
+		}
+		for _, op := range benchLargeSetOps {
+			b.Run(size.name+"/"+op.name, func(b *testing.B) {
+				benchEachImplFresh(b, func(b *testing.B, s benchStore) {
+					for _, k := range keys {
+						benchWrite(b, s, k, data)
+					}
+					runtime.GC()
+					// GCs/op and faults/op count from here: not the fill.
+					defer benchReportRuntime(b)()
+					b.SetBytes(int64(size.n))
+					b.ReportAllocs()
+					b.ResetTimer()
+					var wg sync.WaitGroup
+					for g := range op.goroutines {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							buf := make([]byte, size.n)
+							x := uint64(g)*0x9e3779b97f4a7c15 + 1
+							for i := g; i < b.N; i += op.goroutines {
+								x ^= x << 13
+								x ^= x >> 7
+								x ^= x << 17
+								if err := op.op(ctx, s, keys[x%uint64(len(keys))], buf, data); err != nil {
+									b.Error(err)
+									return
+								}
+							}
+						}()
+					}
+					wg.Wait()
+					b.StopTimer()
+					benchSinkBytes = nil
+				})
+			})
+		}
 	}
 }
