@@ -28,7 +28,7 @@ cd "$DIR"
 # Go benchmark sets: the classic store methods against the pure-Go store
 # (impl=...), the read paths again under MEMLIMIT_ENV, and blockmem's
 # streaming calls against copying ones (path=...).
-GO_CLASSIC='^Benchmark(WriteBlock|WriteBlock_Parallel|ReadBlock|ReadBlockRange|ReadBlockInto|Stat|HealthCheck|ListByPrefix|TotalSize)$'
+GO_CLASSIC='^Benchmark(WriteBlock|WriteBlock_Parallel|ReadBlock|ReadBlockRange|ReadBlockInto|Stat|HealthCheck|ListByPrefix|TotalSize|LargeSet)$'
 GO_READS='^Benchmark(ReadBlock|ReadBlockRange)$'
 GO_STREAM='^Benchmark(ReadBlockToCRC32|ReadBlockToTCP|WriteBlockFrom)$'
 
