@@ -116,7 +116,7 @@ CLIPPY_FLAGS := -D warnings -D clippy::undocumented_unsafe_blocks \
 lint-rust:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- $(CLIPPY_FLAGS)
-	$(CARGO) clippy --all-targets --features fault-injection -- $(CLIPPY_FLAGS)
+	$(CARGO) clippy --all-targets --features fault-injection,system-alloc -- $(CLIPPY_FLAGS)
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
 lint-go:

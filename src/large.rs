@@ -31,6 +31,7 @@ pub(crate) const LARGE_MIN: usize = 16 * 1024;
 
 /// How long freed block memory that nothing reuses stays with the process
 /// before jemalloc's background threads return it to the system.
+#[cfg(not(feature = "system-alloc"))]
 pub(crate) const DECAY_MS: isize = 1000;
 
 /// The most arenas used for block data.
