@@ -36,13 +36,7 @@ GO_PLATFORM := $(if $(filter x86_64-unknown-linux-gnu,$(HOST)),linux_amd64)
 GO_ARCHIVE := $(GO_PKG)/lib/$(GO_PLATFORM)/libblockmem.a
 HAVE_GO    := $(shell command -v $(GO) >/dev/null 2>&1 && echo yes)
 NO_GO       = $(call skip,go,Go 1.24 or later from your distribution or the Go project)
-# A suite or step whose tool is missing says so in one line, with what to
-# install, and is skipped; under BLOCKMEM_NO_SKIP=1 (as .ci/run sets) the
-# skip fails instead, so CI cannot pass without running everything.
-have = $(shell command -v $(1) >/dev/null 2>&1 && echo yes)
-skip = echo "SKIPPED $@: $(1) not found (install: $(2))"; \
-  if [ -n "$$BLOCKMEM_NO_SKIP" ]; then echo "BLOCKMEM_NO_SKIP is set: a skip fails" >&2; exit 1; fi
-export BLOCKMEM_NO_SKIP
+include tools/skip.mk
 MODULE     := github.com/blockmem/blockmem/bindings/go
 GOPROXY_DIR := target/dist/goproxy
 

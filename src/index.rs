@@ -517,7 +517,10 @@ thread_local! {
     static MY_STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
-fn my_stripe() -> usize {
+/// This thread's number, handed out round-robin on first use: which
+/// counter stripe it updates, and which block arena it allocates from
+/// (`large.rs`). 0 while the thread is being torn down.
+pub(crate) fn my_stripe() -> usize {
     MY_STRIPE
         .try_with(|s| {
             if s.get() == usize::MAX {

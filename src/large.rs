@@ -10,8 +10,8 @@
 //! exactly its size.
 //!
 //! Block data comes from a few jemalloc arenas of its own (one per pair of
-//! cores, at most [`MAX_ARENAS`]; a thread keeps the arena it is first
-//! given), never from a thread cache, so the program's own allocations
+//! cores, at most [`MAX_ARENAS`]; a thread's arena follows its counter
+//! stripe number, `index::my_stripe`), never from a thread cache, so the program's own allocations
 //! never share them. Each arena returns freed memory that is not reused to
 //! the system after about [`DECAY_MS`] milliseconds: jemalloc's background
 //! threads purge it even when nothing else runs. jemalloc here has its own
@@ -98,48 +98,33 @@ pub(crate) unsafe fn dealloc(ptr: *mut u8, size: usize) {
 /// arenas (jemalloc refused to create them), jemalloc's automatic ones.
 #[cfg(not(feature = "system-alloc"))]
 fn arena_flags() -> std::ffi::c_int {
-    use std::cell::Cell;
-    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
     use std::sync::OnceLock;
     use tikv_jemalloc_sys as je;
 
     static ARENAS: OnceLock<Vec<std::ffi::c_int>> = OnceLock::new();
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static MINE: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-
     let arenas = ARENAS.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let wanted = cores.div_ceil(2).clamp(1, MAX_ARENAS);
         // Background purging, so the decay below happens on time even when
-        // no thread allocates. A failure only delays purging to the next
-        // allocations.
-        let _ = mallctl_write(c"background_thread", true);
+        // no thread allocates. Best effort: without it, purging waits for
+        // the next allocations.
+        mallctl_write(c"background_thread", true);
         (0..wanted)
-            .map_while(create_arena)
+            .map_while(|_| create_arena())
             .map(|a| je::MALLOCX_ARENA(a as usize) | je::MALLOCX_TCACHE_NONE)
             .collect()
     });
-    if arenas.is_empty() {
-        return je::MALLOCX_TCACHE_NONE;
+    match arenas.len() {
+        0 => je::MALLOCX_TCACHE_NONE,
+        n => arenas[crate::index::my_stripe() % n],
     }
-    let mine = MINE
-        .try_with(|m| {
-            if m.get() == usize::MAX {
-                m.set(NEXT.fetch_add(1, Relaxed));
-            }
-            m.get()
-        })
-        .unwrap_or(0);
-    arenas[mine % arenas.len()]
 }
 
 /// A new jemalloc arena whose unused pages go back to the system after
 /// [`DECAY_MS`] (dirty pages are purged straight away, with no "muzzy"
 /// stage); `None` if jemalloc refuses.
 #[cfg(not(feature = "system-alloc"))]
-fn create_arena(_: usize) -> Option<u32> {
+fn create_arena() -> Option<u32> {
     let mut index: u32 = 0;
     let mut len = std::mem::size_of::<u32>();
     // SAFETY: "arenas.create" writes the new arena's index, an unsigned
@@ -157,34 +142,30 @@ fn create_arena(_: usize) -> Option<u32> {
         return None;
     }
     for (knob, ms) in [("dirty_decay_ms", DECAY_MS), ("muzzy_decay_ms", 0)] {
-        let name = std::ffi::CString::new(format!("arena.{index}.{knob}")).ok()?;
         // Best effort: with the default decay the memory still goes back,
         // only later.
-        let _ = mallctl_write(&name, ms);
+        if let Ok(name) = std::ffi::CString::new(format!("arena.{index}.{knob}")) {
+            mallctl_write(&name, ms);
+        }
     }
     Some(index)
 }
 
-/// Writes `value` to the jemalloc control `name`; its C error code on
-/// failure.
+/// Writes `value` to the jemalloc control `name`, best effort: every
+/// control written here only tunes when memory goes back to the system.
 #[cfg(not(feature = "system-alloc"))]
-fn mallctl_write<T: Copy>(name: &std::ffi::CStr, mut value: T) -> Result<(), i32> {
+fn mallctl_write<T: Copy>(name: &std::ffi::CStr, mut value: T) {
     // SAFETY: a write-only call: `newp` points at a live `T` of
     // `newlen` bytes, which is the type the control takes (bool for
     // "background_thread", ssize_t for the decay times).
-    let rc = unsafe {
+    unsafe {
         tikv_jemalloc_sys::mallctl(
             name.as_ptr(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             (&raw mut value).cast(),
             std::mem::size_of::<T>(),
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(rc)
+        );
     }
 }
 

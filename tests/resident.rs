@@ -5,10 +5,13 @@
 //!   5%;
 //! - after everything is deleted, it falls back to where it started within
 //!   [`GIVE_BACK`] (freed block memory goes back to the system after about
-//!   a second, see `src/large.rs`).
+//!   a second, see `src/large.rs`);
+//! - an aborted reservation of a large block leaves nothing resident (its
+//!   data comes from jemalloc, which the allocator-counting tests of
+//!   `contract.rs` do not see).
 //!
 //! Resident memory is process-wide, so this file holds one test, which
-//! runs each block size in turn.
+//! runs each check in turn.
 
 #![cfg(target_os = "linux")]
 
@@ -82,8 +85,28 @@ fn check(size: usize) {
     );
 }
 
+/// Eight aborted 32 MiB reservations, each filled (so resident), must not
+/// leave eight times that resident.
+fn aborted_large_reservations_leave_nothing() {
+    let store = MemoryStore::new();
+    const LEN: usize = 32 << 20;
+    let start = resident() as i64;
+    for _ in 0..8 {
+        let mut r = store.reserve("big", LEN).unwrap();
+        r.as_mut_slice().fill(7);
+        drop(r);
+    }
+    let grown = resident() as i64 - start;
+    assert!(
+        grown < 3 * LEN as i64,
+        "aborted reservations left {grown} bytes resident"
+    );
+    assert_eq!(store.block_count(), 0);
+}
+
 #[test]
 fn large_blocks_cost_their_size_and_go_back_after_delete() {
+    aborted_large_reservations_leave_nothing();
     for size in [64 << 10, 1 << 20] {
         check(size);
     }

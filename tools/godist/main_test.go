@@ -226,6 +226,16 @@ func TestListFiles(t *testing.T) {
 	}
 }
 
+// symlink is a setup step that links name to target in the module
+// directory, skipping the test where symbolic links cannot be made.
+func symlink(target, name string) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Skip("no symlinks:", err)
+		}
+	}
+}
+
 func TestListFilesErrors(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -256,22 +266,14 @@ func TestListFilesErrors(t *testing.T) {
 		{
 			name:  "symlink",
 			files: map[string]string{"go.mod": "module m\n", "a.go": "package a\n"},
-			setup: func(t *testing.T, dir string) {
-				if err := os.Symlink("a.go", filepath.Join(dir, "link.go")); err != nil {
-					t.Skip("no symlinks:", err)
-				}
-			},
-			want: "link.go: symbolic links are not allowed",
+			setup: symlink("a.go", "link.go"),
+			want:  "link.go: symbolic links are not allowed",
 		},
 		{
 			name:  "symlink to a directory",
 			files: map[string]string{"go.mod": "module m\n", "real/a.go": "package a\n"},
-			setup: func(t *testing.T, dir string) {
-				if err := os.Symlink("real", filepath.Join(dir, "linkdir")); err != nil {
-					t.Skip("no symlinks:", err)
-				}
-			},
-			want: "linkdir: symbolic links are not allowed",
+			setup: symlink("real", "linkdir"),
+			want:  "linkdir: symbolic links are not allowed",
 		},
 		{
 			name:  "bad file name",
