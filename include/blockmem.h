@@ -378,8 +378,15 @@ blockmem_status blockmem_delete(const struct blockmem_store *store,
 
 // Removes every block whose key starts with `prefix[0..prefix_len)` (an
 // empty prefix removes everything). If not NULL, `*out_blocks` and
-// `*out_bytes` receive how many blocks and bytes were freed.
-// Errors: `STORE_CLOSED`, `OUT_OF_MEMORY`, `INVALID_ARGUMENT`.
+// `*out_bytes` receive how many blocks and bytes this call freed.
+//
+// Every matching key stored when the call begins and not written during
+// it is removed; a key written during the call may or may not be. Blocks
+// are removed one at a time, so writers of other keys are never stopped.
+// O(log n + k) for k blocks removed.
+//
+// Errors: `STORE_CLOSED`, `OUT_OF_MEMORY` (the list of keys to remove
+// could not be allocated; nothing was removed), `INVALID_ARGUMENT`.
 //
 // # Safety
 // `store` is a live handle; `prefix` is an input; `out_blocks` and
@@ -484,10 +491,16 @@ void blockmem_reservation_free(struct blockmem_reservation *reservation);
 
 // Lists keys that start with `prefix[0..prefix_len)` (empty: all keys) and
 // are strictly greater than `start_after[0..start_after_len)` (empty: from
-// the first), up to `limit` keys (0: no limit), as of one point in time.
+// the first), up to `limit` keys (0: no limit), in ascending byte order.
 // On success writes a new page to `*out_page`, owned by the caller and
 // released with `blockmem_list_page_free`. Inputs are borrowed for the
 // call only.
+//
+// Not a snapshot, and writers are never stopped: a key stored, unchanged,
+// for the whole call is listed exactly once; a key stored at no time
+// during the call never is; a key created or deleted during the call may
+// or may not be. A walk by pages lists each key stored for the whole walk
+// exactly once, in order. O(log n + k) for k keys listed.
 //
 // Errors: `STORE_CLOSED`, `OUT_OF_MEMORY` (the page could not be
 // allocated), `INVALID_ARGUMENT` (`out_page` NULL, or a NULL pointer with

@@ -72,9 +72,6 @@ pub(crate) const REFS_LIMIT: u32 = 1 << 31;
 /// Where a saturated count is kept (see [`REFS_LIMIT`]).
 pub(crate) const SATURATED: u32 = 3 << 30;
 
-// Transparent, so a pointer from `into_raw` kept in place can be viewed as
-// a `Block` (see `from_raw_ref`).
-#[repr(transparent)]
 pub(crate) struct Block {
     ptr: NonNull<Header>,
 }
@@ -257,22 +254,6 @@ impl Block {
             // SAFETY: `into_raw` pointers are never NULL.
             ptr: unsafe { NonNull::new_unchecked(ptr as *mut Header) },
         }
-    }
-}
-
-impl Block {
-    /// Views a reference given up by [`Block::into_raw`] and kept in place
-    /// as a `Block`, without taking it back.
-    ///
-    /// # Safety
-    /// `raw` must hold a pointer from `into_raw` that is still counted,
-    /// and the view must not outlive that reference; `*raw` must not be
-    /// written while the view is alive.
-    pub(crate) unsafe fn from_raw_ref(raw: &*mut ()) -> &Block {
-        // SAFETY: `Block` is a transparent wrapper of a non-null pointer,
-        // which has the same layout as a raw pointer; `into_raw` pointers
-        // are never null, and the caller keeps the reference alive.
-        unsafe { &*(raw as *const *mut ()).cast::<Block>() }
     }
 }
 

@@ -51,6 +51,7 @@ pub mod ffi;
 mod index;
 mod large;
 mod listing;
+mod order;
 mod recycle;
 mod store;
 

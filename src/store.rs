@@ -1,4 +1,5 @@
-//! The in-memory store: immutable blocks in a sharded, ordered index.
+//! The in-memory store: immutable blocks in a sharded hash index, with
+//! the keys also kept in order for prefix work.
 //!
 //! Design rules, all from the behaviour contract:
 //! - Block data is copied outside every lock, with one bounded exception:
@@ -8,21 +9,21 @@
 //!   [`COPY_UNDER_LOCK_MAX`] bytes is made under the lock, which
 //!   costs less than the two reference-count updates it saves. Blocks being replaced
 //!   or deleted are freed after the lock is released.
-//! - The index is `SHARDS` ordered sets chosen by a hash of
+//! - Blocks are found through `SHARDS` hash tables chosen by a hash of
 //!   the key, each with its own lock on its own cache lines, so operations
-//!   on different keys share no written cache line (see `index.rs`). Each
-//!   set's entries carry 8 key bytes inline, so its searches rarely read a
-//!   block.
-//!   Prefix listing and deletion lock every shard in order (one point in
-//!   time) and merge the shards' ranges: O(shards + log n + k log shards).
+//!   on different keys share no written cache line (see `index.rs`).
+//! - The keys in byte order are kept in one front-coded set (`order.rs`),
+//!   which only the creation and removal of a key change (under the key's
+//!   shard lock). Listing and prefix deletion read candidates from it a
+//!   batch at a time, then check or remove each under its own shard lock:
+//!   O(log n + k), and they never stop a writer of other keys. They are
+//!   not snapshots; what they guarantee is in their docs.
 //! - `block_count` and `total_size` are striped counters updated under the
 //!   shard lock; a `max_bytes` cap adds one shared counter, reserved from
 //!   before publishing, so the cap holds under concurrent writers.
 //! - `closed` is a flag written only by `close`, which sets it while holding
 //!   every shard lock; operations read it after taking their shard lock.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::fmt;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +34,7 @@ use crate::block::{Block, DataView};
 use crate::error::{Error, Result};
 use crate::index::{Counters, Index, Keys};
 use crate::listing::{Deleted, Listing};
+use crate::order::{KeyList, KeyOrder, BATCH};
 use parking_lot::RwLockWriteGuard;
 
 /// The key length limit used when [`Options::max_key_len`] is 0.
@@ -137,6 +139,7 @@ pub struct Stats {
 /// ```
 pub struct MemoryStore {
     index: Index,
+    order: KeyOrder,
     counters: Counters,
     closed: AtomicBool,
     max_bytes: u64,
@@ -184,6 +187,7 @@ impl MemoryStore {
     pub fn with_options(options: Options) -> MemoryStore {
         MemoryStore {
             index: Index::new(),
+            order: KeyOrder::default(),
             counters: Counters::new(options.max_bytes),
             closed: AtomicBool::new(false),
             max_bytes: options.max_bytes,
@@ -402,20 +406,37 @@ impl MemoryStore {
     /// before the block, so a refused block is never freed under the lock.
     fn publish_locked(&self, block: Block, mut shard: RwLockWriteGuard<'_, Keys>) -> Result<()> {
         let size = block.len() as u64;
-        let old = {
-            self.check_open()?;
-            if self.max_bytes != 0 {
-                let old_size = shard.get(block.key()).map_or(0, |b| b.len() as u64);
-                self.counters
-                    .reserve(old_size, size)
-                    .map_err(|needed| self.full(needed))?;
-            }
-            let old = shard.replace(block);
-            let old_size = old.as_ref().map_or(0, |b| b.len() as u64);
+        self.check_open()?;
+        if self.max_bytes != 0 {
+            let old_size = shard.get(block.key()).map_or(0, |b| b.len() as u64);
             self.counters
-                .record(i64::from(old.is_none()), size.wrapping_sub(old_size) as i64);
-            old
+                .reserve(old_size, size)
+                .map_err(|needed| self.full(needed))?;
+        }
+        let old = match shard.swap(block) {
+            Ok(old) => old,
+            Err(block) => {
+                // A new key, into the key order and then the shard; either
+                // can fail to allocate, and then nothing is stored.
+                let inserted = match self.order.insert(block.key()) {
+                    Ok(()) => shard.insert(block).map_err(|(e, block)| {
+                        self.order.remove(block.key());
+                        (e, block)
+                    }),
+                    Err(e) => Err((e, block)),
+                };
+                if let Err((e, block)) = inserted {
+                    self.counters.remove(0, size);
+                    drop(shard);
+                    drop(block);
+                    return Err(e);
+                }
+                self.counters.record(1, size as i64);
+                return Ok(());
+            }
         };
+        self.counters
+            .record(0, size.wrapping_sub(old.len() as u64) as i64);
         // Unlock, then free the replaced block.
         drop(shard);
         drop(old);
@@ -508,6 +529,7 @@ impl MemoryStore {
             self.check_open()?;
             let removed = shard.take(key);
             if let Some(b) = &removed {
+                self.order.remove(key);
                 self.counters.remove(1, b.len() as u64);
             }
             removed
@@ -516,48 +538,65 @@ impl MemoryStore {
     }
 
     /// Removes every block whose key starts with `prefix` (the empty prefix
-    /// matches everything) and reports how many blocks and bytes were freed.
-    /// All or nothing, as of one point in time; O(shards + log n + k) for k
-    /// matching blocks.
+    /// matches everything) and reports how many blocks and bytes it freed.
+    ///
+    /// Every key under the prefix that is stored when the call begins and
+    /// not written again during it is removed. A key written or deleted by
+    /// another thread during the call may or may not be; the result counts
+    /// exactly the blocks this call removed. Writers of other keys are
+    /// never stopped: keys are removed one at a time, each under its own
+    /// shard's lock. O(log n + k) for k matching blocks.
     ///
     /// # Errors
     /// [`Error::StoreClosed`], or [`Error::OutOfMemory`] when the list of
-    /// blocks to free cannot be allocated (nothing is removed then).
+    /// keys to remove cannot be allocated (nothing is removed then).
     pub fn delete_by_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Deleted> {
         let prefix = prefix.as_ref();
+        self.check_open()?;
         if prefix.len() > self.max_key_len {
             // No stored key is that long, so nothing matches.
-            return self.health_check().map(|()| Deleted::default());
+            return Ok(Deleted::default());
         }
         let end = prefix_end(prefix);
-        let (removed, bytes) = {
-            let mut shards = self.index.write_all();
-            self.check_open()?;
-            // Reserve room for every match before removing any, so running
-            // out of memory leaves the store untouched.
-            let matches: usize = shards.iter().map(|s| s.count(prefix, end.as_deref())).sum();
-            let mut removed: Vec<Block> = Vec::new();
-            removed
-                .try_reserve_exact(matches)
-                .map_err(|_| Error::OutOfMemory {
-                    size: (matches * std::mem::size_of::<Block>()) as u64,
-                })?;
-            for shard in shards.iter_mut() {
-                shard.extract(prefix, end.as_deref(), &mut removed);
-            }
-            let bytes: u64 = removed.iter().map(|b| b.len() as u64).sum();
-            self.counters.remove(removed.len() as u64, bytes);
-            (removed, bytes)
-        };
-        // `removed` is dropped (and the blocks freed) after the locks.
-        Ok(Deleted {
-            blocks: removed.len() as u64,
-            bytes,
-        })
+        // Every candidate first, so running out of memory removes nothing.
+        let mut keys = KeyList::default();
+        let mut more =
+            self.order
+                .scan(Bound::Included(prefix), end.as_deref(), BATCH, &mut keys)?;
+        while more {
+            let last = keys.last().map(<[u8]>::to_vec).unwrap_or_default();
+            more = self
+                .order
+                .scan(Bound::Excluded(&last), end.as_deref(), BATCH, &mut keys)?;
+        }
+        let mut deleted = Deleted::default();
+        for key in keys.iter() {
+            let block = {
+                let mut shard = self.index.write(key);
+                self.check_open()?;
+                let Some(block) = shard.take(key) else {
+                    continue;
+                };
+                self.order.remove(key);
+                self.counters.remove(1, block.len() as u64);
+                block
+            };
+            // Freed after the shard lock is released.
+            deleted.blocks += 1;
+            deleted.bytes += block.len() as u64;
+        }
+        Ok(deleted)
     }
 
     /// Every key starting with `prefix`, in ascending byte order, with its
-    /// block size, as of one point in time.
+    /// block size.
+    ///
+    /// A listing is not a snapshot, and it never stops writers. Every key
+    /// stored for the whole call appears exactly once, in order, and a key
+    /// stored at no time during the call never appears; a key created or
+    /// deleted during the call may or may not appear. Each size is that of
+    /// a block stored under the key during the call. O(log n + k) for k
+    /// matching blocks.
     ///
     /// # Errors
     /// [`Error::StoreClosed`], or [`Error::OutOfMemory`] when the result
@@ -567,7 +606,8 @@ impl MemoryStore {
     }
 
     /// Up to `limit` keys starting with `prefix` and strictly greater than
-    /// `start_after`, in ascending order, each with its size.
+    /// `start_after`, in ascending order, each with its size, with the
+    /// guarantees of [`list`](Self::list).
     /// [`Listing::has_more`] tells whether further matches remain; pass
     /// [`Listing::last_key`] as the next `start_after`. `limit == 0` means
     /// no limit.
@@ -583,56 +623,61 @@ impl MemoryStore {
         let prefix = prefix.as_ref();
         let start_after = start_after.as_ref().map(|s| s.as_ref());
         let end = prefix_end(prefix);
-        let lo = match start_after {
-            Some(after) if after >= prefix => Bound::Excluded(after),
-            _ => Bound::Included(prefix),
-        };
         let limit = if limit == 0 { usize::MAX } else { limit };
         let mut listing = Listing::default();
-
-        let shards = self.index.read_all();
         self.check_open()?;
-        // A k-way merge of the shards' ranges: each shard's next key in a
-        // min-heap. Only shards with a match enter the heap, so a listing
-        // of k keys costs one search per shard plus O(k log shards).
-        let mut ranges: Vec<_> = Vec::new();
-        let mut heap = BinaryHeap::new();
-        for shard in &shards {
-            let mut range = shard.range(lo, end.as_deref());
-            if let Some(first) = range.next() {
-                heap.push(Reverse((first.key(), ranges.len())));
-                ranges.push((first, range));
+        // Candidates from the key order, a batch at a time, each checked
+        // against its shard (and dropped if no longer stored).
+        let mut keys = KeyList::default();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let lo = match (&after, start_after) {
+                (Some(last), _) => Bound::Excluded(&last[..]),
+                (None, Some(s)) if s >= prefix => Bound::Excluded(s),
+                (None, _) => Bound::Included(prefix),
+            };
+            keys.clear();
+            let want = limit
+                .saturating_sub(listing.len())
+                .saturating_add(1)
+                .min(BATCH);
+            let more = self.order.scan(lo, end.as_deref(), want, &mut keys)?;
+            for key in keys.iter() {
+                let Some(size) = self.index.read(key).get(key).map(|b| b.len() as u64) else {
+                    continue;
+                };
+                if listing.len() == limit {
+                    listing.set_more(true);
+                    return self.check_open().map(|()| listing);
+                }
+                listing.try_push(key, size)?;
             }
-        }
-        while let Some(Reverse((_, i))) = heap.pop() {
-            let (block, range) = &mut ranges[i];
-            if listing.len() == limit {
-                listing.set_more(true);
+            if !more {
                 break;
             }
-            listing.try_push(block.key(), block.len() as u64)?;
-            if let Some(next) = range.next() {
-                *block = next;
-                heap.push(Reverse((next.key(), i)));
-            }
+            after = keys.last().map(<[u8]>::to_vec);
         }
-        Ok(listing)
+        // A close during the call emptied the shards: say so rather than
+        // return what was listed before it.
+        self.check_open().map(|()| listing)
     }
 
     /// Frees every block and marks the store closed; later operations fail
     /// with [`Error::StoreClosed`] and the stats read 0. Idempotent.
     pub fn close(&self) {
-        let blocks: Vec<Keys> = {
+        let blocks: (Vec<Keys>, _) = {
             let mut shards = self.index.write_all();
             if self.closed.load(Ordering::Relaxed) {
                 return;
             }
             self.closed.store(true, Ordering::Relaxed);
             self.counters.clear();
-            shards
+            let keys = self.order.take_all();
+            let blocks = shards
                 .iter_mut()
                 .map(|s| std::mem::take(&mut **s))
-                .collect()
+                .collect();
+            (blocks, keys)
         };
         // Freed after every lock is released.
         drop(blocks);

@@ -1,4 +1,4 @@
-//! One test per rule of the behaviour contract (`CONTRACT.md`), named after
+//! One test per rule of the behaviour contract (`docs/CONTRACT.md`), named after
 //! the rule, through the safe Rust API. Each test checks observable results
 //! precisely enough to fail if its rule breaks.
 

@@ -419,15 +419,17 @@ fn payload_check_rejects_torn_misdirected_and_short_blocks() {
     assert!(payload::verify_range(b"other", 5, &a[40..200]).is_err());
 }
 
-// ------------------------------------------------- prefixes and fingerprints
+// ------------------------------------------- prefix work beside writers
 
 /// Keys of very different shapes (empty and long shared stems, 0xFF bytes,
 /// keys that are prefixes of others) arriving and leaving while readers and
-/// listers run: each shard's shared prefix shrinks (its entries'
-/// fingerprints recomputed) or resets under them, and no stable key is
-/// ever missed, misread or listed out of order.
+/// listers run: the key order's front-coded leaves split, shrink and empty
+/// under them. The listing rule of the contract holds: every stable key
+/// (stored, unchanged, for the whole run) is listed exactly once, in
+/// order, with its size, in a whole listing and in a walk by pages; a key
+/// never written is never listed; no stable key is ever missed or misread.
 #[test]
-fn lookups_and_listings_hold_while_shard_prefixes_change() {
+fn lookups_and_listings_hold_while_keys_come_and_go() {
     let long = "p".repeat(70);
     let stems: Vec<String> = vec![
         String::new(),
@@ -441,9 +443,10 @@ fn lookups_and_listings_hold_while_shard_prefixes_change() {
     let store = Arc::new(MemoryStore::new());
     // Stable keys: written once, never deleted. The churn's keys have a
     // "v" after the stem, so its prefix deletes never reach a stable key.
-    let stable: Vec<Vec<u8>> = (0..600u64)
+    let mut stable: Vec<Vec<u8>> = (0..600u64)
         .map(|i| key(&stems[(i % 6) as usize], i))
         .collect();
+    stable.sort();
     for k in &stable {
         store.write(k, payload::make(k, 0, 4)).unwrap();
     }
@@ -485,17 +488,46 @@ fn lookups_and_listings_hold_while_shard_prefixes_change() {
             let mut rng = Rng::new(300);
             while !stop.load(Ordering::Relaxed) {
                 let stem = stems[rng.below(6) as usize].as_bytes();
-                let listed = store.list(stem).unwrap().to_vecs();
-                assert!(
-                    listed.windows(2).all(|w| w[0] < w[1]),
-                    "listing out of order"
-                );
-                assert!(listed.iter().all(|k| k.starts_with(stem)));
-                for k in stable.iter().filter(|k| k.starts_with(stem)) {
+                let listing = store.list(stem).unwrap();
+                // The same by pages of a few keys.
+                let mut paged: Vec<(Vec<u8>, u64)> = Vec::new();
+                let mut after: Option<Vec<u8>> = None;
+                loop {
+                    let page = store.list_page(stem, after.as_ref(), 7).unwrap();
+                    paged.extend(page.iter().map(|(k, n)| (k.to_vec(), n)));
+                    after = page.last_key().map(<[u8]>::to_vec);
+                    if !page.has_more() {
+                        break;
+                    }
+                }
+                let whole: Vec<(Vec<u8>, u64)> =
+                    listing.iter().map(|(k, n)| (k.to_vec(), n)).collect();
+                for listed in [whole, paged] {
                     assert!(
-                        listed.binary_search(k).is_ok(),
-                        "stable key missing from a listing"
+                        listed.windows(2).all(|w| w[0].0 < w[1].0),
+                        "listing out of order, or a key twice"
                     );
+                    for (k, size) in &listed {
+                        assert!(k.starts_with(stem));
+                        // Only stable keys and the churn's ("v" after a
+                        // stem); nothing else was ever written.
+                        let churn = stems
+                            .iter()
+                            .any(|s| k.starts_with(format!("{s}v").as_bytes()));
+                        assert!(
+                            churn || stable.binary_search(k).is_ok(),
+                            "a key never written was listed"
+                        );
+                        if !churn {
+                            assert_eq!(*size, payload::make(k, 0, 4).len() as u64);
+                        }
+                    }
+                    for k in stable.iter().filter(|k| k.starts_with(stem)) {
+                        assert!(
+                            listed.binary_search_by(|(l, _)| l.cmp(k)).is_ok(),
+                            "stable key missing from a listing"
+                        );
+                    }
                 }
             }
         }));
@@ -508,5 +540,70 @@ fn lookups_and_listings_hold_while_shard_prefixes_change() {
     let all = store.list("").unwrap().to_vecs();
     assert!(all.windows(2).all(|w| w[0] < w[1]));
     assert!(stable.iter().all(|k| all.binary_search(k).is_ok()));
+    assert_recount(&store);
+}
+
+/// Prefix deletions of files while writers keep rewriting other files and
+/// creating and deleting keys inside the files being deleted: each
+/// deletion removes every key of its file that was there when it began
+/// (nothing the churn does touches those), reports exactly what it
+/// removed, and the counters match a recount at the end.
+#[test]
+fn prefix_deletion_removes_what_was_there_beside_writers() {
+    let store = Arc::new(MemoryStore::new());
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    // Writers of other keys, and churn inside the files being deleted
+    // (names no file's stable keys use).
+    for t in 0..2u64 {
+        let (store, stop) = (store.clone(), stop.clone());
+        threads.push(thread::spawn(move || {
+            let mut rng = Rng::new(400 + t);
+            while !stop.load(Ordering::Relaxed) {
+                let other = format!("other/{t}/{}", rng.below(64)).into_bytes();
+                store.write(&other, payload::make(&other, 2, 3)).unwrap();
+                let churn = format!("file-{}/churn-{}", rng.below(40), rng.below(4)).into_bytes();
+                if rng.below(2) == 0 {
+                    store.write(&churn, payload::make(&churn, 3, 2)).unwrap();
+                } else {
+                    store.delete(&churn).unwrap();
+                }
+            }
+        }));
+    }
+    let mut removed_blocks = 0u64;
+    let mut removed_bytes = 0u64;
+    for round in 0..200u64 {
+        let file = round % 40;
+        let blocks: Vec<Vec<u8>> = (0..8)
+            .map(|b| format!("file-{file}/block-{b}").into_bytes())
+            .collect();
+        let mut bytes = 0;
+        for (i, k) in blocks.iter().enumerate() {
+            let data = payload::make(k, round as u32, 1 + i);
+            bytes += data.len() as u64;
+            store.write(k, data).unwrap();
+        }
+        let deleted = store.delete_by_prefix(format!("file-{file}/")).unwrap();
+        for k in &blocks {
+            assert_eq!(
+                store.read(k),
+                Err(Error::NotFound),
+                "round {round}: a block survived"
+            );
+        }
+        // The file's 8 blocks, plus whatever churn keys it caught.
+        assert!(
+            deleted.blocks >= 8 && deleted.bytes >= bytes,
+            "round {round}: {deleted:?}"
+        );
+        removed_blocks += deleted.blocks;
+        removed_bytes += deleted.bytes;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(removed_blocks >= 8 * 200 && removed_bytes > 0);
     assert_recount(&store);
 }

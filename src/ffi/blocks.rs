@@ -195,8 +195,15 @@ pub unsafe extern "C" fn blockmem_delete(
 
 /// Removes every block whose key starts with `prefix[0..prefix_len)` (an
 /// empty prefix removes everything). If not NULL, `*out_blocks` and
-/// `*out_bytes` receive how many blocks and bytes were freed.
-/// Errors: `STORE_CLOSED`, `OUT_OF_MEMORY`, `INVALID_ARGUMENT`.
+/// `*out_bytes` receive how many blocks and bytes this call freed.
+///
+/// Every matching key stored when the call begins and not written during
+/// it is removed; a key written during the call may or may not be. Blocks
+/// are removed one at a time, so writers of other keys are never stopped.
+/// O(log n + k) for k blocks removed.
+///
+/// Errors: `STORE_CLOSED`, `OUT_OF_MEMORY` (the list of keys to remove
+/// could not be allocated; nothing was removed), `INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `store` is a live handle; `prefix` is an input; `out_blocks` and

@@ -61,10 +61,16 @@ impl Page {
 
 /// Lists keys that start with `prefix[0..prefix_len)` (empty: all keys) and
 /// are strictly greater than `start_after[0..start_after_len)` (empty: from
-/// the first), up to `limit` keys (0: no limit), as of one point in time.
+/// the first), up to `limit` keys (0: no limit), in ascending byte order.
 /// On success writes a new page to `*out_page`, owned by the caller and
 /// released with `blockmem_list_page_free`. Inputs are borrowed for the
 /// call only.
+///
+/// Not a snapshot, and writers are never stopped: a key stored, unchanged,
+/// for the whole call is listed exactly once; a key stored at no time
+/// during the call never is; a key created or deleted during the call may
+/// or may not be. A walk by pages lists each key stored for the whole walk
+/// exactly once, in order. O(log n + k) for k keys listed.
 ///
 /// Errors: `STORE_CLOSED`, `OUT_OF_MEMORY` (the page could not be
 /// allocated), `INVALID_ARGUMENT` (`out_page` NULL, or a NULL pointer with

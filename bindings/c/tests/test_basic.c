@@ -1,5 +1,5 @@
 /*
- * The operations of CONTRACT.md on their happy paths: write, read, stat,
+ * The operations of docs/CONTRACT.md on their happy paths: write, read, stat,
  * exists, get, delete, delete by prefix, counters, stats, health, close,
  * and the isolation rule.
  */

@@ -1,6 +1,6 @@
 /*
  * Errors: every status code, with its stable number and its message; each
- * produced by the library in the situation CONTRACT.md names; outputs
+ * produced by the library in the situation docs/CONTRACT.md names; outputs
  * written only on success; on error the store is unchanged; every
  * operation after close returns STORE_CLOSED.
  */
@@ -35,7 +35,7 @@ static void rule_status_str_handles_unknown_codes(void)
     }
 }
 
-/* Each status, produced by the library where CONTRACT.md says it occurs.
+/* Each status, produced by the library where docs/CONTRACT.md says it occurs.
  * (PANIC: test_panic.c; OUT_OF_MEMORY: test_oom.c.) */
 static void rule_each_error_is_returned_where_the_contract_says(void)
 {

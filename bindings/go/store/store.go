@@ -42,10 +42,12 @@ type BlockStore interface {
 	// DeleteBlock removes the block. Deleting a missing key succeeds.
 	DeleteBlock(ctx context.Context, blockKey string) error
 	// DeleteByPrefix removes every block whose key starts with prefix; the
-	// empty prefix removes everything.
+	// empty prefix removes everything. A key written during the call may
+	// or may not be removed.
 	DeleteByPrefix(ctx context.Context, prefix string) error
-	// ListByPrefix returns every key starting with prefix in ascending
-	// byte order, as of one point in time; nil when none match.
+	// ListByPrefix returns the keys starting with prefix in ascending byte
+	// order; nil when none match. Every key stored for the whole call is
+	// listed once; keys created or deleted during it may or may not be.
 	ListByPrefix(ctx context.Context, prefix string) ([]string, error)
 	// Close frees every block. It is idempotent; afterwards every method
 	// returns ErrStoreClosed.

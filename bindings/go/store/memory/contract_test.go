@@ -1,6 +1,6 @@
 package memory_test
 
-// One test per rule of the behaviour contract (shared CONTRACT.md) and of
+// One test per rule of the behaviour contract (docs/CONTRACT.md) and of
 // the Go binding's own rules, each named after its rule.
 
 import (

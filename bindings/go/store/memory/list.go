@@ -36,9 +36,14 @@ func (p Page) Next() string {
 	return p.Entries[len(p.Entries)-1].Key
 }
 
-// ListByPrefix returns every key that starts with prefix, in ascending byte
-// order, as of one point in time; nil when none match. The whole listing
-// crosses into the library once. Cost is O(log n + k) for k matching keys.
+// ListByPrefix returns the keys that start with prefix, in ascending byte
+// order; nil when none match. The whole listing crosses into the library
+// once. Cost is O(log n + k) for k matching keys.
+//
+// A listing is not a snapshot and never stops writers: a key stored,
+// unchanged, for the whole call is listed exactly once; a key stored at no
+// time during the call never is; a key created or deleted during the call
+// may or may not be.
 //
 // The returned strings share one backing allocation, so keeping any one
 // of them keeps the whole listing's key bytes alive.
@@ -66,12 +71,12 @@ func (s *Store) ListByPrefix(ctx context.Context, prefix string) ([]string, erro
 
 // ListPage returns up to limit keys that start with prefix and sort
 // strictly after startAfter (empty: from the first key), each with its
-// block size, as of one point in time. limit 0 means no limit; a negative
-// limit is an *ArgumentError. To walk a whole listing, pass
-// page.Next() as the next startAfter while page.More is true (or use
-// Entries). Each page is its own snapshot: keys written or deleted between
-// pages may or may not appear, but no key appears twice and the order is
-// kept across pages.
+// block size, with the guarantees of ListByPrefix. limit 0 means no
+// limit; a negative limit is an *ArgumentError. To walk a whole listing,
+// pass page.Next() as the next startAfter while page.More is true (or use
+// Entries). A walk lists each key stored for the whole walk exactly once,
+// in order; keys written or deleted during it may or may not appear, but
+// no key appears twice.
 //
 // Keys share one backing allocation per page, as in ListByPrefix.
 //
@@ -101,7 +106,7 @@ func (s *Store) ListPage(ctx context.Context, prefix, startAfter string, limit i
 
 // Entries iterates over every key that starts with prefix, with its size,
 // fetching pageSize entries per call into the library (0 or less: 1000).
-// Pages are snapshots as described in ListPage. On an error the iterator
+// Pages behave as described in ListPage. On an error the iterator
 // yields it once, with a zero Entry, and stops.
 func (s *Store) Entries(ctx context.Context, prefix string, pageSize int) iter.Seq2[Entry, error] {
 	if pageSize <= 0 {

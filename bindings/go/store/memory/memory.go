@@ -553,7 +553,11 @@ func (s *Store) delete(ctx context.Context, op, key string) (bool, error) {
 
 // DeleteByPrefix removes every block whose key starts with prefix; the
 // empty prefix removes everything. Cost is O(log n + k) for k removed
-// blocks.
+// blocks. Every matching key stored when the call begins and not written
+// during it is removed; a key written during the call may or may not be.
+// Blocks are removed one at a time, so writers of other keys never wait
+// for the whole deletion. When memory runs out (store.ErrOutOfMemory),
+// nothing has been removed.
 //
 // Errors: store.ErrStoreClosed, store.ErrOutOfMemory.
 func (s *Store) DeleteByPrefix(ctx context.Context, prefix string) error {

@@ -1,0 +1,556 @@
+//! The store's keys in byte order, for prefix listing and deletion.
+//!
+//! Point operations find a block through its hash shard (`index.rs`) and
+//! never look here, except a write that creates a key and a delete that
+//! removes one: they add or remove the key here while they hold the key's
+//! shard lock, so every key stored in a shard is also in this set (the set
+//! may briefly hold a key whose block is being created or removed).
+//!
+//! A listing or prefix deletion reads candidate keys from this set in
+//! batches, then checks each against its shard. It never holds this set's
+//! lock while taking a shard lock, and a creator or deleter takes this
+//! lock only inside its shard lock: one lock order, shard then set, so
+//! they cannot deadlock. The lock is held for one batch of a scan at most,
+//! so a long listing delays the creation of keys by at most one batch and
+//! never delays an overwrite or a read.
+//!
+//! The keys are front-coded in leaves of up to [`LEAF_KEYS`] keys: each
+//! key is stored as the length of the prefix it shares with the key before
+//! it, then the rest. Keys of a file system's blocks share most of their
+//! bytes with their neighbours, so the set costs a few bytes per key
+//! rather than a copy of each key and a node slot for it. Leaves are found
+//! through an ordered map from each leaf's lower bound.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use parking_lot::RwLock;
+
+use crate::error::{Error, Result};
+
+/// Keys a scan copies per hold of the set's read lock.
+pub(crate) const BATCH: usize = 256;
+
+/// A leaf splits in two when it holds more keys than this or more bytes
+/// than [`LEAF_BYTES`]: small enough that rewriting one on an insert
+/// costs about as much as a search of a tree node.
+const LEAF_KEYS: usize = 64;
+const LEAF_BYTES: usize = 2048;
+
+#[derive(Default)]
+pub(crate) struct KeyOrder {
+    leaves: RwLock<Leaves>,
+}
+
+/// Leaves by lower bound: every key in a leaf is at least its bound and
+/// below the next leaf's bound. The first leaf's bound is the empty key,
+/// so every key has a leaf; only that leaf may be empty.
+struct Leaves {
+    map: BTreeMap<Box<[u8]>, Leaf>,
+    /// Reused by inserts to hold the key before the insertion point.
+    scratch: Vec<u8>,
+}
+
+impl Default for Leaves {
+    fn default() -> Leaves {
+        let mut map = BTreeMap::new();
+        map.insert(Box::default(), Leaf::default());
+        Leaves {
+            map,
+            scratch: Vec::new(),
+        }
+    }
+}
+
+/// Front-coded keys: per key, `varint(shared) varint(rest_len) rest`,
+/// where `shared` is the longest prefix it shares with the key before it
+/// in the leaf (0 for the first).
+#[derive(Default)]
+struct Leaf {
+    buf: Vec<u8>,
+    keys: usize,
+}
+
+/// One decoded entry: `shared` bytes of the previous key, then `rest`;
+/// `end` is where the next entry starts.
+struct Coded<'a> {
+    shared: usize,
+    rest: &'a [u8],
+    end: usize,
+}
+
+fn put_varint(buf: &mut Vec<u8>, mut v: usize) {
+    while v >= 0x80 {
+        buf.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+fn varint_len(mut v: usize) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+fn get_varint(buf: &[u8], at: &mut usize) -> usize {
+    let mut v = 0usize;
+    let mut shift = 0;
+    loop {
+        let b = buf[*at];
+        *at += 1;
+        v |= usize::from(b & 0x7F) << shift;
+        if b < 0x80 {
+            return v;
+        }
+        shift += 7;
+    }
+}
+
+fn decode(buf: &[u8], at: usize) -> Coded<'_> {
+    let mut at = at;
+    let shared = get_varint(buf, &mut at);
+    let len = get_varint(buf, &mut at);
+    Coded {
+        shared,
+        rest: &buf[at..at + len],
+        end: at + len,
+    }
+}
+
+/// Bytes that `encode(shared, rest)` appends.
+fn coded_len(shared: usize, rest_len: usize) -> usize {
+    varint_len(shared) + varint_len(rest_len) + rest_len
+}
+
+/// Appends an entry; `rest` in two parts, so a key made of another key's
+/// bytes and a suffix is written without first being put together.
+fn encode(buf: &mut Vec<u8>, shared: usize, rest: (&[u8], &[u8])) {
+    put_varint(buf, shared);
+    put_varint(buf, rest.0.len() + rest.1.len());
+    buf.extend_from_slice(rest.0);
+    buf.extend_from_slice(rest.1);
+}
+
+fn common_len(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// Compares the key `prev[..shared] ++ rest` with `key`.
+fn cmp_coded(prev: &[u8], shared: usize, rest: &[u8], key: &[u8]) -> Ordering {
+    let head = &prev[..shared];
+    let n = shared.min(key.len());
+    head[..n].cmp(&key[..n]).then_with(|| {
+        if shared > key.len() {
+            Ordering::Greater
+        } else {
+            rest.cmp(&key[shared..])
+        }
+    })
+}
+
+fn oom(size: usize) -> Error {
+    Error::OutOfMemory { size: size as u64 }
+}
+
+impl Leaf {
+    /// Where `key` goes: the offset of the first entry greater than or
+    /// equal to it (or the end), with the key before that entry left in
+    /// `prev`. Returns also whether that entry equals `key`.
+    fn seek(&self, key: &[u8], prev: &mut Vec<u8>) -> (usize, bool) {
+        prev.clear();
+        let mut at = 0;
+        while at < self.buf.len() {
+            let c = decode(&self.buf, at);
+            match cmp_coded(prev, c.shared, c.rest, key) {
+                Ordering::Less => {
+                    prev.truncate(c.shared);
+                    prev.extend_from_slice(c.rest);
+                    at = c.end;
+                }
+                Ordering::Equal => return (at, true),
+                Ordering::Greater => return (at, false),
+            }
+        }
+        (at, false)
+    }
+
+    /// Adds `key`, which must not be in the leaf.
+    fn insert(&mut self, key: &[u8], prev: &mut Vec<u8>) -> Result<()> {
+        let (at, found) = self.seek(key, prev);
+        debug_assert!(!found, "a key added twice");
+        let shared = common_len(prev, key);
+        // The entry after the new key is coded against the new key now.
+        let next = (at < self.buf.len()).then(|| decode(&self.buf, at));
+        let next_len = next.as_ref().map_or(0, |n| {
+            let full = n.shared + n.rest.len();
+            let s = common_len_coded(prev, n.shared, n.rest, key);
+            coded_len(s, full - s)
+        });
+        let tail_from = next.as_ref().map_or(at, |n| n.end);
+        let size =
+            at + coded_len(shared, key.len() - shared) + next_len + self.buf.len() - tail_from;
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(size).map_err(|_| oom(size))?;
+        buf.extend_from_slice(&self.buf[..at]);
+        encode(&mut buf, shared, (&key[shared..], &[]));
+        if let Some(n) = &next {
+            let s = common_len_coded(prev, n.shared, n.rest, key);
+            // The next key's bytes from `s` on: the part of `prev` it
+            // shares beyond `s`, then its own rest.
+            let from_prev = if s < n.shared {
+                &prev[s..n.shared]
+            } else {
+                &[][..]
+            };
+            let from_rest = &n.rest[s.saturating_sub(n.shared)..];
+            encode(&mut buf, s, (from_prev, from_rest));
+        }
+        buf.extend_from_slice(&self.buf[tail_from..]);
+        debug_assert_eq!(buf.len(), size);
+        self.buf = buf;
+        self.keys += 1;
+        Ok(())
+    }
+
+    /// Removes `key`; `false` when the leaf does not hold it.
+    fn remove(&mut self, key: &[u8], prev: &mut Vec<u8>) -> bool {
+        let (at, found) = self.seek(key, prev);
+        if !found {
+            return false;
+        }
+        let gone = decode(&self.buf, at);
+        let mut buf = Vec::with_capacity(self.buf.len());
+        buf.extend_from_slice(&self.buf[..at]);
+        let mut tail_from = gone.end;
+        if gone.end < self.buf.len() {
+            // The next key shares min(gone.shared, next.shared) bytes with
+            // the key before the removed one (keys are sorted).
+            let n = decode(&self.buf, gone.end);
+            let s = gone.shared.min(n.shared);
+            encode(&mut buf, s, (&key[s..n.shared], n.rest));
+            tail_from = n.end;
+        }
+        buf.extend_from_slice(&self.buf[tail_from..]);
+        // Shrinks the buffer to its contents (a remove never needs more).
+        self.buf = buf;
+        self.keys -= 1;
+        true
+    }
+
+    /// Splits off the upper half as a new leaf, returned with its bound
+    /// (its first key).
+    fn split(&mut self) -> Result<(Box<[u8]>, Leaf)> {
+        let mut key = Vec::new();
+        let mut at = 0;
+        for _ in 0..self.keys / 2 {
+            let c = decode(&self.buf, at);
+            key.truncate(c.shared);
+            key.extend_from_slice(c.rest);
+            at = c.end;
+        }
+        let first = decode(&self.buf, at);
+        key.truncate(first.shared);
+        key.extend_from_slice(first.rest);
+        let size = coded_len(0, key.len()) + self.buf.len() - first.end;
+        let mut upper = Vec::new();
+        upper.try_reserve_exact(size).map_err(|_| oom(size))?;
+        encode(&mut upper, 0, (&key, &[]));
+        upper.extend_from_slice(&self.buf[first.end..]);
+        let mut lower = Vec::new();
+        lower.try_reserve_exact(at).map_err(|_| oom(at))?;
+        lower.extend_from_slice(&self.buf[..at]);
+        let upper_keys = self.keys - self.keys / 2;
+        self.buf = lower;
+        self.keys /= 2;
+        Ok((
+            key.into_boxed_slice(),
+            Leaf {
+                buf: upper,
+                keys: upper_keys,
+            },
+        ))
+    }
+}
+
+/// The length of the prefix that `prev[..shared] ++ rest` shares with
+/// `key`.
+fn common_len_coded(prev: &[u8], shared: usize, rest: &[u8], key: &[u8]) -> usize {
+    let head = common_len(&prev[..shared], key);
+    if head < shared {
+        head
+    } else {
+        shared + common_len(rest, &key[shared..])
+    }
+}
+
+impl Leaves {
+    /// The leaf whose range holds `key`.
+    fn leaf_mut(&mut self, key: &[u8]) -> (&[u8], &mut Leaf) {
+        let (bound, leaf) = self
+            .map
+            .range_mut::<[u8], _>((Bound::Unbounded, Bound::Included(key)))
+            .next_back()
+            .expect("the first leaf's bound is the empty key");
+        (bound, leaf)
+    }
+}
+
+impl KeyOrder {
+    /// Adds `key`, which must not be in the set. Fails, adding nothing,
+    /// when memory for it cannot be allocated.
+    pub(crate) fn insert(&self, key: &[u8]) -> Result<()> {
+        let mut guard = self.leaves.write();
+        let leaves = &mut *guard;
+        let mut scratch = std::mem::take(&mut leaves.scratch);
+        let (_, leaf) = leaves.leaf_mut(key);
+        let result = leaf.insert(key, &mut scratch);
+        let split = if result.is_ok() && (leaf.keys > LEAF_KEYS || leaf.buf.len() > LEAF_BYTES) {
+            // A failed split leaves a large leaf, which works.
+            leaf.split().ok()
+        } else {
+            None
+        };
+        if let Some((bound, upper)) = split {
+            leaves.map.insert(bound, upper);
+        }
+        leaves.scratch = scratch;
+        result
+    }
+
+    /// Removes `key` (which must be present).
+    pub(crate) fn remove(&self, key: &[u8]) {
+        let mut guard = self.leaves.write();
+        let leaves = &mut *guard;
+        let mut scratch = std::mem::take(&mut leaves.scratch);
+        let (bound, leaf) = leaves.leaf_mut(key);
+        let removed = leaf.remove(key, &mut scratch);
+        debug_assert!(removed, "a key removed twice");
+        if leaf.keys == 0 && !bound.is_empty() {
+            let bound: Box<[u8]> = bound.into();
+            leaves.map.remove(&bound);
+        }
+        leaves.scratch = scratch;
+    }
+
+    /// Removes every key, returning what held them, to be freed after the
+    /// caller's locks are released.
+    pub(crate) fn take_all(&self) -> impl Drop {
+        std::mem::take(&mut self.leaves.write().map)
+    }
+
+    /// Appends to `out` up to `max` keys after `lo` and before `hi` (if
+    /// any), in order, under one hold of the read lock. Returns whether
+    /// the scan stopped at `max` (more keys may follow).
+    pub(crate) fn scan(
+        &self,
+        lo: Bound<&[u8]>,
+        hi: Option<&[u8]>,
+        max: usize,
+        out: &mut KeyList,
+    ) -> Result<bool> {
+        let (lo_key, lo_excluded) = match lo {
+            Bound::Included(k) => (k, false),
+            Bound::Excluded(k) => (k, true),
+            Bound::Unbounded => (&[][..], false),
+        };
+        let leaves = self.leaves.read();
+        let first = leaves
+            .map
+            .range::<[u8], _>((Bound::Unbounded, Bound::Included(lo_key)))
+            .next_back()
+            .map(|(bound, _)| &bound[..])
+            .unwrap_or_default();
+        let mut key: Vec<u8> = Vec::new();
+        let mut taken = 0;
+        for leaf in leaves
+            .map
+            .range::<[u8], _>((Bound::Included(first), Bound::Unbounded))
+            .map(|(_, l)| l)
+        {
+            key.clear();
+            let mut at = 0;
+            while at < leaf.buf.len() {
+                let c = decode(&leaf.buf, at);
+                at = c.end;
+                key.truncate(c.shared);
+                key.try_reserve(c.rest.len())
+                    .map_err(|_| oom(c.rest.len()))?;
+                key.extend_from_slice(c.rest);
+                match key[..].cmp(lo_key) {
+                    Ordering::Less => continue,
+                    Ordering::Equal if lo_excluded => continue,
+                    _ => {}
+                }
+                if hi.is_some_and(|hi| key[..] >= *hi) {
+                    return Ok(false);
+                }
+                if taken == max {
+                    return Ok(true);
+                }
+                out.try_push(&key)?;
+                taken += 1;
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Keys in one buffer, plus offsets: candidates copied out of the set.
+#[derive(Default)]
+pub(crate) struct KeyList {
+    bytes: Vec<u8>,
+    /// `ends[i]` is where key `i` ends; it starts where key `i - 1` ends.
+    ends: Vec<usize>,
+}
+
+impl KeyList {
+    /// Appends a key; growth is fallible.
+    fn try_push(&mut self, key: &[u8]) -> Result<()> {
+        self.bytes
+            .try_reserve(key.len())
+            .map_err(|_| oom(key.len()))?;
+        self.ends.try_reserve(1).map_err(|_| oom(key.len()))?;
+        self.bytes.extend_from_slice(key);
+        self.ends.push(self.bytes.len());
+        Ok(())
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    /// The keys in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(s, &e)| &self.bytes[s..e])
+    }
+
+    pub(crate) fn last(&self) -> Option<&[u8]> {
+        let end = *self.ends.last()?;
+        let start = self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i]);
+        Some(&self.bytes[start..end])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn scan(
+        order: &KeyOrder,
+        lo: Bound<&[u8]>,
+        hi: Option<&[u8]>,
+        max: usize,
+    ) -> (Vec<Vec<u8>>, bool) {
+        let mut out = KeyList::default();
+        let more = order.scan(lo, hi, max, &mut out).unwrap();
+        (out.iter().map(<[u8]>::to_vec).collect(), more)
+    }
+
+    #[test]
+    fn scans_in_order_within_bounds_and_stops_at_max() {
+        let order = KeyOrder::default();
+        for k in ["b", "a", "ab", "b\u{0}", "c"] {
+            order.insert(k.as_bytes()).unwrap();
+        }
+        let v = |ks: &[&str]| ks.iter().map(|k| k.as_bytes().to_vec()).collect::<Vec<_>>();
+        assert_eq!(
+            scan(&order, Bound::Included(b"a"), Some(b"b"), 10),
+            (v(&["a", "ab"]), false)
+        );
+        assert_eq!(
+            scan(&order, Bound::Excluded(b"a"), None, 2),
+            (v(&["ab", "b"]), true)
+        );
+        assert!(!scan(&order, Bound::Unbounded, None, 5).1);
+        assert_eq!(
+            scan(&order, Bound::Included(b"c"), Some(b"b"), 5),
+            (vec![], false)
+        );
+        order.remove(b"ab");
+        assert_eq!(
+            scan(&order, Bound::Included(b"a"), Some(b"b"), 10),
+            (v(&["a"]), false)
+        );
+        let mut out = KeyList::default();
+        order.scan(Bound::Unbounded, None, 10, &mut out).unwrap();
+        assert_eq!(out.iter().count(), 4);
+        assert_eq!(out.last(), Some(&b"c"[..]));
+        drop(order.take_all());
+        assert_eq!(scan(&order, Bound::Unbounded, None, 5), (vec![], false));
+    }
+
+    /// Against a `BTreeSet` under random inserts, removes and scans, with
+    /// keys built to stress the front coding (keys that are prefixes of one
+    /// another, 0x00 and 0xFF bytes, long shared stems) and enough keys to
+    /// split and empty leaves.
+    #[test]
+    fn matches_a_sorted_set() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let stems: [&[u8]; 5] = [b"", b"share/content/chunk-", &[b'p'; 150], &[0xFF; 3], b"a"];
+        let tails: [&[u8]; 7] = [b"", b"\0", b"/", b"0", b"\xff", b"12345678", b"z"];
+        let key = |next: &mut dyn FnMut(usize) -> usize| {
+            let mut k = stems[next(stems.len())].to_vec();
+            for _ in 0..next(6) {
+                k.extend_from_slice(tails[next(tails.len())]);
+            }
+            k
+        };
+        for round in 0..20 {
+            let order = KeyOrder::default();
+            let mut model = BTreeSet::new();
+            for _ in 0..3000 {
+                let k = key(&mut next);
+                match next(5) {
+                    0 | 1 => {
+                        if model.insert(k.clone()) {
+                            order.insert(&k).unwrap();
+                        }
+                    }
+                    2 => {
+                        if model.remove(&k) {
+                            order.remove(&k);
+                        }
+                    }
+                    _ => {
+                        let hi = key(&mut next);
+                        let hi = (next(2) == 0).then_some(&hi[..]);
+                        let lo = if next(2) == 0 {
+                            Bound::Excluded(&k[..])
+                        } else {
+                            Bound::Included(&k[..])
+                        };
+                        let max = 1 + next(40);
+                        let want: Vec<Vec<u8>> = model
+                            .range::<[u8], _>((lo, Bound::Unbounded))
+                            .filter(|m| hi.is_none_or(|hi| &m[..] < hi))
+                            .cloned()
+                            .collect();
+                        let (got, more) = scan(&order, lo, hi, max);
+                        assert_eq!(got, want[..want.len().min(max)], "round {round}");
+                        assert_eq!(more, want.len() > max, "round {round}");
+                    }
+                }
+            }
+            let all: Vec<Vec<u8>> = model.iter().cloned().collect();
+            assert_eq!(scan(&order, Bound::Unbounded, None, usize::MAX).0, all);
+            for k in &all {
+                order.remove(k);
+            }
+            assert_eq!(order.leaves.read().map.len(), 1, "empty leaves are dropped");
+        }
+    }
+}
