@@ -32,9 +32,9 @@ use crate::error::{Error, Result};
 /// Keys a scan copies per hold of the set's read lock.
 pub(crate) const BATCH: usize = 256;
 
-/// A leaf splits in two when it holds more keys than this or more bytes
-/// than [`LEAF_BYTES`]: small enough that rewriting one on an insert
-/// costs about as much as a search of a tree node.
+/// A leaf splits in two when it holds more keys than this or more than
+/// [`LEAF_BYTES`] bytes after its first key: small enough that rewriting
+/// one on an insert costs about as much as a search of a tree node.
 const LEAF_KEYS: usize = 64;
 const LEAF_BYTES: usize = 2048;
 
@@ -242,6 +242,14 @@ impl Leaf {
         true
     }
 
+    /// Whether the leaf should split: more than [`LEAF_KEYS`] keys, or more
+    /// than [`LEAF_BYTES`] after its first key (which is stored whole, so
+    /// long keys still share a leaf when they share most of their bytes).
+    fn is_full(&self) -> bool {
+        self.keys > LEAF_KEYS
+            || (self.keys > 1 && self.buf.len() - decode(&self.buf, 0).end > LEAF_BYTES)
+    }
+
     /// Splits off the upper half as a new leaf, returned with its bound
     /// (its first key).
     fn split(&mut self) -> Result<(Box<[u8]>, Leaf)> {
@@ -309,7 +317,7 @@ impl KeyOrder {
         let mut scratch = std::mem::take(&mut leaves.scratch);
         let (_, leaf) = leaves.leaf_mut(key);
         let result = leaf.insert(key, &mut scratch);
-        let split = if result.is_ok() && (leaf.keys > LEAF_KEYS || leaf.buf.len() > LEAF_BYTES) {
+        let split = if result.is_ok() && leaf.is_full() {
             // A failed split leaves a large leaf, which works.
             leaf.split().ok()
         } else {

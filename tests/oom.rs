@@ -128,7 +128,7 @@ fn out_of_memory_is_a_typed_error_and_changes_nothing() {
     });
     let mut long_key = vec![b'k'; 4096];
     for i in 0..(1u32 << 16) {
-        long_key[..4].copy_from_slice(&i.to_be_bytes());
+        long_key[4092..].copy_from_slice(&i.to_be_bytes());
         many.write(&long_key, b"").unwrap();
     }
     let source = Source::map(SOURCE_LEN);
@@ -160,6 +160,15 @@ fn out_of_memory_is_a_typed_error_and_changes_nothing() {
     assert!(matches!(many.list(""), Err(Error::OutOfMemory { .. })));
     assert_eq!(many.block_count(), 1 << 16);
     assert_eq!(many.list_page("", None::<&[u8]>, 2).unwrap().len(), 2);
+    // A prefix deletion whose list of keys cannot be allocated removes
+    // nothing.
+    assert!(matches!(
+        many.delete_by_prefix("kkkk"),
+        Err(Error::OutOfMemory { .. })
+    ));
+    assert_eq!(many.block_count(), 1 << 16);
+    assert_eq!(many.stat(&long_key), Ok(0));
+    assert_eq!(many.list_page("", None::<&[u8]>, 3).unwrap().len(), 3);
 
     // Nothing changed, and small operations still work under the limit.
     assert_eq!(store.block_count(), 2);
@@ -174,6 +183,9 @@ fn out_of_memory_is_a_typed_error_and_changes_nothing() {
     capped.write("small", b"ok").unwrap();
 
     drop(guard);
+    // With the limit lifted, the deletion goes through.
+    let all = many.delete_by_prefix("kkkk").unwrap();
+    assert_eq!((all.blocks, many.block_count()), (1 << 16, 0));
     // With the limit lifted, a large block fits again (64 MiB, touched).
     store.write("big", vec![1u8; 64 << 20]).unwrap();
     assert_eq!(store.stat("big"), Ok(64 << 20));

@@ -131,6 +131,53 @@ out:
     blockmem_store_free(store);
 }
 
+/* More key bytes than can be allocated while limited: a listing of them
+ * and a prefix deletion of them (which collects its keys before removing
+ * any) both fail with OUT_OF_MEMORY and change nothing. */
+#define MANY_KEYS (((size_t)1 << 16) + 64)
+#define LONG_KEY 4096
+
+static void rule_failed_listing_or_prefix_deletion_changes_nothing(void)
+{
+    blockmem_store *store = new_store(0, 0, LONG_KEY);
+    static uint8_t key[LONG_KEY];
+    memset(key, 'k', sizeof key);
+    for (size_t i = 0; i < MANY_KEYS; i++) {
+        memcpy(key + LONG_KEY - sizeof i, &i, sizeof i);
+        if (blockmem_write(store, key, sizeof key, key, 1) != BLOCKMEM_STATUS_OK) {
+            CHECK_FAILF("writing key %zu failed", i);
+            goto out;
+        }
+    }
+    if (!CHECK(limit_memory()))
+        goto out;
+    blockmem_list_page *page = NULL;
+    CHECK_STATUS(blockmem_list(store, key, 4, NULL, 0, 0, &page),
+                 BLOCKMEM_STATUS_OUT_OF_MEMORY);
+    CHECK(page == NULL);
+    uint64_t blocks = 7, bytes = 7;
+    CHECK_STATUS(blockmem_delete_prefix(store, key, 4, &blocks, &bytes),
+                 BLOCKMEM_STATUS_OUT_OF_MEMORY);
+    CHECK(counters_are(store, MANY_KEYS, MANY_KEYS));
+    CHECK(block_equals(store, key, sizeof key, key, 1));
+    /* A prefix deletion that needs little memory still works. */
+    CHECK_STATUS(blockmem_delete_prefix(store, key, sizeof key, &blocks, &bytes),
+                 BLOCKMEM_STATUS_OK);
+    CHECK(blocks == 1 && bytes == 1);
+    CHECK(counters_are(store, MANY_KEYS - 1, MANY_KEYS - 1));
+    unlimit_memory();
+#ifndef UNDER_ASAN
+    /* Unlimited (the sanitizer's cap stays), the whole deletion works. */
+    CHECK_STATUS(blockmem_delete_prefix(store, key, 4, &blocks, &bytes),
+                 BLOCKMEM_STATUS_OK);
+    CHECK(blocks == MANY_KEYS - 1 && bytes == MANY_KEYS - 1);
+    CHECK(counters_are(store, 0, 0));
+#endif
+out:
+    unlimit_memory();
+    blockmem_store_free(store);
+}
+
 int main(void)
 {
     void *src = mmap(NULL, BIG, PROT_READ,
@@ -142,6 +189,7 @@ int main(void)
     }
     big_source = src;
     RUN(rule_failed_allocation_is_out_of_memory_and_changes_nothing);
+    RUN(rule_failed_listing_or_prefix_deletion_changes_nothing);
     munmap(src, BIG);
     return check_report("test_oom");
 }

@@ -1,7 +1,8 @@
 /*
  * Concurrency: many threads on one handle, a close in the middle, a
- * byte-capped store under concurrent writers, and proof that block data is
- * copied outside the store's lock.
+ * byte-capped store under concurrent writers, proof that block data is
+ * copied outside the store's lock, and listings and prefix deletions beside
+ * writers.
  *
  * Every block is a self-verifying payload (payload.h): a reader that ever
  * sees a mix of two writes (a torn read) finds a header or fill byte that
@@ -695,6 +696,182 @@ static void rule_close_during_a_write_copy_is_safe(void)
     copy_while_others_use_the_lock(0, 1);
 }
 
+/* ---- prefix work beside writers (docs/CONTRACT.md) ---- */
+
+#define STABLE 120
+#define CHURN_NAMES 100
+
+struct churn {
+    blockmem_store *store;
+    atomic_int *stop;
+    uint32_t seed;
+};
+
+/* Creates, rewrites and deletes "s/<g>/churn-NNN" keys and the
+ * "file-<f>/churn-N" keys inside the files being deleted, and rewrites
+ * "other/..." keys, until stopped. */
+static void *churn_keys(void *arg)
+{
+    struct churn *c = arg;
+    char key[32];
+    uint8_t data[8] = "churning";
+    while (!atomic_load(c->stop)) {
+        uint32_t r = rnd(&c->seed);
+        int n = snprintf(key, sizeof key, "s/%u/churn-%03u", r % 3, r / 4 % CHURN_NAMES);
+        if (r % 7 < 3)
+            blockmem_delete(c->store, (const uint8_t *)key, (size_t)n, NULL);
+        else
+            blockmem_write(c->store, (const uint8_t *)key, (size_t)n, data, 1 + r % 8);
+        if (r % 97 == 0)
+            blockmem_delete_prefix(c->store, (const uint8_t *)key, 12, NULL, NULL);
+        n = snprintf(key, sizeof key, "file-%u/churn-%u", r / 8 % 20, r / 16 % 4);
+        if (r % 2)
+            blockmem_write(c->store, (const uint8_t *)key, (size_t)n, data, 2);
+        else
+            blockmem_delete(c->store, (const uint8_t *)key, (size_t)n, NULL);
+        n = snprintf(key, sizeof key, "other/%u", r / 32 % 64);
+        blockmem_write(c->store, (const uint8_t *)key, (size_t)n, data, 3);
+    }
+    return NULL;
+}
+
+static void start_churn(pthread_t *t, struct churn *c, blockmem_store *store, atomic_int *stop)
+{
+    for (uint32_t i = 0; i < 2; i++) {
+        c[i] = (struct churn){store, stop, 0x9e3779b9u * (i + 1)};
+        if (pthread_create(&t[i], NULL, churn_keys, &c[i]) != 0) {
+            perror("pthread_create");
+            exit(2);
+        }
+    }
+}
+
+static void stop_churn(pthread_t *t, atomic_int *stop)
+{
+    atomic_store(stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+}
+
+/* Every stable key (stored, unchanged, for the whole run) is listed exactly
+ * once, in order, with its size, in a walk by pages of 7; every listed key
+ * was written at some time (a stable or a churn key). */
+static void rule_listings_beside_writers_list_stable_keys_once(void)
+{
+    blockmem_store *store = new_store(0, 0, 0);
+    char key[32];
+    uint8_t data[64] = {0};
+    for (unsigned i = 0; i < STABLE; i++) {
+        int n = snprintf(key, sizeof key, "s/%u/stable-%03u", i % 3, i);
+        CHECK_STATUS(blockmem_write(store, (const uint8_t *)key, (size_t)n, data, 10 + i % 50),
+                     BLOCKMEM_STATUS_OK);
+    }
+    atomic_int stop = 0;
+    pthread_t t[2];
+    struct churn c[2];
+    start_churn(t, c, store, &stop);
+    static const char *prefixes[] = {"s/", "s/0/", "s/1/st", "s/2/stable-1"};
+    for (int round = 0; round < 200; round++) {
+        const char *prefix = prefixes[round % 4];
+        size_t plen = strlen(prefix);
+        uint8_t last[32];
+        size_t last_len = 0;
+        unsigned stable_seen = 0, stable_want = 0;
+        for (unsigned i = 0; i < STABLE; i++) {
+            int n = snprintf(key, sizeof key, "s/%u/stable-%03u", i % 3, i);
+            stable_want += (size_t)n >= plen && memcmp(key, prefix, plen) == 0;
+        }
+        for (;;) {
+            blockmem_list_page *page = NULL;
+            if (!CHECK_STATUS(blockmem_list(store, (const uint8_t *)prefix, plen, last, last_len,
+                                            7, &page),
+                              BLOCKMEM_STATUS_OK))
+                goto out;
+            for (size_t i = 0; i < page->count; i++) {
+                const uint8_t *k = page->keys + page->key_offsets[i];
+                size_t klen = page->key_offsets[i + 1] - page->key_offsets[i];
+                unsigned g, num;
+                char kind[8];
+                char text[32];
+                size_t m = klen < last_len ? klen : last_len;
+                int order = last_len ? memcmp(last, k, m) : -1;
+                if (order == 0)
+                    order = last_len < klen ? -1 : 1;
+                if (!CHECK(order < 0 && klen < sizeof text && klen >= plen
+                           && memcmp(k, prefix, plen) == 0)) {
+                    blockmem_list_page_free(page);
+                    goto out;
+                }
+                memcpy(text, k, klen);
+                text[klen] = 0;
+                if (!CHECK(sscanf(text, "s/%u/%6[a-z]-%u", &g, kind, &num) == 3
+                           && (strcmp(kind, "stable") == 0 || strcmp(kind, "churn") == 0))) {
+                    blockmem_list_page_free(page);
+                    goto out;
+                }
+                if (strcmp(kind, "stable") == 0) {
+                    stable_seen++;
+                    CHECK(page->sizes[i] == 10 + num % 50);
+                }
+                memcpy(last, k, klen);
+                last_len = klen;
+            }
+            bool more = page->has_more;
+            blockmem_list_page_free(page);
+            if (!more)
+                break;
+        }
+        if (!CHECK(stable_seen == stable_want)) {
+            fprintf(stderr, "prefix %s: %u stable keys listed, want %u\n", prefix, stable_seen,
+                    stable_want);
+            goto out;
+        }
+    }
+out:
+    stop_churn(t, &stop);
+    blockmem_store_free(store);
+}
+
+/* A prefix deletion beside writers of other keys, and churn inside the
+ * prefix, removes every block that was there when it began. */
+static void rule_prefix_deletion_beside_writers_removes_what_was_there(void)
+{
+    blockmem_store *store = new_store(0, 0, 0);
+    atomic_int stop = 0;
+    pthread_t t[2];
+    struct churn c[2];
+    start_churn(t, c, store, &stop);
+    char key[32];
+    uint8_t data[16] = {0};
+    for (unsigned round = 0; round < 300; round++) {
+        char file[16];
+        int flen = snprintf(file, sizeof file, "file-%u/", round % 20);
+        for (unsigned b = 0; b < 8; b++) {
+            int n = snprintf(key, sizeof key, "%sblock-%u", file, b);
+            CHECK_STATUS(blockmem_write(store, (const uint8_t *)key, (size_t)n, data, 16),
+                         BLOCKMEM_STATUS_OK);
+        }
+        uint64_t blocks = 0, bytes = 0;
+        CHECK_STATUS(blockmem_delete_prefix(store, (const uint8_t *)file, (size_t)flen, &blocks,
+                                            &bytes),
+                     BLOCKMEM_STATUS_OK);
+        if (!CHECK(blocks >= 8 && bytes >= 8 * 16))
+            break;
+        for (unsigned b = 0; b < 8; b++) {
+            bool exists = true;
+            int n = snprintf(key, sizeof key, "%sblock-%u", file, b);
+            CHECK_STATUS(blockmem_exists(store, (const uint8_t *)key, (size_t)n, &exists),
+                         BLOCKMEM_STATUS_OK);
+            CHECK(!exists);
+        }
+    }
+    stop_churn(t, &stop);
+    uint64_t count = 0, size = 0;
+    CHECK(recount(store, 0, &count, &size));
+    CHECK(counters_are(store, count, size));
+    blockmem_store_free(store);
+}
+
 int main(void)
 {
     const char *ops = getenv("BLOCKMEM_STRESS_OPS");
@@ -720,5 +897,7 @@ int main(void)
     RUN(rule_a_read_copies_its_data_outside_the_lock);
     RUN(rule_close_during_a_read_copy_is_safe);
     RUN(rule_close_during_a_write_copy_is_safe);
+    RUN(rule_listings_beside_writers_list_stable_keys_once);
+    RUN(rule_prefix_deletion_beside_writers_removes_what_was_there);
     return check_report("test_threads");
 }

@@ -289,3 +289,124 @@ func TestStoreUnreachableDuringCallIsNotFreed(t *testing.T) {
 	stop.Store(true)
 	<-gc
 }
+
+// The listing rule of docs/CONTRACT.md ("Prefix work beside writers"):
+// while other goroutines create, delete and rewrite keys beside them (and
+// delete whole prefixes of their own), every stable key (stored, unchanged,
+// for the whole run) is listed exactly once, in order, with its size, by
+// ListByPrefix and by a walk of ListPage; no key that was never written
+// is listed.
+func TestListingsBesideWritersListStableKeysOnce(t *testing.T) {
+	s := memory.New()
+	defer s.Close()
+	var stable []string
+	for i := range 300 {
+		k := fmt.Sprintf("dir/%d/stable-%03d", i%3, i)
+		mustWrite(t, s, k, payload.New(k, 0, payload.MinSize))
+		stable = append(stable, k)
+	}
+	slices.Sort(stable)
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 7))
+			for !stop.Load() {
+				k := fmt.Sprintf("dir/%d/churn-%03d", rng.IntN(3), rng.IntN(200))
+				switch rng.IntN(10) {
+				case 0:
+					s.DeleteByPrefix(bg, k[:len("dir/0/churn-0")])
+				case 1, 2, 3:
+					s.Delete(bg, k)
+				default:
+					s.WriteBlock(bg, k, payload.New(k, rng.Uint64(), payload.MinSize+rng.IntN(64)))
+				}
+			}
+		}()
+	}
+	check := func(prefix string, keys []string, sizes []int64) {
+		t.Helper()
+		if !slices.IsSorted(keys) || len(slices.Compact(slices.Clone(keys))) != len(keys) {
+			t.Fatalf("listing of %q out of order or with a key twice", prefix)
+		}
+		for i, k := range keys {
+			if !strings.HasPrefix(k, prefix) || !(strings.Contains(k, "/stable-") || strings.Contains(k, "/churn-")) {
+				t.Fatalf("listing of %q has %q, never written", prefix, k)
+			}
+			if sizes != nil && strings.Contains(k, "/stable-") && sizes[i] != payload.MinSize {
+				t.Fatalf("stable key %q listed with size %d", k, sizes[i])
+			}
+		}
+		for _, k := range stable {
+			if _, found := slices.BinarySearch(keys, k); strings.HasPrefix(k, prefix) && !found {
+				t.Fatalf("listing of %q misses stable key %q", prefix, k)
+			}
+		}
+	}
+	for round := range 300 {
+		prefix := []string{"dir/", "dir/0/", "dir/1/s", "dir/2/stable-1"}[round%4]
+		keys, err := s.ListByPrefix(bg, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(prefix, keys, nil)
+		var walked []string
+		var sizes []int64
+		for e, err := range s.Entries(bg, prefix, 7) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			walked = append(walked, e.Key)
+			sizes = append(sizes, e.Size)
+		}
+		check(prefix, walked, sizes)
+	}
+	stop.Store(true)
+	wg.Wait()
+}
+
+// A prefix deletion beside writers of other keys and churn inside the
+// deleted prefix removes every block that was there when it began.
+func TestPrefixDeletionBesideWritersRemovesWhatWasThere(t *testing.T) {
+	s := memory.New()
+	defer s.Close()
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 9))
+			for !stop.Load() {
+				other := fmt.Sprintf("other/%d/%d", g, rng.IntN(64))
+				s.WriteBlock(bg, other, payload.New(other, 1, payload.MinSize))
+				churn := fmt.Sprintf("file-%d/churn-%d", rng.IntN(20), rng.IntN(4))
+				if rng.IntN(2) == 0 {
+					s.WriteBlock(bg, churn, payload.New(churn, 2, payload.MinSize))
+				} else {
+					s.Delete(bg, churn)
+				}
+			}
+		}()
+	}
+	for round := range 200 {
+		file := fmt.Sprintf("file-%d/", round%20)
+		for b := range 8 {
+			k := fmt.Sprintf("%sblock-%d", file, b)
+			mustWrite(t, s, k, payload.New(k, uint64(round), payload.MinSize))
+		}
+		blocks, _, err := s.DeleteByPrefixStats(bg, file)
+		if err != nil || blocks < 8 {
+			t.Fatalf("round %d: DeleteByPrefixStats(%q) = %d, %v", round, file, blocks, err)
+		}
+		for b := range 8 {
+			if ok, _ := s.Exists(bg, fmt.Sprintf("%sblock-%d", file, b)); ok {
+				t.Fatalf("round %d: block %d of %q survived", round, b, file)
+			}
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+}
