@@ -391,9 +391,54 @@ fn large_set(c: &mut Criterion) {
     g.finish();
 }
 
+/// Lookups in a real-size index: a store of [`LARGE_SET_BYTES`] of 1 KiB
+/// blocks (262,144 keys), a zero-copy read and a stat of a random key, so
+/// the index and the block headers are cold; beside them a `HashMap` and a
+/// `BTreeMap` of the same keys (`Vec<u8>` to `Bytes`), getting a clone of
+/// the value, in the same run.
+fn large_index(c: &mut Criterion) {
+    use std::collections::{BTreeMap, HashMap};
+    let mut g = c.benchmark_group("large_index");
+    let size = KIB;
+    let data = payload(size);
+    let n = LARGE_SET_BYTES / size;
+    let keys: Vec<String> = (0..n)
+        .map(|i| format!("share/content/file-{}/block-{}", i / 8, i % 8))
+        .collect();
+    let store = MemoryStore::new();
+    for k in &keys {
+        store.write(k, &data).unwrap();
+    }
+    let mut at = Scatter(0x9e37_79b9_7f4a_7c15);
+    g.bench_function(BenchmarkId::new("rust_read", "1KB"), |b| {
+        b.iter(|| store.read(&keys[at.next(n)]).unwrap())
+    });
+    g.bench_function(BenchmarkId::new("rust_stat", "1KB"), |b| {
+        b.iter(|| store.stat(&keys[at.next(n)]).unwrap())
+    });
+    drop(store);
+    let value = bytes::Bytes::from(data);
+    let hashed: HashMap<Vec<u8>, bytes::Bytes> = keys
+        .iter()
+        .map(|k| (k.as_bytes().to_vec(), bytes::Bytes::copy_from_slice(&value)))
+        .collect();
+    g.bench_function(BenchmarkId::new("hashmap_get", "1KB"), |b| {
+        b.iter(|| hashed[keys[at.next(n)].as_bytes()].clone())
+    });
+    drop(hashed);
+    let ordered: BTreeMap<Vec<u8>, bytes::Bytes> = keys
+        .iter()
+        .map(|k| (k.as_bytes().to_vec(), bytes::Bytes::copy_from_slice(&value)))
+        .collect();
+    g.bench_function(BenchmarkId::new("btreemap_get", "1KB"), |b| {
+        b.iter(|| ordered[keys[at.next(n)].as_bytes()].clone())
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = write, read, read_into, range, stat, list_prefix, delete_prefix, large_set
+    targets = write, read, read_into, range, stat, list_prefix, delete_prefix, large_set, large_index
 }
 criterion_main!(benches);

@@ -50,6 +50,7 @@ pub(crate) struct Index {
 /// the tail read as overlapping words so no byte loop runs. Shard choice
 /// needs no resistance to chosen keys: a poor spread could only cost
 /// parallelism, never change a result.
+#[inline]
 fn hash(key: &[u8]) -> u64 {
     const P0: u64 = 0xa076_1d64_78bd_642f;
     const P1: u64 = 0xe703_7ed1_a0b4_28db;
@@ -97,13 +98,14 @@ impl Index {
         }
     }
 
-    fn shard(&self, key: &[u8]) -> &RwLock<Keys> {
-        &self.shards[Self::shard_index(key)].0
-    }
-
-    fn shard_index(key: &[u8]) -> usize {
+    /// The key's shard and its table hash: one hash of the key serves
+    /// both.
+    #[inline]
+    fn shard(&self, key: &[u8]) -> (&RwLock<Keys>, u64) {
+        let h = hash(key);
         // The top bits of the hash are its best mixed.
-        (hash(key) >> (64 - SHARD_BITS)) as usize
+        let shard = &self.shards[(h >> (64 - SHARD_BITS)) as usize].0;
+        (shard, table_hash(h))
     }
 
     /// Write-locks the shard of `key` after `build` succeeds (on failure,
@@ -114,19 +116,37 @@ impl Index {
         &self,
         key: &[u8],
         build: impl FnOnce() -> Result<T, E>,
-    ) -> Result<(T, RwLockWriteGuard<'_, Keys>), E> {
-        let shard = self.shard(key);
+    ) -> Result<(T, WriteShard<'_>), E> {
+        let (shard, hash) = self.shard(key);
         prefetch(shard);
         let built = build()?;
-        Ok((built, shard.write()))
+        Ok((
+            built,
+            Locked {
+                keys: shard.write(),
+                hash,
+            },
+        ))
     }
 
-    pub(crate) fn read(&self, key: &[u8]) -> RwLockReadGuard<'_, Keys> {
-        self.shard(key).read()
+    /// Read-locks the shard of `key`, for operations on `key` only.
+    #[inline]
+    pub(crate) fn read(&self, key: &[u8]) -> ReadShard<'_> {
+        let (shard, hash) = self.shard(key);
+        Locked {
+            keys: shard.read(),
+            hash,
+        }
     }
 
-    pub(crate) fn write(&self, key: &[u8]) -> RwLockWriteGuard<'_, Keys> {
-        self.shard(key).write()
+    /// Write-locks the shard of `key`, for operations on `key` only.
+    #[inline]
+    pub(crate) fn write(&self, key: &[u8]) -> WriteShard<'_> {
+        let (shard, hash) = self.shard(key);
+        Locked {
+            keys: shard.write(),
+            hash,
+        }
     }
 
     /// Read-locks every shard, in index order (`array::from_fn` builds the
@@ -153,30 +173,72 @@ pub(crate) struct Keys {
 /// the bits that pick a bucket (the low ones) nor the 7 bits the table
 /// keeps as a tag (the top ones) are the bits that picked the shard (the
 /// top [`SHARD_BITS`]), which are the same for every key in a shard.
-fn table_hash(key: &[u8]) -> u64 {
-    hash(key).rotate_right(SHARD_BITS)
+#[inline]
+fn table_hash(hash: u64) -> u64 {
+    hash.rotate_right(SHARD_BITS)
 }
 
-impl Keys {
-    /// The block under `key`.
-    pub(crate) fn get(&self, key: &[u8]) -> Option<&Block> {
-        self.table.find(table_hash(key), |b| b.key() == key)
-    }
+fn rehash(block: &Block) -> u64 {
+    table_hash(hash(block.key()))
+}
 
+/// A locked shard with the table hash of the one key it was locked for;
+/// its methods take that key (or a block under it).
+pub(crate) struct Locked<G> {
+    keys: G,
+    hash: u64,
+}
+
+pub(crate) type ReadShard<'a> = Locked<RwLockReadGuard<'a, Keys>>;
+pub(crate) type WriteShard<'a> = Locked<RwLockWriteGuard<'a, Keys>>;
+
+impl<G: std::ops::Deref<Target = Keys>> Locked<G> {
+    /// The block under `key`.
+    #[inline]
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&Block> {
+        self.keys.get(key, self.hash)
+    }
+}
+
+impl<G: std::ops::DerefMut<Target = Keys>> Locked<G> {
     /// Puts `block` in place of the block stored under its key, which it
     /// returns; gives `block` back when its key is not stored.
     pub(crate) fn swap(&mut self, block: Block) -> std::result::Result<Block, Block> {
-        let key = block.key();
-        match self.table.find_mut(table_hash(key), |b| b.key() == key) {
-            Some(stored) => Ok(std::mem::replace(stored, block)),
-            None => Err(block),
-        }
+        let hash = self.hash;
+        self.keys.swap(block, hash)
     }
 
     /// Stores `block`, whose key must not be stored. Fails, storing
     /// nothing, when the table cannot grow.
     pub(crate) fn insert(&mut self, block: Block) -> std::result::Result<(), (Error, Block)> {
-        let rehash = |b: &Block| table_hash(b.key());
+        let hash = self.hash;
+        self.keys.insert(block, hash)
+    }
+
+    /// Removes and returns the block under `key`.
+    pub(crate) fn take(&mut self, key: &[u8]) -> Option<Block> {
+        let hash = self.hash;
+        self.keys.take(key, hash)
+    }
+}
+
+impl Keys {
+    #[inline]
+    fn get(&self, key: &[u8], hash: u64) -> Option<&Block> {
+        self.table.find(hash, |b| b.key() == key)
+    }
+
+    fn swap(&mut self, block: Block, hash: u64) -> std::result::Result<Block, Block> {
+        let key = block.key();
+        debug_assert_eq!(hash, rehash(&block));
+        match self.table.find_mut(hash, |b| b.key() == key) {
+            Some(stored) => Ok(std::mem::replace(stored, block)),
+            None => Err(block),
+        }
+    }
+
+    fn insert(&mut self, block: Block, hash: u64) -> std::result::Result<(), (Error, Block)> {
+        debug_assert_eq!(hash, rehash(&block));
         if let Err(e) = self.table.try_reserve(1, rehash) {
             let size = match e {
                 TryReserveError::AllocError { layout } => layout.size(),
@@ -184,19 +246,16 @@ impl Keys {
             };
             return Err((Error::OutOfMemory { size: size as u64 }, block));
         }
-        let hash = table_hash(block.key());
         self.table.insert_unique(hash, block, rehash);
         Ok(())
     }
 
-    /// Removes and returns the block under `key`.
-    pub(crate) fn take(&mut self, key: &[u8]) -> Option<Block> {
-        let found = self.table.find_entry(table_hash(key), |b| b.key() == key);
+    fn take(&mut self, key: &[u8], hash: u64) -> Option<Block> {
+        let found = self.table.find_entry(hash, |b| b.key() == key);
         let block = found.ok()?.remove().0;
         // Gives most of a table emptied by deletes back.
         if self.table.capacity() > 64 && self.table.len() * 8 < self.table.capacity() {
-            self.table
-                .shrink_to(self.table.len() * 2, |b| table_hash(b.key()));
+            self.table.shrink_to(self.table.len() * 2, rehash);
         }
         Some(block)
     }
@@ -453,21 +512,23 @@ mod tests {
                     0 | 1 => {
                         let len = next(5);
                         let block = Block::try_new(&k, &vec![1; len]).unwrap();
-                        let old = match keys.swap(block) {
+                        let h = rehash(&block);
+                        let old = match keys.swap(block, h) {
                             Ok(old) => Some(old),
                             Err(block) => {
-                                keys.insert(block).map_err(|(e, _)| e).unwrap();
+                                keys.insert(block, h).map_err(|(e, _)| e).unwrap();
                                 None
                             }
                         };
                         assert_eq!(old.map(|b| b.len()), model.insert(k.clone(), len));
                     }
                     2 | 3 => {
-                        let taken = keys.take(&k);
+                        let taken = keys.take(&k, table_hash(hash(&k)));
                         assert_eq!(taken.map(|b| b.len()), model.remove(&k));
                     }
                     _ => {
-                        assert_eq!(keys.get(&k).map(|b| b.len()), model.get(&k).copied());
+                        let got = keys.get(&k, table_hash(hash(&k)));
+                        assert_eq!(got.map(|b| b.len()), model.get(&k).copied());
                     }
                 }
                 let mut stored = listed(&mut keys.blocks());

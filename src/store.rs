@@ -32,10 +32,9 @@ use bytes::Bytes;
 
 use crate::block::{Block, DataView};
 use crate::error::{Error, Result};
-use crate::index::{Counters, Index, Keys};
+use crate::index::{Counters, Index, Keys, WriteShard};
 use crate::listing::{Deleted, Listing};
 use crate::order::{KeyList, KeyOrder, BATCH};
-use parking_lot::RwLockWriteGuard;
 
 /// The key length limit used when [`Options::max_key_len`] is 0.
 pub const DEFAULT_MAX_KEY_LEN: usize = 1024;
@@ -404,7 +403,7 @@ impl MemoryStore {
     /// [`publish`](Self::publish) with the block's shard already locked.
     /// On an error return the parameters drop in reverse order, the guard
     /// before the block, so a refused block is never freed under the lock.
-    fn publish_locked(&self, block: Block, mut shard: RwLockWriteGuard<'_, Keys>) -> Result<()> {
+    fn publish_locked(&self, block: Block, mut shard: WriteShard<'_>) -> Result<()> {
         let size = block.len() as u64;
         self.check_open()?;
         if self.max_bytes != 0 {

@@ -61,7 +61,7 @@ for phase in "$@"; do
       "$ROOT/target/release/libblockmem.a" $(cat "$ROOT/target/release/blockmem-native-libs.txt")
     ;;
   build-all)
-    (cd "$ROOT" && "$CARGO" bench --bench store --no-run)
+    (cd "$ROOT" && "$CARGO" bench --bench store --bench prefix --no-run)
     (cd "$ROOT/bindings/go" && "$GO" test -c -o "$DIR/memory.test" ./store/memory)
     ;;
   scaling)
@@ -73,7 +73,7 @@ for phase in "$@"; do
     ;;
   criterion)
     (cd "$ROOT" && CRITERION_HOME="$DIR/criterion" \
-      "$CARGO" bench --bench store -- --noplot ${CRITERION_ARGS:-}) | tee criterion.txt
+      "$CARGO" bench --bench store --bench prefix -- --noplot ${CRITERION_ARGS:-}) | tee criterion.txt
     ;;
   go)
     # Every round runs each set in a fresh process, so the sets and the

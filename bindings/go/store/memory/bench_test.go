@@ -310,56 +310,64 @@ var (
 	benchLargeStores = map[string]benchStore{}
 )
 
-func benchLargeStore(b *testing.B, impl string, mk func() benchStore) benchStore {
+func benchLargeStore(b *testing.B, impl string, blocks int, mk func() benchStore) benchStore {
 	b.Helper()
 	benchLargeMu.Lock()
 	defer benchLargeMu.Unlock()
-	if s, ok := benchLargeStores[impl]; ok {
+	name := fmt.Sprintf("%s/%d", impl, blocks)
+	if s, ok := benchLargeStores[name]; ok {
 		return s
 	}
 	s := mk()
 	data := benchPayload(benchPrefixBlockSize)
-	for i := range benchPrefixBlocks {
+	for i := range blocks {
 		benchWrite(b, s, benchChunkKey(i/benchBlocksPerChunk, i%benchBlocksPerChunk), data)
 	}
-	benchLargeStores[impl] = s
+	benchLargeStores[name] = s
 	runtime.GC()
 	return s
 }
 
 // benchEachLarge runs fn as sub-benchmark impl=<name> on the shared store of
-// benchPrefixBlocks blocks of each implementation.
-func benchEachLarge(b *testing.B, fn func(b *testing.B, s benchStore)) {
+// `blocks` blocks of each implementation.
+func benchEachLarge(b *testing.B, blocks int, fn func(b *testing.B, s benchStore)) {
 	for _, impl := range benchImpls {
 		b.Run("impl="+impl.name, func(b *testing.B) {
-			fn(b, benchLargeStore(b, impl.name, impl.new))
+			fn(b, benchLargeStore(b, impl.name, blocks, impl.new))
 		})
 	}
 }
 
 // BenchmarkListByPrefix lists the benchBlocksPerChunk keys under one
-// prefix of a store of benchPrefixBlocks blocks.
+// prefix of a store of 200k and of benchPrefixBlocks (10^6) blocks.
 func BenchmarkListByPrefix(b *testing.B) {
 	ctx := context.Background()
-	prefix := benchChunkPrefix(benchPrefixBlocks / benchBlocksPerChunk / 2)
-	benchEachLarge(b, func(b *testing.B, s benchStore) {
-		b.ReportAllocs()
-		for b.Loop() {
-			keys, err := s.ListByPrefix(ctx, prefix)
-			if err != nil || len(keys) != benchBlocksPerChunk {
-				b.Fatal(len(keys), err)
-			}
-			benchSinkKeys = keys
-		}
-		benchSinkKeys = nil
-	})
+	for _, size := range []struct {
+		name   string
+		blocks int
+	}{{"200k", 200_000}, {"1M", benchPrefixBlocks}} {
+		prefix := benchChunkPrefix(size.blocks / benchBlocksPerChunk / 2)
+		b.Run(size.name, func(b *testing.B) {
+			benchEachLarge(b, size.blocks, func(b *testing.B, s benchStore) {
+				b.ReportAllocs()
+				for b.Loop() {
+					keys, err := s.ListByPrefix(ctx, prefix)
+					if err != nil || len(keys) != benchBlocksPerChunk {
+						b.Fatal(len(keys), err)
+					}
+					benchSinkKeys = keys
+				}
+				benchSinkKeys = nil
+			})
+		})
+	}
 }
 
 // BenchmarkTotalSize asks a store of benchPrefixBlocks blocks for its
 // total size.
 func BenchmarkTotalSize(b *testing.B) {
 	want := int64(benchPrefixBlocks * benchPrefixBlockSize)
-	benchEachLarge(b, func(b *testing.B, s benchStore) {
+	benchEachLarge(b, benchPrefixBlocks, func(b *testing.B, s benchStore) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if n := s.TotalSize(); n != want {
