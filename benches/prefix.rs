@@ -30,7 +30,10 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use blockmem::MemoryStore;
+
+mod common;
 use bytes::Bytes;
+use common::{config, Scatter};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use dashmap::DashMap;
 use parking_lot::RwLock;
@@ -41,18 +44,6 @@ const PER_FILE: usize = 8;
 
 fn quick() -> bool {
     std::env::var_os("BLOCKMEM_BENCH_QUICK").is_some_and(|v| v == "1")
-}
-
-/// A cheap, fixed sequence of indexes below `n` (xorshift).
-struct Scatter(u64);
-
-impl Scatter {
-    fn next(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
 }
 
 /// A key set: every key, and per file the prefix that lists it and its
@@ -326,59 +317,32 @@ fn threads(c: &mut Criterion) {
     }
     for n in [1, 2] {
         let key = |t: usize, i: u64| &keys[t][i as usize % 64];
-        g.bench_function(BenchmarkId::new("rust_write", format!("1KB_{n}t")), |b| {
-            b.iter_custom(|iters| {
-                timed_threads(n, iters, |t, i| {
-                    store.write(key(t, i), black_box(&data)).unwrap()
-                })
-            })
+        let mut on_threads = |name: &str, op: &(dyn Fn(usize, u64) + Sync)| {
+            g.bench_function(BenchmarkId::new(name, format!("1KB_{n}t")), |b| {
+                b.iter_custom(|iters| timed_threads(n, iters, op))
+            });
+        };
+        on_threads("rust_write", &|t, i| {
+            store.write(key(t, i), black_box(&data)).unwrap();
         });
-        g.bench_function(
-            BenchmarkId::new("dashmap_write", format!("1KB_{n}t")),
-            |b| {
-                b.iter_custom(|iters| {
-                    timed_threads(n, iters, |t, i| {
-                        let value = Bytes::copy_from_slice(black_box(&data));
-                        map.insert(key(t, i).as_bytes().to_vec(), value);
-                    })
-                })
-            },
-        );
-        g.bench_function(
-            BenchmarkId::new("rust_read_into", format!("1KB_{n}t")),
-            |b| {
-                b.iter_custom(|iters| {
-                    timed_threads(n, iters, |t, i| {
-                        let mut buf = [0u8; 1024];
-                        store.read_into(key(t, i), &mut buf).unwrap();
-                        black_box(&buf);
-                    })
-                })
-            },
-        );
-        g.bench_function(
-            BenchmarkId::new("dashmap_read_into", format!("1KB_{n}t")),
-            |b| {
-                b.iter_custom(|iters| {
-                    timed_threads(n, iters, |t, i| {
-                        let mut buf = [0u8; 1024];
-                        let value = map.get(key(t, i).as_bytes()).unwrap();
-                        buf.copy_from_slice(&value);
-                        drop(value);
-                        black_box(&buf);
-                    })
-                })
-            },
-        );
+        on_threads("dashmap_write", &|t, i| {
+            let value = Bytes::copy_from_slice(black_box(&data));
+            map.insert(key(t, i).as_bytes().to_vec(), value);
+        });
+        on_threads("rust_read_into", &|t, i| {
+            let mut buf = [0u8; 1024];
+            store.read_into(key(t, i), &mut buf).unwrap();
+            black_box(&buf);
+        });
+        on_threads("dashmap_read_into", &|t, i| {
+            let mut buf = [0u8; 1024];
+            let value = map.get(key(t, i).as_bytes()).unwrap();
+            buf.copy_from_slice(&value);
+            drop(value);
+            black_box(&buf);
+        });
     }
     g.finish();
-}
-
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_millis(1500))
-        .sample_size(30)
 }
 
 criterion_group! {

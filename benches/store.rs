@@ -12,9 +12,11 @@
 //!   `--measurement-time` on the command line as well).
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use blockmem::MemoryStore;
+
+mod common;
+use common::{config, file_store, Scatter};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 
 const KIB: usize = 1024;
@@ -318,30 +320,8 @@ fn delete_prefix(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
-    // Defaults sized for a full run of about 3 minutes on 2 cores; the
-    // command line (`--warm-up-time`, `--measurement-time`,
-    // `--sample-size`) overrides them.
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_millis(1500))
-        .sample_size(30)
-}
-
 /// Bytes held by the real-size benchmarks ([`large_set`]).
 const LARGE_SET_BYTES: usize = 256 * MIB;
-
-/// A cheap, fixed sequence of indexes below `n` (xorshift).
-struct Scatter(u64);
-
-impl Scatter {
-    fn next(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
 
 /// Real size: a store holding [`LARGE_SET_BYTES`] of 64 KiB or 1 MiB
 /// blocks, each operation on a random key, so blocks, pages and TLB
@@ -355,13 +335,7 @@ fn large_set(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(size as u64));
         let data = payload(size);
         let n = LARGE_SET_BYTES / size;
-        let keys: Vec<String> = (0..n)
-            .map(|i| format!("share/content/file-{}/block-{}", i / 8, i % 8))
-            .collect();
-        let store = MemoryStore::new();
-        for k in &keys {
-            store.write(k, &data).unwrap();
-        }
+        let (keys, store) = file_store(n, &data);
         let mut at = Scatter(0x9e37_79b9_7f4a_7c15);
         g.bench_function(BenchmarkId::new("write", name), |b| {
             b.iter(|| store.write(&keys[at.next(n)], black_box(&data)).unwrap())
@@ -402,13 +376,7 @@ fn large_index(c: &mut Criterion) {
     let size = KIB;
     let data = payload(size);
     let n = LARGE_SET_BYTES / size;
-    let keys: Vec<String> = (0..n)
-        .map(|i| format!("share/content/file-{}/block-{}", i / 8, i % 8))
-        .collect();
-    let store = MemoryStore::new();
-    for k in &keys {
-        store.write(k, &data).unwrap();
-    }
+    let (keys, store) = file_store(n, &data);
     let mut at = Scatter(0x9e37_79b9_7f4a_7c15);
     g.bench_function(BenchmarkId::new("rust_read", "1KB"), |b| {
         b.iter(|| store.read(&keys[at.next(n)]).unwrap())
@@ -417,19 +385,17 @@ fn large_index(c: &mut Criterion) {
         b.iter(|| store.stat(&keys[at.next(n)]).unwrap())
     });
     drop(store);
-    let value = bytes::Bytes::from(data);
-    let hashed: HashMap<Vec<u8>, bytes::Bytes> = keys
-        .iter()
-        .map(|k| (k.as_bytes().to_vec(), bytes::Bytes::copy_from_slice(&value)))
-        .collect();
+    // Each map holds its own copy of every block, as the store does.
+    let entries = || {
+        keys.iter()
+            .map(|k| (k.as_bytes().to_vec(), bytes::Bytes::copy_from_slice(&data)))
+    };
+    let hashed: HashMap<Vec<u8>, bytes::Bytes> = entries().collect();
     g.bench_function(BenchmarkId::new("hashmap_get", "1KB"), |b| {
         b.iter(|| hashed[keys[at.next(n)].as_bytes()].clone())
     });
     drop(hashed);
-    let ordered: BTreeMap<Vec<u8>, bytes::Bytes> = keys
-        .iter()
-        .map(|k| (k.as_bytes().to_vec(), bytes::Bytes::copy_from_slice(&value)))
-        .collect();
+    let ordered: BTreeMap<Vec<u8>, bytes::Bytes> = entries().collect();
     g.bench_function(BenchmarkId::new("btreemap_get", "1KB"), |b| {
         b.iter(|| ordered[keys[at.next(n)].as_bytes()].clone())
     });

@@ -87,7 +87,8 @@ unsafe impl Sync for Block {}
 /// Block data starts at a multiple of this from the allocation start (and
 /// so at an address aligned to it): copies in and out of aligned memory
 /// run at full speed, where data right after an odd-length key would not.
-pub(crate) const DATA_ALIGN: usize = 16;
+/// Every block allocation has this alignment (the recycling cache's).
+pub(crate) const DATA_ALIGN: usize = recycle::ALIGN;
 const _: () =
     assert!(HEADER.is_multiple_of(DATA_ALIGN) && DATA_ALIGN >= std::mem::align_of::<Header>());
 

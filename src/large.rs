@@ -11,7 +11,7 @@
 //!
 //! Block data comes from a few jemalloc arenas of its own (one per pair of
 //! cores, at most [`MAX_ARENAS`]; a thread's arena follows its counter
-//! stripe number, `index::my_stripe`), never from a thread cache, so the program's own allocations
+//! stripe number, `counters::my_stripe`), never from a thread cache, so the program's own allocations
 //! never share them. Each arena returns freed memory that is not reused to
 //! the system after about [`DECAY_MS`] milliseconds: jemalloc's background
 //! threads purge it even when nothing else runs. jemalloc here has its own
@@ -116,7 +116,7 @@ fn arena_flags() -> std::ffi::c_int {
     });
     match arenas.len() {
         0 => je::MALLOCX_TCACHE_NONE,
-        n => arenas[crate::index::my_stripe() % n],
+        n => arenas[crate::counters::my_stripe() % n],
     }
 }
 

@@ -39,12 +39,18 @@
 
 #![warn(missing_docs)]
 
-// Compiles and runs the Rust examples in README.md as doc-tests.
+// Compiles and runs the Rust examples in README.md and docs/GUIDE.md as
+// doc-tests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+#[cfg(doctest)]
+#[doc = include_str!("../docs/GUIDE.md")]
+struct GuideDoctests;
+
 mod block;
+mod counters;
 mod error;
 mod fault;
 pub mod ffi;
@@ -62,88 +68,17 @@ pub use store::{
     MemoryStore, Options, Reservation, Stats, COPY_UNDER_LOCK_MAX, DEFAULT_MAX_KEY_LEN,
 };
 
-/// Declares [`BlockStore`] and implements it for [`MemoryStore`] by
-/// forwarding each method to the inherent method of the same name, so the
-/// list of operations is written once.
-macro_rules! block_store {
-    ($(
-        $(#[$doc:meta])*
-        fn $name:ident(&self $(, $arg:ident: $ty:ty)*) $(-> $ret:ty)?;
-    )*) => {
-        /// The operations every blockmem store provides. Object-safe, so
-        /// stores can be used as `&dyn BlockStore` or `Box<dyn BlockStore>`.
-        ///
-        /// [`MemoryStore`] has inherent methods of the same names, which are
-        /// what Rust callers normally use: they also accept `&str`,
-        /// `String`, `Vec<u8>` and anything else that is `AsRef<[u8]>`,
-        /// which an object-safe trait cannot. The trait exists for code that
-        /// is generic over stores. See [`MemoryStore`]'s methods for each
-        /// operation's full contract and errors.
-        pub trait BlockStore: Send + Sync {
-            $( $(#[$doc])* fn $name(&self $(, $arg: $ty)*) $(-> $ret)?; )*
+/// Unit-test helpers shared by the index's and the key order's tests.
+#[cfg(test)]
+mod test_keys {
+    /// A fixed pseudo-random sequence (xorshift): each call gives a number
+    /// below its argument.
+    pub(crate) fn below(mut seed: u64) -> impl FnMut(usize) -> usize {
+        move |n| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
         }
-
-        impl BlockStore for MemoryStore {
-            $( fn $name(&self $(, $arg: $ty)*) $(-> $ret)? {
-                MemoryStore::$name(self $(, $arg)*)
-            } )*
-        }
-    };
-}
-
-block_store! {
-    /// [`MemoryStore::write`].
-    /// # Errors
-    /// As [`MemoryStore::write`].
-    fn write(&self, key: &[u8], data: &[u8]) -> Result<()>;
-    /// [`MemoryStore::read`].
-    /// # Errors
-    /// As [`MemoryStore::read`].
-    fn read(&self, key: &[u8]) -> Result<Bytes>;
-    /// [`MemoryStore::read_into`].
-    /// # Errors
-    /// As [`MemoryStore::read_into`].
-    fn read_into(&self, key: &[u8], buf: &mut [u8]) -> Result<usize>;
-    /// [`MemoryStore::read_range`].
-    /// # Errors
-    /// As [`MemoryStore::read_range`].
-    fn read_range(&self, key: &[u8], offset: u64, length: u64) -> Result<Bytes>;
-    /// [`MemoryStore::read_range_into`].
-    /// # Errors
-    /// As [`MemoryStore::read_range_into`].
-    fn read_range_into(&self, key: &[u8], offset: u64, length: u64, buf: &mut [u8]) -> Result<usize>;
-    /// [`MemoryStore::stat`].
-    /// # Errors
-    /// As [`MemoryStore::stat`].
-    fn stat(&self, key: &[u8]) -> Result<u64>;
-    /// [`MemoryStore::exists`].
-    /// # Errors
-    /// As [`MemoryStore::exists`].
-    fn exists(&self, key: &[u8]) -> Result<bool>;
-    /// [`MemoryStore::delete`].
-    /// # Errors
-    /// As [`MemoryStore::delete`].
-    fn delete(&self, key: &[u8]) -> Result<bool>;
-    /// [`MemoryStore::delete_by_prefix`].
-    /// # Errors
-    /// As [`MemoryStore::delete_by_prefix`].
-    fn delete_by_prefix(&self, prefix: &[u8]) -> Result<Deleted>;
-    /// [`MemoryStore::list`].
-    /// # Errors
-    /// As [`MemoryStore::list`].
-    fn list(&self, prefix: &[u8]) -> Result<Listing>;
-    /// [`MemoryStore::list_page`].
-    /// # Errors
-    /// As [`MemoryStore::list_page`].
-    fn list_page(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> Result<Listing>;
-    /// [`MemoryStore::close`].
-    fn close(&self);
-    /// [`MemoryStore::health_check`].
-    /// # Errors
-    /// As [`MemoryStore::health_check`].
-    fn health_check(&self) -> Result<()>;
-    /// [`MemoryStore::block_count`].
-    fn block_count(&self) -> u64;
-    /// [`MemoryStore::total_size`].
-    fn total_size(&self) -> u64;
+    }
 }

@@ -501,13 +501,7 @@ mod tests {
     /// split and empty leaves.
     #[test]
     fn matches_a_sorted_set() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::test_keys::below(0x9e37_79b9_7f4a_7c15);
         let stems: [&[u8]; 5] = [b"", b"share/content/chunk-", &[b'p'; 150], &[0xFF; 3], b"a"];
         let tails: [&[u8]; 7] = [b"", b"\0", b"/", b"0", b"\xff", b"12345678", b"z"];
         let key = |next: &mut dyn FnMut(usize) -> usize| {

@@ -59,8 +59,9 @@ thread_local! {
     };
 }
 
-/// The one alignment of every block allocation.
-const ALIGN: usize = crate::block::DATA_ALIGN;
+/// The one alignment of every allocation this cache serves (block data
+/// starts at a multiple of it, see `block.rs`).
+pub(crate) const ALIGN: usize = 16;
 
 fn layout_of(size: usize) -> Layout {
     Layout::from_size_align(size, ALIGN).expect("a cached size was a valid layout")

@@ -31,8 +31,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use bytes::Bytes;
 
 use crate::block::{Block, DataView};
+use crate::counters::Counters;
 use crate::error::{Error, Result};
-use crate::index::{Counters, Index, Keys, WriteShard};
+use crate::index::{Index, Keys, WriteShard};
 use crate::listing::{Deleted, Listing};
 use crate::order::{KeyList, KeyOrder, BATCH};
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use blockmem::{BlockStore, Bytes, Deleted, Error, MemoryStore, Options, DEFAULT_MAX_KEY_LEN};
+use blockmem::{Bytes, Deleted, Error, MemoryStore, Options, DEFAULT_MAX_KEY_LEN};
 
 fn with(options: Options) -> MemoryStore {
     MemoryStore::with_options(options)
@@ -1181,62 +1181,6 @@ fn total_size_never_exceeds_max_bytes() {
     }
     assert!(ok > 0 && full > 0, "ok {ok} full {full}");
     assert_accounting(&store);
-}
-
-// ---------------------------------------------------------------- API shape
-
-#[test]
-fn dyn_block_store_works() {
-    fn exercise(store: &dyn BlockStore) {
-        store.write(b"dir/a", b"hello").unwrap();
-        store.write(b"dir/b", b"").unwrap();
-        store.write(b"other", b"123").unwrap();
-        assert_eq!(&store.read(b"dir/a").unwrap()[..], b"hello");
-        let mut buf = [0u8; 5];
-        assert_eq!(store.read_into(b"dir/a", &mut buf), Ok(5));
-        assert_eq!(&buf, b"hello");
-        assert_eq!(&store.read_range(b"dir/a", 1, 3).unwrap()[..], b"ell");
-        assert_eq!(store.read_range_into(b"dir/a", 3, 9, &mut buf), Ok(2));
-        assert_eq!(&buf[..2], b"lo");
-        assert_eq!(store.stat(b"dir/a"), Ok(5));
-        assert_eq!(store.exists(b"dir/b"), Ok(true));
-        assert_eq!(store.exists(b"dir/c"), Ok(false));
-        assert_eq!(store.list(b"dir/").unwrap().len(), 2);
-        let page = store.list_page(b"", Some(b"dir/a"), 1).unwrap();
-        assert_eq!(page.to_vecs(), [&b"dir/b"[..]]);
-        assert!(page.has_more());
-        assert_eq!(store.block_count(), 3);
-        assert_eq!(store.total_size(), 8);
-        assert_eq!(store.delete(b"other"), Ok(true));
-        assert_eq!(
-            store.delete_by_prefix(b"dir/"),
-            Ok(Deleted {
-                blocks: 2,
-                bytes: 5
-            })
-        );
-        assert_eq!(store.health_check(), Ok(()));
-        store.close();
-        assert_eq!(store.health_check(), Err(Error::StoreClosed));
-        assert_eq!(store.read(b"dir/a"), Err(Error::StoreClosed));
-    }
-    exercise(&MemoryStore::new());
-    let boxed: Box<dyn BlockStore> = Box::new(MemoryStore::new());
-    exercise(boxed.as_ref());
-
-    // Shared across threads as a trait object.
-    let shared: Arc<dyn BlockStore> = Arc::new(MemoryStore::new());
-    let handles: Vec<_> = (0..2u8)
-        .map(|t| {
-            let s = shared.clone();
-            thread::spawn(move || s.write(&[t], &[t; 3]).unwrap())
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!(shared.block_count(), 2);
-    assert_eq!(&shared.read(&[1]).unwrap()[..], &[1u8; 3]);
 }
 
 #[test]

@@ -225,6 +225,17 @@ static void do_range(struct worker *w)
     }
 }
 
+/* Whether key k sorts strictly after the key `last` (any key does when
+ * last_len is 0: nothing listed yet). */
+static int sorts_after(const uint8_t *k, size_t klen, const uint8_t *last, size_t last_len)
+{
+    if (last_len == 0)
+        return 1;
+    size_t m = klen < last_len ? klen : last_len;
+    int order = memcmp(last, k, m);
+    return order < 0 || (order == 0 && last_len < klen);
+}
+
 /* Lists one group in small pages: keys strictly ascending (so no key twice
  * across pages), all in the group, sizes plausible. */
 static void do_list(struct worker *w)
@@ -244,16 +255,7 @@ static void do_list(struct worker *w)
         for (size_t i = 0; i < page->count; i++) {
             const uint8_t *k = page->keys + page->key_offsets[i];
             size_t klen = page->key_offsets[i + 1] - page->key_offsets[i];
-            int order = 0;
-            if (last_len) {
-                size_t m = klen < last_len ? klen : last_len;
-                order = memcmp(last, k, m);
-                if (order == 0)
-                    order = last_len < klen ? -1 : 1;
-            } else {
-                order = -1;
-            }
-            CHECK(order < 0);
+            CHECK(sorts_after(k, klen, last, last_len));
             CHECK(klen >= plen && klen <= sizeof last && memcmp(k, prefix, plen) == 0);
             CHECK(page->sizes[i] >= HDR && page->sizes[i] <= HDR + MAX_FILL);
             if (klen <= sizeof last) {
@@ -793,11 +795,7 @@ static void rule_listings_beside_writers_list_stable_keys_once(void)
                 unsigned g, num;
                 char kind[8];
                 char text[32];
-                size_t m = klen < last_len ? klen : last_len;
-                int order = last_len ? memcmp(last, k, m) : -1;
-                if (order == 0)
-                    order = last_len < klen ? -1 : 1;
-                if (!CHECK(order < 0 && klen < sizeof text && klen >= plen
+                if (!CHECK(sorts_after(k, klen, last, last_len) && klen < sizeof text && klen >= plen
                            && memcmp(k, prefix, plen) == 0)) {
                     blockmem_list_page_free(page);
                     goto out;

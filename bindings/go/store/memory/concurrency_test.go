@@ -306,26 +306,18 @@ func TestListingsBesideWritersListStableKeysOnce(t *testing.T) {
 		stable = append(stable, k)
 	}
 	slices.Sort(stable)
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for g := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(g), 7))
-			for !stop.Load() {
-				k := fmt.Sprintf("dir/%d/churn-%03d", rng.IntN(3), rng.IntN(200))
-				switch rng.IntN(10) {
-				case 0:
-					s.DeleteByPrefix(bg, k[:len("dir/0/churn-0")])
-				case 1, 2, 3:
-					s.Delete(bg, k)
-				default:
-					s.WriteBlock(bg, k, payload.New(k, rng.Uint64(), payload.MinSize+rng.IntN(64)))
-				}
-			}
-		}()
-	}
+	stop := churn(7, func(g int, rng *rand.Rand) {
+		k := fmt.Sprintf("dir/%d/churn-%03d", rng.IntN(3), rng.IntN(200))
+		switch rng.IntN(10) {
+		case 0:
+			s.DeleteByPrefix(bg, k[:len("dir/0/churn-0")])
+		case 1, 2, 3:
+			s.Delete(bg, k)
+		default:
+			s.WriteBlock(bg, k, payload.New(k, rng.Uint64(), payload.MinSize+rng.IntN(64)))
+		}
+	})
+	defer stop()
 	check := func(prefix string, keys []string, sizes []int64) {
 		t.Helper()
 		if !slices.IsSorted(keys) || len(slices.Compact(slices.Clone(keys))) != len(keys) {
@@ -363,8 +355,6 @@ func TestListingsBesideWritersListStableKeysOnce(t *testing.T) {
 		}
 		check(prefix, walked, sizes)
 	}
-	stop.Store(true)
-	wg.Wait()
 }
 
 // A prefix deletion beside writers of other keys and churn inside the
@@ -372,25 +362,17 @@ func TestListingsBesideWritersListStableKeysOnce(t *testing.T) {
 func TestPrefixDeletionBesideWritersRemovesWhatWasThere(t *testing.T) {
 	s := memory.New()
 	defer s.Close()
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for g := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(g), 9))
-			for !stop.Load() {
-				other := fmt.Sprintf("other/%d/%d", g, rng.IntN(64))
-				s.WriteBlock(bg, other, payload.New(other, 1, payload.MinSize))
-				churn := fmt.Sprintf("file-%d/churn-%d", rng.IntN(20), rng.IntN(4))
-				if rng.IntN(2) == 0 {
-					s.WriteBlock(bg, churn, payload.New(churn, 2, payload.MinSize))
-				} else {
-					s.Delete(bg, churn)
-				}
-			}
-		}()
-	}
+	stop := churn(9, func(g int, rng *rand.Rand) {
+		other := fmt.Sprintf("other/%d/%d", g, rng.IntN(64))
+		s.WriteBlock(bg, other, payload.New(other, 1, payload.MinSize))
+		churn := fmt.Sprintf("file-%d/churn-%d", rng.IntN(20), rng.IntN(4))
+		if rng.IntN(2) == 0 {
+			s.WriteBlock(bg, churn, payload.New(churn, 2, payload.MinSize))
+		} else {
+			s.Delete(bg, churn)
+		}
+	})
+	defer stop()
 	for round := range 200 {
 		file := fmt.Sprintf("file-%d/", round%20)
 		for b := range 8 {
@@ -407,6 +389,26 @@ func TestPrefixDeletionBesideWritersRemovesWhatWasThere(t *testing.T) {
 			}
 		}
 	}
-	stop.Store(true)
-	wg.Wait()
+}
+
+// churn runs step in a loop in two goroutines (g = 0 and 1, each with its
+// own random source seeded from seed) until the returned function is
+// called, which waits for them to finish.
+func churn(seed uint64, step func(g int, rng *rand.Rand)) (stop func()) {
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), seed))
+			for !done.Load() {
+				step(g, rng)
+			}
+		}()
+	}
+	return func() {
+		done.Store(true)
+		wg.Wait()
+	}
 }

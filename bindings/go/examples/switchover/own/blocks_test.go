@@ -1,9 +1,7 @@
 package blocks_test
 
 import (
-	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 
@@ -93,38 +91,5 @@ func TestAdoptedSentinels(t *testing.T) {
 	}
 	if err := s.WriteBlock(context.Background(), "k", nil); err != adopted.ErrStoreClosed {
 		t.Errorf("got %v, want %v", err, adopted.ErrStoreClosed)
-	}
-}
-
-// The repository README quotes both packages from "package blocks" to the
-// end, and the streaming example function, as they are here, so its code
-// is the code these tests build.
-func TestREADMEQuotesTheseFiles(t *testing.T) {
-	readme, err := os.ReadFile("../../../../../README.md")
-	if os.IsNotExist(err) {
-		t.Skip("not inside the blockmem repository")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []struct{ file, from, to string }{
-		{"blocks.go", "package blocks", ""},
-		{"../adopt/blocks.go", "package blocks", ""},
-		{"../../../store/memory/example_test.go", "func ExampleStore_WriteBlockFrom", "\n}\n"},
-	} {
-		src, err := os.ReadFile(q.file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		code := string(src)
-		if i := strings.Index(code, q.from); i >= 0 {
-			code = code[i:]
-		}
-		if i := strings.Index(code, q.to); q.to != "" && i >= 0 {
-			code = code[:i+len(q.to)]
-		}
-		if !bytes.Contains(readme, []byte(code)) {
-			t.Errorf("README.md does not quote %s from %q on", q.file, q.from)
-		}
 	}
 }
