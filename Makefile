@@ -74,11 +74,19 @@ lib:
 
 # The Go module's header is a committed link to include/blockmem.h (make
 # dist ships a copy); the archive is not committed (see README "Go"):
-# copied here only when it changed.
+# copied here only when it changed. The go command does not hash files
+# named in #cgo LDFLAGS, so it would go on linking a cached test binary
+# with the old archive; GO_STAMP, a header in the package directory (which
+# it does hash), holds the archive's checksum, so a new archive makes it
+# rebuild and relink the package.
+GO_STAMP := $(GO_PKG)/libblockmem_stamp.h
 go-lib: lib
 ifneq ($(GO_PLATFORM),)
 	@mkdir -p $(dir $(GO_ARCHIVE))
 	@cmp -s $(RELEASE_DIR)/libblockmem.a $(GO_ARCHIVE) || cp $(RELEASE_DIR)/libblockmem.a $(GO_ARCHIVE)
+	@sum=$$(sha256sum $(GO_ARCHIVE) | cut -d' ' -f1); \
+	  line="/* The archive in lib/ this package links: sha256 $$sum (written by make go-lib). */"; \
+	  [ "$$(cat $(GO_STAMP) 2>/dev/null)" = "$$line" ] || echo "$$line" > $(GO_STAMP)
 else
 	@echo "no Go archive for host $(HOST): the Go module supports linux/amd64"
 endif
@@ -246,7 +254,7 @@ endif
 clean:
 	$(CARGO) clean
 	$(MAKE) -C bindings/c clean
-	rm -rf $(GO_PKG)/lib
+	rm -rf $(GO_PKG)/lib $(GO_STAMP)
 ifeq ($(HAVE_GO),yes)
 	$(MAKE) -C bindings/go clean
 endif

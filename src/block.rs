@@ -120,11 +120,18 @@ fn layout_for(key_len: usize, data_len: usize) -> Option<Layout> {
 impl Block {
     /// Copies `key` and `data` into a new block. Keys longer than
     /// [`MAX_KEY_LEN`] are [`Error::InvalidKey`].
+    #[cfg(test)]
     pub(crate) fn try_new(key: &[u8], data: &[u8]) -> Result<Block> {
+        Block::try_new_in(key, data, false)
+    }
+
+    /// [`try_new`](Self::try_new) for a store that holds more than the
+    /// cache when `cold` (see [`large::copy_in`]).
+    pub(crate) fn try_new_in(key: &[u8], data: &[u8], cold: bool) -> Result<Block> {
         let mut block = Block::alloc(key, data.len(), false)?;
         // SAFETY: `alloc` left exactly `data.len()` writable bytes after the
         // key; the block is not shared yet.
-        unsafe { ptr::copy_nonoverlapping(data.as_ptr(), block.data_ptr_mut(), data.len()) };
+        unsafe { large::copy_in(block.data_ptr_mut(), data.as_ptr(), data.len(), cold) };
         Ok(block)
     }
 

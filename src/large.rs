@@ -174,6 +174,70 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cache_size_is_plausible() {
+        let bytes = cache_bytes();
+        assert!((256 << 10..=4 << 30).contains(&bytes), "{bytes}");
+    }
+
+    /// Every byte arrives, none outside the range is touched, by either
+    /// kind of copy, for lengths around the streaming threshold and the
+    /// 64-byte step, from and to addresses at several offsets within 16
+    /// bytes.
+    #[test]
+    fn copy_in_copies_exactly_the_range() {
+        let src: Vec<u8> = (0..STREAM_MIN + 300)
+            .map(|i| (i * 7 + i / 251) as u8)
+            .collect();
+        let mut dst = vec![0xEEu8; STREAM_MIN + 400];
+        for len in [
+            0,
+            1,
+            63,
+            64,
+            65,
+            STREAM_MIN - 1,
+            STREAM_MIN,
+            STREAM_MIN + 1,
+            STREAM_MIN + 77,
+        ] {
+            for (so, dof) in [(0, 0), (1, 0), (0, 3), (5, 11), (15, 15)] {
+                // Through both paths: the streaming copy (a new
+                // destination) and the ordinary one (the same again).
+                for _ in 0..2 {
+                    dst.fill(0xEE);
+                    // SAFETY: both ranges lie inside their vectors, which
+                    // do not overlap.
+                    unsafe { copy_in(dst.as_mut_ptr().add(dof), src.as_ptr().add(so), len, true) };
+                    assert_eq!(
+                        &dst[dof..dof + len],
+                        &src[so..so + len],
+                        "len {len} at {so}/{dof}"
+                    );
+                    assert!(dst[..dof]
+                        .iter()
+                        .chain(&dst[dof + len..])
+                        .all(|&b| b == 0xEE));
+                }
+                #[cfg(target_arch = "x86_64")]
+                {
+                    dst.fill(0xEE);
+                    // SAFETY: as above.
+                    unsafe { stream_copy(dst.as_mut_ptr().add(dof), src.as_ptr().add(so), len) };
+                    assert_eq!(
+                        &dst[dof..dof + len],
+                        &src[so..so + len],
+                        "len {len} at {so}/{dof}"
+                    );
+                    assert!(dst[..dof]
+                        .iter()
+                        .chain(&dst[dof + len..])
+                        .all(|&b| b == 0xEE));
+                }
+            }
+        }
+    }
+
+    #[test]
     fn allocations_are_aligned_zeroed_and_writable() {
         for size in [LARGE_MIN, 64 << 10, 100_000, 1 << 20] {
             let p = alloc(size, true);
@@ -191,5 +255,112 @@ mod tests {
     #[test]
     fn an_impossible_size_is_null() {
         assert!(alloc(isize::MAX as usize, false).is_null());
+    }
+}
+
+/// Copies of at least this many bytes into a new block may bypass the
+/// cache (see [`copy_in`]).
+pub(crate) const STREAM_MIN: usize = 32 * 1024;
+
+/// How many of its latest destinations a thread remembers (see
+/// [`copy_in`]): with blocks of [`STREAM_MIN`] bytes and more, a few of
+/// them fill a core's second-level cache.
+const RECENT: usize = 4;
+
+thread_local! {
+    /// The addresses this thread copied its latest large blocks to.
+    static RECENT_DST: std::cell::Cell<[usize; RECENT]> = const { std::cell::Cell::new([0; RECENT]) };
+}
+
+/// Copies `len` bytes from `src` into the data of a new block at `dst`.
+///
+/// With `cold` (the store holds more than the cache, see
+/// [`cache_bytes`]), from [`STREAM_MIN`] bytes on, the copy uses
+/// non-temporal stores unless `dst` is one of the last few places this
+/// thread copied a block to. A new block's memory is usually that of a
+/// block freed a moment ago; when that block was old (a rewrite of a
+/// random key in a large store), its memory is no longer in the cache, and
+/// an ordinary store would first read every destination line from memory
+/// only to overwrite it. Writing straight to memory saves that read and
+/// leaves the cache to the data being read. When the freed memory is still
+/// in the cache (a store smaller than the cache, or one key rewritten over
+/// and over), an ordinary copy is faster. Go's own `memmove` streams large
+/// copies too, which is what a Go map store pays for a write.
+///
+/// # Safety
+/// `src` is readable and `dst` writable for `len` bytes, and they do not
+/// overlap.
+pub(crate) unsafe fn copy_in(dst: *mut u8, src: *const u8, len: usize, cold: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if cold && len >= STREAM_MIN {
+        let recent = RECENT_DST.with(|r| {
+            let mut seen = r.get();
+            let hit = seen.contains(&dst.addr());
+            seen.rotate_right(1);
+            seen[0] = dst.addr();
+            r.set(seen);
+            hit
+        });
+        if !recent {
+            // SAFETY: as this function's.
+            unsafe { stream_copy(dst, src, len) };
+            return;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = cold;
+    // SAFETY: as this function's.
+    unsafe { std::ptr::copy_nonoverlapping(src, dst, len) };
+}
+
+/// The size of the last-level cache of CPU 0 (from sysfs, as `lscpu`
+/// reads it), or 32 MiB where it cannot be read: a store holding more
+/// block bytes than this mostly finds freed block memory cold.
+pub(crate) fn cache_bytes() -> u64 {
+    static BYTES: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| {
+        let size = |index: u32| -> Option<u64> {
+            let dir = format!("/sys/devices/system/cpu/cpu0/cache/index{index}");
+            let text = std::fs::read_to_string(format!("{dir}/size")).ok()?;
+            let text = text.trim();
+            let (num, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+            let shift = match unit {
+                "K" => 10,
+                "M" => 20,
+                _ => return None,
+            };
+            Some(num.parse::<u64>().ok()? << shift)
+        };
+        (0..8).rev().find_map(size).unwrap_or(32 << 20)
+    })
+}
+
+/// [`copy_in`] with SSE2 non-temporal stores (SSE2 is part of x86-64), 64
+/// bytes a step on a 16-byte aligned destination, then a fence so the
+/// stores are visible before the block is published.
+///
+/// # Safety
+/// As [`copy_in`].
+#[cfg(target_arch = "x86_64")]
+unsafe fn stream_copy(dst: *mut u8, src: *const u8, len: usize) {
+    use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_sfence, _mm_stream_si128};
+    let head = dst.align_offset(16).min(len);
+    // SAFETY: within the caller's ranges; from `head` on, `d` is 16-byte
+    // aligned, as the non-temporal store requires, and every 64-byte step
+    // stays below `len`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(src, dst, head);
+        let (mut d, mut s, mut left) = (dst.add(head), src.add(head), len - head);
+        while left >= 64 {
+            let v = [0, 16, 32, 48].map(|o| _mm_loadu_si128(s.add(o).cast::<__m128i>()));
+            for (o, x) in [0, 16, 32, 48].into_iter().zip(v) {
+                _mm_stream_si128(d.add(o).cast::<__m128i>(), x);
+            }
+            d = d.add(64);
+            s = s.add(64);
+            left -= 64;
+        }
+        std::ptr::copy_nonoverlapping(s, d, left);
+        _mm_sfence();
     }
 }

@@ -34,6 +34,7 @@ use crate::block::{Block, DataView};
 use crate::counters::Counters;
 use crate::error::{Error, Result};
 use crate::index::{Index, Keys, WriteShard};
+use crate::large;
 use crate::listing::{Deleted, Listing};
 use crate::order::{KeyList, KeyOrder, BATCH};
 
@@ -142,6 +143,8 @@ pub struct MemoryStore {
     order: KeyOrder,
     counters: Counters,
     closed: AtomicBool,
+    /// See [`beyond_cache`](Self::beyond_cache).
+    beyond_cache: AtomicBool,
     max_bytes: u64,
     max_block_size: u64,
     max_key_len: usize,
@@ -190,6 +193,7 @@ impl MemoryStore {
             order: KeyOrder::default(),
             counters: Counters::new(options.max_bytes),
             closed: AtomicBool::new(false),
+            beyond_cache: AtomicBool::new(false),
             max_bytes: options.max_bytes,
             max_block_size: options.max_block_size,
             max_key_len: if options.max_key_len == 0 {
@@ -286,8 +290,31 @@ impl MemoryStore {
     fn write_bytes(&self, key: &[u8], data: &[u8]) -> Result<()> {
         self.check_write(key, data.len() as u64)?;
         // The copy happens here, before any lock is taken.
-        let (block, shard) = self.index.write_after(key, || Block::try_new(key, data))?;
+        let cold = data.len() >= large::STREAM_MIN && self.beyond_cache();
+        let (block, shard) = self
+            .index
+            .write_after(key, || Block::try_new_in(key, data, cold))?;
         self.publish_locked(block, shard)
+    }
+
+    /// Whether the store holds more block bytes than the last-level cache,
+    /// so the memory a new large block gets (a freed block's) is likely no
+    /// longer in the cache. Each thread refreshes the flag on about one
+    /// large write in 64 (summing the counters costs a few cache misses).
+    fn beyond_cache(&self) -> bool {
+        thread_local!(static TICK: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
+        let tick = TICK.with(|t| {
+            let tick = t.get().wrapping_add(1);
+            t.set(tick);
+            tick
+        });
+        if tick % 64 == 1 {
+            let beyond = self.counters.bytes() > large::cache_bytes();
+            if self.beyond_cache.load(Ordering::Relaxed) != beyond {
+                self.beyond_cache.store(beyond, Ordering::Relaxed);
+            }
+        }
+        self.beyond_cache.load(Ordering::Relaxed)
     }
 
     /// Reserves an unpublished block of `len` zero bytes under `key`, to be

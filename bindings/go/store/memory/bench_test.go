@@ -51,6 +51,19 @@ var benchImpls = []struct {
 	{"ref", func() benchStore { return newRefStore() }},
 }
 
+// benchLargeImpls adds, for the real-size set, blockmem with
+// Options.PaceGC (column "paced").
+var benchLargeImpls = append(benchImpls[:len(benchImpls):len(benchImpls)], struct {
+	name string
+	new  func() benchStore
+}{"paced", func() benchStore {
+	s, err := memory.NewWithOptions(memory.Options{PaceGC: true})
+	if err != nil {
+		panic(err)
+	}
+	return s
+}})
+
 const (
 	benchKiB = 1024
 	benchMiB = 1024 * benchKiB
@@ -621,7 +634,7 @@ func BenchmarkLargeSet(b *testing.B) {
 		}
 		for _, op := range benchLargeSetOps {
 			b.Run(size.name+"/"+op.name, func(b *testing.B) {
-				for _, impl := range benchImpls {
+				for _, impl := range benchLargeImpls {
 					var s benchStore // made on the first run, reused by the later ones
 					b.Run("impl="+impl.name, func(b *testing.B) {
 						if s == nil {

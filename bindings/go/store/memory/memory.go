@@ -107,6 +107,7 @@ import "C"
 type Store struct {
 	h    *C.blockmem_store
 	errs *errorSet // what each status returns; see check
+	pace *pacer    // nil unless Options.PaceGC; see pace.go
 }
 
 var _ store.BlockStore = (*Store)(nil)
@@ -128,6 +129,23 @@ type Options struct {
 	// Errors replaces package store's sentinels with the caller's own
 	// values; see Errors.
 	Errors Errors
+	// PaceGC makes the Go collector run about as often as it would if the
+	// store's blocks were on the Go heap, as a map store's are. The
+	// blocks live outside the Go heap, so a program whose Go heap is small
+	// beside them, and which allocates (ReadBlock and ReadBlockRange
+	// return new slices), collects many times more often than with a map
+	// store. With PaceGC the store holds pointer-free Go allocations about
+	// as large as its blocks (in 64 MiB steps, following TotalSize), which
+	// the collector counts as live but never scans.
+	//
+	// Trade-offs: the allocations are never written, so they take address
+	// space but almost no memory (the operating system backs untouched
+	// pages with none); runtime.MemStats and GOMEMLIMIT count them as heap,
+	// so a memory limit must leave room for them; and they affect the whole
+	// program's pacing, as a map store's blocks would. ReadBlockInto and
+	// ReadBlockTo allocate nothing and need no pacing; GOMEMLIMIT with
+	// GOGC=off is the other way to fix the collector's budget.
+	PaceGC bool
 }
 
 // Errors lists the values a Store returns in place of package store's
@@ -181,6 +199,9 @@ func NewWithOptions(opts Options) (*Store, error) {
 		}
 	}
 	s := &Store{errs: newErrorSet(opts.Errors)}
+	if opts.PaceGC {
+		s.pace = &pacer{}
+	}
 	var copts C.blockmem_options
 	if err := s.check("NewWithOptions", C.blockmem_options_init(&copts)); err != nil {
 		return nil, err
@@ -221,6 +242,9 @@ func (s *Store) WriteBlock(ctx context.Context, blockKey string, data []byte) er
 	st := C.blockmem_write(s.handle(), keyPtr(blockKey), C.size_t(len(blockKey)),
 		bufPtr(data), C.size_t(len(data)))
 	runtime.KeepAlive(s)
+	if st == C.BLOCKMEM_STATUS_OK {
+		s.pacer().wrote(s, len(data))
+	}
 	return s.check("WriteBlock", st)
 }
 
@@ -284,6 +308,9 @@ func (s *Store) WriteBlockFrom(ctx context.Context, blockKey string, r io.Reader
 	st = C.blockmem_commit(s.handle(), res)
 	res = nil // consumed by the commit, on error too
 	runtime.KeepAlive(s)
+	if st == C.BLOCKMEM_STATUS_OK {
+		s.pacer().wrote(s, int(size))
+	}
 	return s.check(op, st)
 }
 
@@ -548,6 +575,9 @@ func (s *Store) delete(ctx context.Context, op, key string) (bool, error) {
 	var existed C.bool
 	st := C.blockmem_delete(s.handle(), keyPtr(key), C.size_t(len(key)), &existed)
 	runtime.KeepAlive(s)
+	if existed {
+		s.pacer().deleted(s)
+	}
 	return bool(existed), s.check(op, st)
 }
 
@@ -578,6 +608,9 @@ func (s *Store) deletePrefix(ctx context.Context, op, prefix string) (int, int64
 	var blocks, bytes C.uint64_t
 	st := C.blockmem_delete_prefix(s.handle(), keyPtr(prefix), C.size_t(len(prefix)), &blocks, &bytes)
 	runtime.KeepAlive(s)
+	if blocks > 0 {
+		s.pacer().follow(s)
+	}
 	return int(blocks), int64(bytes), s.check(op, st)
 }
 
@@ -588,6 +621,7 @@ func (s *Store) deletePrefix(ctx context.Context, op, prefix string) (int, int64
 func (s *Store) Close() error {
 	st := C.blockmem_store_close(s.handle())
 	runtime.KeepAlive(s)
+	s.pacer().follow(s) // 0 bytes now: drops the ballast
 	return s.check("Close", st)
 }
 

@@ -1,0 +1,86 @@
+package memory
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Pacing the Go collector by the bytes a store holds (Options.PaceGC).
+//
+// The collector starts a cycle when the Go heap has grown by GOGC percent
+// of what was live after the last one. A map store's blocks are on the Go
+// heap, so the live heap is large and cycles are rare; this store's blocks
+// are not, so a program that allocates (ReadBlock returns a new slice)
+// collects far more often for the same work. A pacer holds pointer-free Go
+// allocations ("ballast") about as large as the store's blocks: the
+// collector counts them as live, which spaces its cycles as if the blocks
+// were on the heap, and it never scans them (they hold no pointers). They
+// are never written, so the operating system backs them with no memory
+// until something touches them; the cost is address space, not resident
+// memory.
+type pacer struct {
+	mu     sync.Mutex
+	chunks [][]byte // ballast, paceChunk bytes each
+	// Bytes written, and deletions, since the ballast last followed the
+	// store's size.
+	written atomic.Int64
+	deletes atomic.Int64
+}
+
+// Ballast grows and shrinks in chunks of this many bytes, checked against
+// the store's size after about this many bytes of writes or paceDeletes
+// deletions (a variable so that tests can use small chunks).
+var paceChunk = int64(64 << 20)
+
+const paceDeletes = 1024
+
+// pacer is s's pacer, or nil (no pacing, or a nil *Store).
+func (s *Store) pacer() *pacer {
+	if s == nil {
+		return nil
+	}
+	return s.pace
+}
+
+// wrote records a successful write of n bytes.
+func (p *pacer) wrote(s *Store, n int) {
+	if p != nil && p.written.Add(int64(n)) >= paceChunk/4 {
+		p.follow(s)
+	}
+}
+
+// deleted records a successful deletion of one block.
+func (p *pacer) deleted(s *Store) {
+	if p != nil && p.deletes.Add(1) >= paceDeletes {
+		p.follow(s)
+	}
+}
+
+// follow sets the ballast to the store's size, rounded down to whole chunks.
+func (p *pacer) follow(s *Store) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.written.Store(0)
+	p.deletes.Store(0)
+	want := int(s.TotalSize() / paceChunk)
+	for len(p.chunks) < want {
+		p.chunks = append(p.chunks, make([]byte, paceChunk))
+	}
+	for i := want; i < len(p.chunks); i++ {
+		p.chunks[i] = nil
+	}
+	p.chunks = p.chunks[:want]
+}
+
+// ballast is the number of bytes the pacer holds.
+func (p *pacer) ballast() int64 {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return int64(len(p.chunks)) * paceChunk
+}
