@@ -140,7 +140,9 @@ type Options struct {
 	//
 	// Trade-offs: the allocations are never written, so they take address
 	// space but almost no memory (the operating system backs untouched
-	// pages with none); runtime.MemStats and GOMEMLIMIT count them as heap,
+	// pages with none; where the runtime reuses heap memory the program
+	// freed earlier, it zeroes it, which keeps that memory resident, as it
+	// already was); runtime.MemStats and GOMEMLIMIT count them as heap,
 	// so a memory limit must leave room for them; and they affect the whole
 	// program's pacing, as a map store's blocks would. ReadBlockInto and
 	// ReadBlockTo allocate nothing and need no pacing; GOMEMLIMIT with
