@@ -201,38 +201,24 @@ mod tests {
             STREAM_MIN + 77,
         ] {
             for (so, dof) in [(0, 0), (1, 0), (0, 3), (5, 11), (15, 15)] {
-                // Through both paths: the streaming copy (a new
-                // destination) and the ordinary one (the same again).
-                for _ in 0..2 {
+                let mut check = |copy: &dyn Fn(*mut u8, *const u8)| {
                     dst.fill(0xEE);
+                    copy(dst[dof..].as_mut_ptr(), src[so..].as_ptr());
+                    let what = format!("len {len} at {so}/{dof}");
+                    assert_eq!(&dst[dof..dof + len], &src[so..so + len], "{what}");
+                    let outside = dst[..dof].iter().chain(&dst[dof + len..]);
+                    assert!(outside.into_iter().all(|&b| b == 0xEE), "{what}");
+                };
+                // Through both paths of copy_in: the streaming copy (a new
+                // destination), then the ordinary one (the same again).
+                for _ in 0..2 {
                     // SAFETY: both ranges lie inside their vectors, which
                     // do not overlap.
-                    unsafe { copy_in(dst.as_mut_ptr().add(dof), src.as_ptr().add(so), len, true) };
-                    assert_eq!(
-                        &dst[dof..dof + len],
-                        &src[so..so + len],
-                        "len {len} at {so}/{dof}"
-                    );
-                    assert!(dst[..dof]
-                        .iter()
-                        .chain(&dst[dof + len..])
-                        .all(|&b| b == 0xEE));
+                    check(&|d, s| unsafe { copy_in(d, s, len, true) });
                 }
                 #[cfg(target_arch = "x86_64")]
-                {
-                    dst.fill(0xEE);
-                    // SAFETY: as above.
-                    unsafe { stream_copy(dst.as_mut_ptr().add(dof), src.as_ptr().add(so), len) };
-                    assert_eq!(
-                        &dst[dof..dof + len],
-                        &src[so..so + len],
-                        "len {len} at {so}/{dof}"
-                    );
-                    assert!(dst[..dof]
-                        .iter()
-                        .chain(&dst[dof + len..])
-                        .all(|&b| b == 0xEE));
-                }
+                // SAFETY: as above.
+                check(&|d, s| unsafe { stream_copy(d, s, len) });
             }
         }
     }

@@ -64,6 +64,14 @@ impl Listing {
         Ok(())
     }
 
+    /// Empties the listing, keeping its buffers for reuse.
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.offsets.truncate(1);
+        self.sizes.clear();
+        self.more = false;
+    }
+
     pub(crate) fn set_more(&mut self, more: bool) {
         self.more = more;
     }

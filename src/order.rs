@@ -28,6 +28,7 @@ use std::ops::Bound;
 use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
+use crate::listing::Listing;
 
 /// Keys a scan copies per hold of the set's read lock.
 pub(crate) const BATCH: usize = 256;
@@ -184,30 +185,25 @@ impl Leaf {
         let (at, found) = self.seek(key, prev);
         debug_assert!(!found, "a key added twice");
         let shared = common_len(prev, key);
-        // The entry after the new key is coded against the new key now.
-        let next = (at < self.buf.len()).then(|| decode(&self.buf, at));
-        let next_len = next.as_ref().map_or(0, |n| {
-            let full = n.shared + n.rest.len();
+        // The entry after the new key is coded against the new key now:
+        // it shares `s` bytes with it, and its bytes from `s` on are the
+        // part of `prev` it shared beyond `s`, then its own rest.
+        let next = (at < self.buf.len()).then(|| {
+            let n = decode(&self.buf, at);
             let s = common_len_coded(prev, n.shared, n.rest, key);
-            coded_len(s, full - s)
+            let from_prev = &prev[s.min(n.shared)..n.shared];
+            let from_rest = &n.rest[s.saturating_sub(n.shared)..];
+            (s, from_prev, from_rest, n.end)
         });
-        let tail_from = next.as_ref().map_or(at, |n| n.end);
+        let next_len = next.map_or(0, |(s, p, r, _)| coded_len(s, p.len() + r.len()));
+        let tail_from = next.map_or(at, |(.., end)| end);
         let size =
             at + coded_len(shared, key.len() - shared) + next_len + self.buf.len() - tail_from;
         let mut buf = Vec::new();
         buf.try_reserve_exact(size).map_err(|_| oom(size))?;
         buf.extend_from_slice(&self.buf[..at]);
         encode(&mut buf, shared, (&key[shared..], &[]));
-        if let Some(n) = &next {
-            let s = common_len_coded(prev, n.shared, n.rest, key);
-            // The next key's bytes from `s` on: the part of `prev` it
-            // shares beyond `s`, then its own rest.
-            let from_prev = if s < n.shared {
-                &prev[s..n.shared]
-            } else {
-                &[][..]
-            };
-            let from_rest = &n.rest[s.saturating_sub(n.shared)..];
+        if let Some((s, from_prev, from_rest, _)) = next {
             encode(&mut buf, s, (from_prev, from_rest));
         }
         buf.extend_from_slice(&self.buf[tail_from..]);
@@ -352,14 +348,15 @@ impl KeyOrder {
     }
 
     /// Appends to `out` up to `max` keys after `lo` and before `hi` (if
-    /// any), in order, under one hold of the read lock. Returns whether
+    /// any), in order (with size 0: the set holds no sizes), under one
+    /// hold of the read lock. Returns whether
     /// the scan stopped at `max` (more keys may follow).
     pub(crate) fn scan(
         &self,
         lo: Bound<&[u8]>,
         hi: Option<&[u8]>,
         max: usize,
-        out: &mut KeyList,
+        out: &mut Listing,
     ) -> Result<bool> {
         let (lo_key, lo_excluded) = match lo {
             Bound::Included(k) => (k, false),
@@ -400,49 +397,11 @@ impl KeyOrder {
                 if taken == max {
                     return Ok(true);
                 }
-                out.try_push(&key)?;
+                out.try_push(&key, 0)?;
                 taken += 1;
             }
         }
         Ok(false)
-    }
-}
-
-/// Keys in one buffer, plus offsets: candidates copied out of the set.
-#[derive(Default)]
-pub(crate) struct KeyList {
-    bytes: Vec<u8>,
-    /// `ends[i]` is where key `i` ends; it starts where key `i - 1` ends.
-    ends: Vec<usize>,
-}
-
-impl KeyList {
-    /// Appends a key; growth is fallible.
-    fn try_push(&mut self, key: &[u8]) -> Result<()> {
-        self.bytes
-            .try_reserve(key.len())
-            .map_err(|_| oom(key.len()))?;
-        self.ends.try_reserve(1).map_err(|_| oom(key.len()))?;
-        self.bytes.extend_from_slice(key);
-        self.ends.push(self.bytes.len());
-        Ok(())
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.bytes.clear();
-        self.ends.clear();
-    }
-
-    /// The keys in order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts.zip(&self.ends).map(|(s, &e)| &self.bytes[s..e])
-    }
-
-    pub(crate) fn last(&self) -> Option<&[u8]> {
-        let end = *self.ends.last()?;
-        let start = self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i]);
-        Some(&self.bytes[start..end])
     }
 }
 
@@ -457,9 +416,9 @@ mod tests {
         hi: Option<&[u8]>,
         max: usize,
     ) -> (Vec<Vec<u8>>, bool) {
-        let mut out = KeyList::default();
+        let mut out = Listing::default();
         let more = order.scan(lo, hi, max, &mut out).unwrap();
-        (out.iter().map(<[u8]>::to_vec).collect(), more)
+        (out.to_vecs(), more)
     }
 
     #[test]
@@ -487,10 +446,10 @@ mod tests {
             scan(&order, Bound::Included(b"a"), Some(b"b"), 10),
             (v(&["a"]), false)
         );
-        let mut out = KeyList::default();
+        let mut out = Listing::default();
         order.scan(Bound::Unbounded, None, 10, &mut out).unwrap();
-        assert_eq!(out.iter().count(), 4);
-        assert_eq!(out.last(), Some(&b"c"[..]));
+        assert_eq!(out.len(), 4);
+        assert_eq!(out.last_key(), Some(&b"c"[..]));
         drop(order.take_all());
         assert_eq!(scan(&order, Bound::Unbounded, None, 5), (vec![], false));
     }

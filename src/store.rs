@@ -36,7 +36,7 @@ use crate::error::{Error, Result};
 use crate::index::{Index, Keys, WriteShard};
 use crate::large;
 use crate::listing::{Deleted, Listing};
-use crate::order::{KeyList, KeyOrder, BATCH};
+use crate::order::{KeyOrder, BATCH};
 
 /// The key length limit used when [`Options::max_key_len`] is 0.
 pub const DEFAULT_MAX_KEY_LEN: usize = 1024;
@@ -586,18 +586,18 @@ impl MemoryStore {
         }
         let end = prefix_end(prefix);
         // Every candidate first, so running out of memory removes nothing.
-        let mut keys = KeyList::default();
+        let mut keys = Listing::default();
         let mut more =
             self.order
                 .scan(Bound::Included(prefix), end.as_deref(), BATCH, &mut keys)?;
         while more {
-            let last = keys.last().map(<[u8]>::to_vec).unwrap_or_default();
+            let last = keys.last_key().map(<[u8]>::to_vec).unwrap_or_default();
             more = self
                 .order
                 .scan(Bound::Excluded(&last), end.as_deref(), BATCH, &mut keys)?;
         }
         let mut deleted = Deleted::default();
-        for key in keys.iter() {
+        for key in keys.keys() {
             let block = {
                 let mut shard = self.index.write(key);
                 self.check_open()?;
@@ -655,7 +655,7 @@ impl MemoryStore {
         self.check_open()?;
         // Candidates from the key order, a batch at a time, each checked
         // against its shard (and dropped if no longer stored).
-        let mut keys = KeyList::default();
+        let mut keys = Listing::default();
         let mut after: Option<Vec<u8>> = None;
         loop {
             let lo = match (&after, start_after) {
@@ -669,7 +669,7 @@ impl MemoryStore {
                 .saturating_add(1)
                 .min(BATCH);
             let more = self.order.scan(lo, end.as_deref(), want, &mut keys)?;
-            for key in keys.iter() {
+            for key in keys.keys() {
                 let Some(size) = self.index.read(key).get(key).map(|b| b.len() as u64) else {
                     continue;
                 };
@@ -682,7 +682,7 @@ impl MemoryStore {
             if !more {
                 break;
             }
-            after = keys.last().map(<[u8]>::to_vec);
+            after = keys.last_key().map(<[u8]>::to_vec);
         }
         // A close during the call emptied the shards: say so rather than
         // return what was listed before it.

@@ -74,13 +74,3 @@ func (p *pacer) follow(s *Store) {
 	}
 	p.chunks = p.chunks[:want]
 }
-
-// ballast is the number of bytes the pacer holds.
-func (p *pacer) ballast() int64 {
-	if p == nil {
-		return 0
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return int64(len(p.chunks)) * paceChunk
-}

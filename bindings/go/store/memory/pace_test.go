@@ -144,3 +144,13 @@ func TestPaceGCBallastIsNotResident(t *testing.T) {
 		t.Fatalf("resident memory grew by %d bytes with %d bytes of ballast", grown, total)
 	}
 }
+
+// ballast is the number of bytes the pacer holds.
+func (p *pacer) ballast() int64 {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return int64(len(p.chunks)) * paceChunk
+}
