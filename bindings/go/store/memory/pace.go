@@ -1,8 +1,11 @@
 package memory
 
 import (
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"unsafe"
 )
 
 // Pacing the Go collector by the bytes a store holds (Options.PaceGC).
@@ -14,9 +17,9 @@ import (
 // collects far more often for the same work. A pacer holds pointer-free Go
 // allocations ("ballast") about as large as the store's blocks: the
 // collector counts them as live, which spaces its cycles as if the blocks
-// were on the heap, and it never scans them (they hold no pointers). They
-// are never written, so the operating system backs them with no memory
-// until something touches them; the cost is address space, not resident
+// were on the heap, and it never scans them (they hold no pointers). Nothing
+// reads or writes them, and each is handed back to the operating system
+// when it is made (release), so the cost is address space, not resident
 // memory.
 type pacer struct {
 	mu     sync.Mutex
@@ -67,10 +70,29 @@ func (p *pacer) follow(s *Store) {
 	p.deletes.Store(0)
 	want := int(s.TotalSize() / paceChunk)
 	for len(p.chunks) < want {
-		p.chunks = append(p.chunks, make([]byte, paceChunk))
+		p.chunks = append(p.chunks, release(make([]byte, paceChunk)))
 	}
 	for i := want; i < len(p.chunks); i++ {
 		p.chunks[i] = nil
 	}
 	p.chunks = p.chunks[:want]
+}
+
+// release drops the memory behind b's whole pages (madvise MADV_DONTNEED)
+// and returns b. The runtime hands out fresh memory untouched, but memory
+// it reuses (freed by the program and not yet returned to the system) it
+// zeroes first, which makes it resident: in a long-running program a new
+// chunk would often cost its full size. After release the pages read as
+// zeros and take no memory until written, which nothing does. Should the
+// runtime reuse them after the chunk is freed, it zeroes them as usual.
+func release(b []byte) []byte {
+	page := uintptr(os.Getpagesize())
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	lo := int((page - start%page) % page) // offset of the first whole page
+	hi := int((start+uintptr(len(b)))&^(page-1) - start)
+	if hi > lo {
+		// Advice only: should it fail, the memory stays as it was.
+		_ = syscall.Madvise(b[lo:hi], syscall.MADV_DONTNEED)
+	}
+	return b
 }
