@@ -42,44 +42,49 @@ pub enum blockmem_status {
 pub(crate) use blockmem_status::*;
 
 impl blockmem_status {
-    /// Every status, in number order.
-    const ALL: [blockmem_status; 11] = [
-        BLOCKMEM_STATUS_OK,
-        BLOCKMEM_STATUS_NOT_FOUND,
-        BLOCKMEM_STATUS_STORE_CLOSED,
-        BLOCKMEM_STATUS_INVALID_KEY,
-        BLOCKMEM_STATUS_INVALID_RANGE,
-        BLOCKMEM_STATUS_BUFFER_TOO_SMALL,
-        BLOCKMEM_STATUS_BLOCK_TOO_LARGE,
-        BLOCKMEM_STATUS_STORE_FULL,
-        BLOCKMEM_STATUS_OUT_OF_MEMORY,
-        BLOCKMEM_STATUS_INVALID_ARGUMENT,
-        BLOCKMEM_STATUS_PANIC,
+    /// Every status with its message, in number order: the one place a
+    /// status meets its text (the enum above must stay a plain enum, which
+    /// cbindgen reads into the header). The not-found and closed messages
+    /// are the core's (and the Go sentinels') word for word.
+    const TABLE: [(blockmem_status, &'static CStr); 11] = [
+        (BLOCKMEM_STATUS_OK, c"ok"),
+        (BLOCKMEM_STATUS_NOT_FOUND, c"block not found"),
+        (BLOCKMEM_STATUS_STORE_CLOSED, c"store is closed"),
+        (BLOCKMEM_STATUS_INVALID_KEY, c"invalid key"),
+        (BLOCKMEM_STATUS_INVALID_RANGE, c"invalid range"),
+        (BLOCKMEM_STATUS_BUFFER_TOO_SMALL, c"buffer too small"),
+        (BLOCKMEM_STATUS_BLOCK_TOO_LARGE, c"block too large"),
+        (BLOCKMEM_STATUS_STORE_FULL, c"store full"),
+        (BLOCKMEM_STATUS_OUT_OF_MEMORY, c"out of memory"),
+        (BLOCKMEM_STATUS_INVALID_ARGUMENT, c"invalid argument"),
+        (BLOCKMEM_STATUS_PANIC, c"internal panic"),
     ];
 
-    /// The status a C caller passed back as a number, if it is one.
-    fn from_code(code: i32) -> Option<blockmem_status> {
-        Self::ALL.into_iter().find(|s| *s as i32 == code)
+    /// The status a C caller passed back as a number, with its message,
+    /// if it is one.
+    fn entry(code: i32) -> Option<(blockmem_status, &'static CStr)> {
+        usize::try_from(code)
+            .ok()
+            .and_then(|i| Self::TABLE.get(i))
+            .copied()
     }
 
-    /// A short English description. The not-found and closed messages are
-    /// the core's (and the Go sentinels') word for word.
+    /// A short English description.
+    #[cfg(test)]
     fn message(self) -> &'static CStr {
-        match self {
-            BLOCKMEM_STATUS_OK => c"ok",
-            BLOCKMEM_STATUS_NOT_FOUND => c"block not found",
-            BLOCKMEM_STATUS_STORE_CLOSED => c"store is closed",
-            BLOCKMEM_STATUS_INVALID_KEY => c"invalid key",
-            BLOCKMEM_STATUS_INVALID_RANGE => c"invalid range",
-            BLOCKMEM_STATUS_BUFFER_TOO_SMALL => c"buffer too small",
-            BLOCKMEM_STATUS_BLOCK_TOO_LARGE => c"block too large",
-            BLOCKMEM_STATUS_STORE_FULL => c"store full",
-            BLOCKMEM_STATUS_OUT_OF_MEMORY => c"out of memory",
-            BLOCKMEM_STATUS_INVALID_ARGUMENT => c"invalid argument",
-            BLOCKMEM_STATUS_PANIC => c"internal panic",
-        }
+        Self::TABLE[self as usize].1
     }
 }
+
+// The table is in number order, and the enum has no status it lacks.
+const _: () = {
+    let mut i = 0;
+    while i < blockmem_status::TABLE.len() {
+        assert!(blockmem_status::TABLE[i].0 as usize == i);
+        i += 1;
+    }
+    assert!(BLOCKMEM_STATUS_PANIC as usize == blockmem_status::TABLE.len() - 1);
+};
 
 impl From<Error> for blockmem_status {
     fn from(err: Error) -> blockmem_status {
@@ -102,8 +107,8 @@ impl From<Error> for blockmem_status {
 /// never free it.
 #[no_mangle]
 pub extern "C" fn blockmem_status_str(status: i32) -> *const c_char {
-    blockmem_status::from_code(status)
-        .map_or(c"unknown status", blockmem_status::message)
+    blockmem_status::entry(status)
+        .map_or(c"unknown status", |(_, message)| message)
         .as_ptr()
 }
 
@@ -112,14 +117,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn all_lists_every_status_in_number_order() {
-        for (number, status) in blockmem_status::ALL.into_iter().enumerate() {
-            assert_eq!(status as i32, number as i32);
+    fn every_number_names_its_status_and_others_are_unknown() {
+        for (number, (status, _)) in blockmem_status::TABLE.into_iter().enumerate() {
+            assert_eq!(
+                blockmem_status::entry(number as i32).map(|e| e.0),
+                Some(status)
+            );
         }
-        assert_eq!(
-            blockmem_status::ALL.len(),
-            BLOCKMEM_STATUS_PANIC as usize + 1
-        );
+        for unknown in [-1, 11, i32::MIN, i32::MAX] {
+            assert!(blockmem_status::entry(unknown).is_none());
+        }
     }
 
     #[test]
