@@ -37,7 +37,6 @@ package memory
 
 import (
 	"context"
-	"errors"
 	"io"
 	"math"
 	"runtime"
@@ -49,30 +48,6 @@ import (
 
 /*
 #include "blockmem.h"
-
-// blockmem_get with its three outputs in one struct of integers. cgo checks
-// at run time, on every call, that the memory behind a pointer argument
-// holds no Go pointers when its type could hold pointers; the three
-// separate out-pointers of blockmem_get cost two such checks (about a
-// sixth of a 1 KiB ReadBlock's instructions), a struct of integers none.
-typedef struct {
-	uintptr_t data;
-	size_t len;
-	uintptr_t block;
-} go_pin;
-
-static blockmem_status go_get(const blockmem_store *store, const uint8_t *key, size_t key_len, go_pin *out) {
-	const uint8_t *data;
-	size_t len;
-	blockmem_block *block;
-	blockmem_status st = blockmem_get(store, key, key_len, &data, &len, &block);
-	if (st == BLOCKMEM_STATUS_OK) {
-		out->data = (uintptr_t)data;
-		out->len = len;
-		out->block = (uintptr_t)block;
-	}
-	return st;
-}
 */
 import "C"
 
@@ -148,24 +123,6 @@ type Options struct {
 	// ReadBlockTo allocate nothing and need no pacing; GOMEMLIMIT with
 	// GOGC=off is the other way to fix the collector's budget.
 	PaceGC bool
-}
-
-// Errors lists the values a Store returns in place of package store's
-// sentinels, one field per sentinel; a nil field keeps store's. It lets a
-// program that declares its own sentinel errors and compares them with ==
-// switch to this store without changing those comparisons. The values are
-// returned as they are, never wrapped, exactly where the sentinel of the
-// same name would be.
-type Errors struct {
-	BlockNotFound   error // instead of store.ErrBlockNotFound
-	StoreClosed     error // instead of store.ErrStoreClosed
-	InvalidKey      error // instead of store.ErrInvalidKey
-	InvalidRange    error // instead of store.ErrInvalidRange
-	BufferTooSmall  error // instead of store.ErrBufferTooSmall
-	BlockTooLarge   error // instead of store.ErrBlockTooLarge
-	StoreFull       error // instead of store.ErrStoreFull
-	OutOfMemory     error // instead of store.ErrOutOfMemory
-	InvalidArgument error // instead of store.ErrInvalidArgument
 }
 
 // DefaultMaxKeyLen is the key length limit when Options.MaxKeyLen is 0.
@@ -371,55 +328,6 @@ func (s *Store) readSmallRange(key string, offset, length int64) ([]byte, error)
 	return buf[:n:n], nil
 }
 
-// readPinned copies [offset, offset+length) of the block (length < 0: to
-// the end) into a new Go slice of exactly the right size: one C call (the
-// pin; unpin releases it in Go), and the Go allocation is never zeroed
-// first (make followed by copy compiles to one call that copies into
-// fresh memory). The pinned bytes are immutable, so the
-// copy needs no lock.
-//
-// Why pin: Go must allocate the result before anything is copied into it,
-// and ReadBlock does not know the size. blockmem_stat followed by
-// blockmem_read costs two calls and two lookups, and make zeroes the
-// buffer that read then overwrites (measurably slower at 1 and 4 MiB);
-// reading into a guessed or stack buffer adds zeroing or a copy.
-func (s *Store) readPinned(op, key string, offset, length int64) ([]byte, error) {
-	src, blk, err := s.pin(op, key, offset, length)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, len(src))
-	copy(out, src) // with the make, one runtime call that does not zero first
-	unpin(blk)
-	return out, nil
-}
-
-// pin pins the block under key and returns a view of bytes [offset,
-// min(offset+length, size)) of it (length < 0: to the end) in the store's
-// memory, valid until the caller passes blk to unpin, which it must do
-// exactly once when err is nil. The view must not be written.
-func (s *Store) pin(op, key string, offset, length int64) (src []byte, blk *C.blockmem_block, err error) {
-	var out C.go_pin
-	st := C.go_get(s.handle(), keyPtr(key), C.size_t(len(key)), &out)
-	runtime.KeepAlive(s)
-	if err := s.check(op, st); err != nil {
-		return nil, nil, err
-	}
-	// The integers hold C pointers; read them back as pointers.
-	data := *(**byte)(unsafe.Pointer(&out.data))
-	blk = *(**C.blockmem_block)(unsafe.Pointer(&out.block))
-	size := int64(out.len)
-	if offset > size {
-		unpin(blk)
-		return nil, nil, s.check(op, C.BLOCKMEM_STATUS_INVALID_RANGE)
-	}
-	end := size
-	if length >= 0 && length < size-offset {
-		end = offset + length
-	}
-	return unsafe.Slice(data, int(size))[offset:end], blk, nil
-}
-
 // ReadBlockTo writes the whole block under blockKey to w in one Write call,
 // straight from the store's memory: no copy into Go memory and no
 // allocation of the block's size. It returns the number of bytes w
@@ -482,10 +390,6 @@ func (s *Store) readTo(op, key string, offset, length int64, w io.Writer) (int64
 	}
 	return int64(n), err
 }
-
-// errInvalidWrite reports a Write that returned a count outside [0, len(p)],
-// which breaks the io.Writer contract.
-var errInvalidWrite = errors.New("memory: io.Writer returned an invalid count")
 
 // ReadBlockInto copies the whole block into dst and returns its size,
 // without allocating.
