@@ -1,13 +1,16 @@
-//! One test per rule of the behaviour contract (`docs/CONTRACT.md`), named after
-//! the rule, through the safe Rust API. Each test checks observable results
-//! precisely enough to fail if its rule breaks.
+//! The contract (`docs/CONTRACT.md`) where the Rust API says more than the
+//! cases every layer runs (`docs/contract-cases.txt`, run here by
+//! `tests/cases.rs`): the details errors carry, zero-copy `Bytes`, key and
+//! data types, options and stats, reservations, and the rules that need
+//! threads or whole walks (atomic replacement, close races, one snapshot
+//! per stats call, paging by every limit).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use blockmem::{Bytes, Deleted, Error, MemoryStore, Options, DEFAULT_MAX_KEY_LEN};
+use blockmem::{Bytes, Error, MemoryStore, Options, DEFAULT_MAX_KEY_LEN};
 
 fn with(options: Options) -> MemoryStore {
     MemoryStore::with_options(options)
@@ -46,41 +49,11 @@ fn assert_accounting(store: &MemoryStore) {
     assert_eq!(store.total_size(), bytes, "total_size");
 }
 
-fn keys_of(store: &MemoryStore, prefix: &[u8]) -> Vec<Vec<u8>> {
-    store.list(prefix).unwrap().to_vecs()
-}
-
 // ---------------------------------------------------------------- write
 
 #[test]
-fn write_then_read_returns_the_data() {
-    let store = MemoryStore::new();
-    store
-        .write("share/content/chunk-0/block-0", b"hello")
-        .unwrap();
-    assert_eq!(
-        &store.read("share/content/chunk-0/block-0").unwrap()[..],
-        b"hello"
-    );
-    assert_eq!(store.block_count(), 1);
-    assert_eq!(store.total_size(), 5);
-}
-
-#[test]
 fn write_replaces_existing_block_atomically() {
-    // Sequentially: the whole block is replaced, the count does not change
-    // and the size is adjusted by the difference.
-    let store = MemoryStore::new();
-    store.write("k", vec![1u8; 100]).unwrap();
-    store.write("k", vec![2u8; 10]).unwrap();
-    assert_eq!(&store.read("k").unwrap()[..], &[2u8; 10][..]);
-    assert_eq!(store.block_count(), 1);
-    assert_eq!(store.total_size(), 10);
-    store.write("k", vec![3u8; 50]).unwrap();
-    assert_eq!(&store.read("k").unwrap()[..], &[3u8; 50][..]);
-    assert_eq!(store.total_size(), 50);
-
-    // Concurrently: readers see one whole version or the other, never a
+    // Readers racing the writes see one whole version or the other, never a
     // mix of bytes or a length from one and data from the other.
     let store = Arc::new(MemoryStore::new());
     let a = vec![0xAAu8; 64 * 1024];
@@ -154,81 +127,7 @@ fn write_stores_a_private_copy() {
     assert_ne!(stored.as_ptr(), data.as_ptr());
 }
 
-#[test]
-fn write_errors_change_nothing() {
-    let store = with(Options {
-        max_bytes: 20,
-        max_block_size: 12,
-        max_key_len: 8,
-    });
-    store.write("a", b"0123456789").unwrap();
-    store.write("b", b"").unwrap();
-    let before = snapshot(&store);
-    let attempts: Vec<(&[u8], Vec<u8>)> = vec![
-        (b"", b"x".to_vec()),          // empty key
-        (b"123456789", b"x".to_vec()), // key over max_key_len
-        (b"a", vec![7; 13]),           // block over max_block_size
-        (b"b", vec![7; 11]),           // store full (new total 21)
-        (b"c", vec![7; 11]),           // store full, new key
-        (b"a", vec![7; 21]),           // both limits
-        (b"123456789", vec![7; 100]),  // several errors at once
-        (b"", Vec::new()),             // empty key, empty block
-        (b"\xff\xff\xff\xff\xff\xff\xff\xff\xff", b"x".to_vec()),
-    ];
-    for (key, data) in attempts {
-        let err = store.write(key, &data).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::InvalidKey { .. } | Error::BlockTooLarge { .. } | Error::StoreFull { .. }
-            ),
-            "{key:?}: {err}"
-        );
-        assert_eq!(snapshot(&store), before, "after failed write of {key:?}");
-    }
-}
-
 // ---------------------------------------------------------------- read
-
-#[test]
-fn read_of_empty_block_is_empty_not_missing() {
-    let store = MemoryStore::new();
-    store.write("empty", b"").unwrap();
-    assert_eq!(store.read("empty"), Ok(Bytes::new()));
-    assert_eq!(store.read_into("empty", &mut []), Ok(0));
-    assert_eq!(store.read_range("empty", 0, 10), Ok(Bytes::new()));
-    assert_eq!(store.read_range_into("empty", 0, 10, &mut []), Ok(0));
-    assert_eq!(store.stat("empty"), Ok(0));
-    assert_eq!(store.exists("empty"), Ok(true));
-    assert_eq!(store.block_count(), 1);
-    assert_eq!(store.total_size(), 0);
-    assert_eq!(store.list("").unwrap().to_vecs(), vec![b"empty".to_vec()]);
-    assert_eq!(store.delete("empty"), Ok(true));
-    assert_eq!(store.read("empty"), Err(Error::NotFound));
-}
-
-#[test]
-fn read_of_missing_key_is_not_found() {
-    let store = MemoryStore::new();
-    store.write("present", b"x").unwrap();
-    assert_eq!(store.read("absent"), Err(Error::NotFound));
-    assert_eq!(store.read("presen"), Err(Error::NotFound));
-    assert_eq!(store.read("present\0"), Err(Error::NotFound));
-    let mut buf = [0u8; 8];
-    assert_eq!(store.read_into("absent", &mut buf), Err(Error::NotFound));
-    assert_eq!(store.read_range("absent", 0, 1), Err(Error::NotFound));
-    // NotFound wins over a bad range or a small buffer: the block is not there.
-    assert_eq!(
-        store.read_range("absent", u64::MAX, 1),
-        Err(Error::NotFound)
-    );
-    assert_eq!(
-        store.read_range_into("absent", 0, 1, &mut []),
-        Err(Error::NotFound)
-    );
-    assert_eq!(store.stat("absent"), Err(Error::NotFound));
-    assert_eq!(buf, [0u8; 8]);
-}
 
 #[test]
 fn read_is_zero_copy_and_immutable() {
@@ -244,327 +143,13 @@ fn read_is_zero_copy_and_immutable() {
 
 // ---------------------------------------------------------------- ranges
 
-fn digits_store() -> MemoryStore {
-    let store = MemoryStore::new();
-    store.write("d", b"0123456789").unwrap();
-    store
-}
-
-#[test]
-fn read_range_returns_requested_bytes() {
-    let store = digits_store();
-    assert_eq!(&store.read_range("d", 0, 10).unwrap()[..], b"0123456789");
-    assert_eq!(&store.read_range("d", 2, 3).unwrap()[..], b"234");
-    assert_eq!(&store.read_range("d", 9, 1).unwrap()[..], b"9");
-    let mut buf = [0u8; 4];
-    assert_eq!(store.read_range_into("d", 6, 4, &mut buf), Ok(4));
-    assert_eq!(&buf, b"6789");
-}
-
-#[test]
-fn read_range_offset_equal_size_is_empty() {
-    let store = digits_store();
-    assert_eq!(store.read_range("d", 10, 5), Ok(Bytes::new()));
-    assert_eq!(store.read_range("d", 10, u64::MAX), Ok(Bytes::new()));
-    assert_eq!(store.read_range_into("d", 10, 5, &mut []), Ok(0));
-    store.write("e", b"").unwrap();
-    assert_eq!(store.read_range("e", 0, 0), Ok(Bytes::new()));
-}
-
-#[test]
-fn read_range_length_zero_is_empty() {
-    let store = digits_store();
-    for offset in [0, 5, 10] {
-        assert_eq!(store.read_range("d", offset, 0), Ok(Bytes::new()));
-        assert_eq!(store.read_range_into("d", offset, 0, &mut []), Ok(0));
-    }
-}
-
-#[test]
-fn read_range_offset_past_end_is_invalid_range() {
-    let store = digits_store();
-    for offset in [11, 12, 1 << 32, u64::MAX - 1, u64::MAX] {
-        for length in [0, 1, u64::MAX] {
-            assert_eq!(
-                store.read_range("d", offset, length),
-                Err(Error::InvalidRange { offset, size: 10 })
-            );
-            let mut buf = [0xEEu8; 16];
-            assert_eq!(
-                store.read_range_into("d", offset, length, &mut buf),
-                Err(Error::InvalidRange { offset, size: 10 })
-            );
-            assert_eq!(buf, [0xEEu8; 16]);
-        }
-    }
-    store.write("e", b"").unwrap();
-    assert_eq!(
-        store.read_range("e", 1, 0),
-        Err(Error::InvalidRange { offset: 1, size: 0 })
-    );
-}
-
-#[test]
-fn read_range_length_overflow_clamps() {
-    let store = digits_store();
-    assert_eq!(&store.read_range("d", 3, u64::MAX).unwrap()[..], b"3456789");
-    assert_eq!(&store.read_range("d", 9, u64::MAX - 8).unwrap()[..], b"9");
-    assert_eq!(&store.read_range("d", 0, 11).unwrap()[..], b"0123456789");
-    assert_eq!(&store.read_range("d", 5, 1 << 63).unwrap()[..], b"56789");
-    let mut buf = [0u8; 10];
-    assert_eq!(store.read_range_into("d", 4, u64::MAX, &mut buf), Ok(6));
-    assert_eq!(&buf[..6], b"456789");
-    assert_eq!(&buf[6..], &[0u8; 4]);
-}
-
 // ---------------------------------------------------------------- caller buffers
-
-#[test]
-fn read_into_copies_and_reports_bytes_written() {
-    let store = digits_store();
-    let mut buf = [0xEEu8; 16];
-    assert_eq!(store.read_into("d", &mut buf), Ok(10));
-    assert_eq!(&buf[..10], b"0123456789");
-    // Bytes past the block are not touched.
-    assert_eq!(&buf[10..], &[0xEEu8; 6]);
-    let mut exact = [0u8; 10];
-    assert_eq!(store.read_into("d", &mut exact), Ok(10));
-    assert_eq!(&exact, b"0123456789");
-}
-
-#[test]
-fn read_into_too_small_buffer_reports_needed_and_writes_nothing() {
-    let store = digits_store();
-    for cap in [0usize, 1, 9] {
-        let mut buf = vec![0xEEu8; cap];
-        assert_eq!(
-            store.read_into("d", &mut buf),
-            Err(Error::BufferTooSmall {
-                needed: 10,
-                capacity: cap
-            })
-        );
-        assert!(buf.iter().all(|&b| b == 0xEE), "buffer written on error");
-    }
-    // For a range, the needed size is the clamped range.
-    let mut buf = [0xEEu8; 3];
-    assert_eq!(
-        store.read_range_into("d", 6, u64::MAX, &mut buf),
-        Err(Error::BufferTooSmall {
-            needed: 4,
-            capacity: 3
-        })
-    );
-    assert_eq!(buf, [0xEEu8; 3]);
-    assert_eq!(store.read_range_into("d", 7, u64::MAX, &mut buf), Ok(3));
-    assert_eq!(&buf, b"789");
-}
 
 // ---------------------------------------------------------------- stat / exists
 
-#[test]
-fn stat_reports_size_and_exists_reports_presence() {
-    let store = MemoryStore::new();
-    store.write("a", vec![0u8; 1234]).unwrap();
-    store.write("b", b"").unwrap();
-    assert_eq!(store.stat("a"), Ok(1234));
-    assert_eq!(store.stat("b"), Ok(0));
-    assert_eq!(store.stat("c"), Err(Error::NotFound));
-    assert_eq!(store.exists("a"), Ok(true));
-    assert_eq!(store.exists("b"), Ok(true));
-    assert_eq!(store.exists("c"), Ok(false));
-    store.write("a", vec![0u8; 7]).unwrap();
-    assert_eq!(store.stat("a"), Ok(7));
-    store.delete("a").unwrap();
-    assert_eq!(store.stat("a"), Err(Error::NotFound));
-    assert_eq!(store.exists("a"), Ok(false));
-}
-
 // ---------------------------------------------------------------- delete
 
-#[test]
-fn delete_missing_key_is_ok() {
-    let store = MemoryStore::new();
-    store.write("keep", b"1").unwrap();
-    assert_eq!(store.delete("missing"), Ok(false));
-    assert_eq!(store.delete("missing"), Ok(false));
-    assert_eq!(store.block_count(), 1);
-    assert_eq!(store.total_size(), 1);
-}
-
-#[test]
-fn delete_removes_block_and_reports_it_existed() {
-    let store = MemoryStore::new();
-    store.write("a", b"123").unwrap();
-    store.write("ab", b"45").unwrap();
-    assert_eq!(store.delete("a"), Ok(true));
-    assert_eq!(store.read("a"), Err(Error::NotFound));
-    // Only the exact key: not a prefix delete.
-    assert_eq!(&store.read("ab").unwrap()[..], b"45");
-    assert_eq!(store.block_count(), 1);
-    assert_eq!(store.total_size(), 2);
-    assert_eq!(store.delete("a"), Ok(false));
-}
-
-#[test]
-fn delete_by_prefix_reports_blocks_and_bytes() {
-    let store = MemoryStore::new();
-    store.write("dir/a", vec![0u8; 3]).unwrap();
-    store.write("dir/b", vec![0u8; 5]).unwrap();
-    store.write("dir/sub/c", vec![0u8; 7]).unwrap();
-    store.write("dir", vec![0u8; 100]).unwrap();
-    store.write("dis", vec![0u8; 200]).unwrap();
-    store.write("dir0", vec![0u8; 300]).unwrap();
-    assert_eq!(
-        store.delete_by_prefix("dir/"),
-        Ok(Deleted {
-            blocks: 3,
-            bytes: 15
-        })
-    );
-    assert_eq!(keys_of(&store, b""), [&b"dir"[..], b"dir0", b"dis"]);
-    assert_eq!(store.block_count(), 3);
-    assert_eq!(store.total_size(), 600);
-    assert_eq!(
-        store.delete_by_prefix("dir/"),
-        Ok(Deleted {
-            blocks: 0,
-            bytes: 0
-        })
-    );
-    // Byte-wise, not path-wise: "dir" matches "dir" and "dir0".
-    assert_eq!(
-        store.delete_by_prefix("dir"),
-        Ok(Deleted {
-            blocks: 2,
-            bytes: 400
-        })
-    );
-    assert_eq!(keys_of(&store, b""), [&b"dis"[..]]);
-    assert_accounting(&store);
-}
-
-#[test]
-fn delete_by_prefix_handles_ff_and_nul_bytes() {
-    let store = MemoryStore::new();
-    let keys: [&[u8]; 7] = [
-        b"a\xfe",
-        b"a\xff",
-        b"a\xff\x00",
-        b"a\xff\xff",
-        b"b",
-        b"\xff",
-        b"\xff\xff",
-    ];
-    for k in keys {
-        store.write(k, k).unwrap();
-    }
-    assert_eq!(store.delete_by_prefix(b"a\xff").unwrap().blocks, 3);
-    assert_eq!(
-        keys_of(&store, b""),
-        [&b"a\xfe"[..], b"b", b"\xff", b"\xff\xff"]
-    );
-    assert_eq!(
-        store.delete_by_prefix(b"\xff"),
-        Ok(Deleted {
-            blocks: 2,
-            bytes: 3
-        })
-    );
-    assert_eq!(keys_of(&store, b""), [&b"a\xfe"[..], b"b"]);
-    // A prefix longer than any key (and than max_key_len) matches nothing.
-    assert_eq!(store.delete_by_prefix(vec![b'a'; 5000]).unwrap().blocks, 0);
-    assert_accounting(&store);
-}
-
 // ---------------------------------------------------------------- list
-
-#[test]
-fn list_is_sorted_bytewise() {
-    let store = MemoryStore::new();
-    let mut keys: Vec<Vec<u8>> = vec![
-        b"b".to_vec(),
-        b"a".to_vec(),
-        b"B".to_vec(),
-        b"a\x00".to_vec(),
-        b"a\x01".to_vec(),
-        b"ab".to_vec(),
-        b"\xff".to_vec(),
-        b"\x00".to_vec(),
-        b"\x7f".to_vec(),
-        b"\x80".to_vec(),
-        "\u{e9}".as_bytes().to_vec(),
-        b"a/b".to_vec(),
-        b"a0".to_vec(),
-        b"aa".to_vec(),
-        b"Z".to_vec(),
-    ];
-    for (i, k) in keys.iter().enumerate() {
-        store.write(k, vec![0u8; i]).unwrap();
-    }
-    keys.sort();
-    let listing = store.list("").unwrap();
-    assert_eq!(listing.to_vecs(), keys);
-    // Spelled out, so that a different comparison cannot hide behind sort().
-    assert_eq!(listing.key(0), Some(&b"\x00"[..]));
-    assert_eq!(listing.key(1), Some(&b"B"[..]));
-    assert_eq!(listing.key(2), Some(&b"Z"[..]));
-    assert_eq!(listing.key(3), Some(&b"a"[..]));
-    assert_eq!(listing.key(4), Some(&b"a\x00"[..]));
-    assert_eq!(listing.last_key(), Some(&b"\xff"[..]));
-    assert!(!listing.has_more());
-}
-
-#[test]
-fn list_reports_sizes_and_matches_prefix_bytewise() {
-    let store = MemoryStore::new();
-    store.write("a/1", b"x").unwrap();
-    store.write("a/2", b"yy").unwrap();
-    store.write("a/20", b"zzz").unwrap();
-    store.write("a", b"root").unwrap();
-    store.write("b/1", b"w").unwrap();
-    let listing = store.list("a/2").unwrap();
-    let got: Vec<(Vec<u8>, u64)> = listing.iter().map(|(k, s)| (k.to_vec(), s)).collect();
-    assert_eq!(got, vec![(b"a/2".to_vec(), 2), (b"a/20".to_vec(), 3)]);
-    assert_eq!(keys_of(&store, b"a"), [&b"a"[..], b"a/1", b"a/2", b"a/20"]);
-    assert_eq!(keys_of(&store, b"a/"), [&b"a/1"[..], b"a/2", b"a/20"]);
-}
-
-#[test]
-fn list_with_no_match_is_empty() {
-    let store = MemoryStore::new();
-    assert!(store.list("").unwrap().is_empty());
-    store.write("abc", b"1").unwrap();
-    for prefix in [&b"abd"[..], b"abcd", b"b", b"\x00", b"\xff", b"ab\xff"] {
-        let listing = store.list(prefix).unwrap();
-        assert!(listing.is_empty(), "{prefix:?}");
-        assert_eq!(listing.len(), 0);
-        assert_eq!(listing.last_key(), None);
-        assert!(!listing.has_more());
-    }
-}
-
-#[test]
-fn empty_prefix_matches_all() {
-    let store = MemoryStore::new();
-    let keys: [&[u8]; 4] = [b"\x00", b"a", b"zz", b"\xff\xff"];
-    for k in keys {
-        store.write(k, b"12").unwrap();
-    }
-    assert_eq!(keys_of(&store, b""), keys);
-    let page = store.list_page("", None::<&[u8]>, 0).unwrap();
-    assert_eq!(page.len(), 4);
-    assert_eq!(
-        store.delete_by_prefix(""),
-        Ok(Deleted {
-            blocks: 4,
-            bytes: 8
-        })
-    );
-    assert!(store.list("").unwrap().is_empty());
-    assert_eq!(store.block_count(), 0);
-    assert_eq!(store.total_size(), 0);
-}
 
 fn paged_store() -> MemoryStore {
     let store = MemoryStore::new();
@@ -576,58 +161,6 @@ fn paged_store() -> MemoryStore {
     store.write("o", b"before").unwrap();
     store.write("q", b"after").unwrap();
     store
-}
-
-#[test]
-fn list_page_returns_at_most_limit_keys_with_sizes_and_has_more() {
-    let store = paged_store();
-    let page = store.list_page("p/", None::<&[u8]>, 3).unwrap();
-    assert_eq!(page.to_vecs(), [&b"p/0"[..], b"p/1", b"p/2"]);
-    assert_eq!(
-        page.iter().map(|(_, s)| s).collect::<Vec<_>>(),
-        [0u64, 1, 2]
-    );
-    assert!(page.has_more());
-    // Exactly the remaining keys: has_more is false.
-    let page = store.list_page("p/", Some("p/6"), 3).unwrap();
-    assert_eq!(page.to_vecs(), [&b"p/7"[..], b"p/8", b"p/9"]);
-    assert!(!page.has_more());
-    // One short of the remaining keys: has_more is true.
-    let page = store.list_page("p/", Some("p/5"), 3).unwrap();
-    assert_eq!(page.to_vecs(), [&b"p/6"[..], b"p/7", b"p/8"]);
-    assert!(page.has_more());
-}
-
-#[test]
-fn list_page_start_after_is_exclusive_and_need_not_exist() {
-    let store = paged_store();
-    let page = store.list_page("p/", Some("p/3"), 2).unwrap();
-    assert_eq!(page.to_vecs(), [&b"p/4"[..], b"p/5"]);
-    // A start_after that is not a key: the next key after it.
-    let page = store.list_page("p/", Some("p/35"), 2).unwrap();
-    assert_eq!(page.to_vecs(), [&b"p/4"[..], b"p/5"]);
-    // Before the prefix: from the first match.
-    let page = store.list_page("p/", Some("a"), 1).unwrap();
-    assert_eq!(page.to_vecs(), [&b"p/0"[..]]);
-    let page = store.list_page("p/", Some("p"), 1).unwrap();
-    assert_eq!(page.to_vecs(), [&b"p/0"[..]]);
-    // At or after the last match (even past the prefix range): empty.
-    for after in [&b"p/9"[..], b"p/9\xff", b"p0", b"q", b"\xff\xff"] {
-        let page = store.list_page("p/", Some(after), 5).unwrap();
-        assert!(page.is_empty(), "{after:?}");
-        assert!(!page.has_more());
-    }
-}
-
-#[test]
-fn list_page_limit_zero_means_no_limit() {
-    let store = paged_store();
-    let page = store.list_page("p/", None::<&[u8]>, 0).unwrap();
-    assert_eq!(page.len(), 10);
-    assert!(!page.has_more());
-    let page = store.list_page("", Some("p/4"), 0).unwrap();
-    assert_eq!(page.len(), 6);
-    assert_eq!(page.last_key(), Some(&b"q"[..]));
 }
 
 #[test]
@@ -657,161 +190,7 @@ fn list_page_walk_visits_every_key_once_in_order() {
     }
 }
 
-#[test]
-fn list_page_with_all_ff_prefix() {
-    let store = MemoryStore::new();
-    for k in [
-        &b"\xfe"[..],
-        b"\xff",
-        b"\xff\x00",
-        b"\xff\xff",
-        b"\xff\xff\xff",
-    ] {
-        store.write(k, b"").unwrap();
-    }
-    let page = store.list_page(b"\xff", Some(b"\xff\x00"), 0).unwrap();
-    assert_eq!(page.to_vecs(), [&b"\xff\xff"[..], b"\xff\xff\xff"]);
-    let page = store.list_page(b"\xff\xff", Some(b"\xff\xff"), 1).unwrap();
-    assert_eq!(page.to_vecs(), [&b"\xff\xff\xff"[..]]);
-    assert!(!page.has_more());
-}
-
 // ---------------------------------------------------------------- options and limits
-
-#[test]
-fn store_full_counts_replacement() {
-    let store = with(Options {
-        max_bytes: 100,
-        ..Options::default()
-    });
-    store.write("a", vec![0u8; 60]).unwrap();
-    store.write("b", vec![0u8; 30]).unwrap();
-    // 90 - 60 + 70 = 100: fits exactly.
-    store.write("a", vec![1u8; 70]).unwrap();
-    assert_eq!(store.total_size(), 100);
-    // 100 - 30 + 31 = 101: over.
-    assert_eq!(store.write("b", vec![1u8; 31]), store_full(101, 100));
-    // Shrinking a block is always possible, even when full.
-    store.write("b", vec![1u8; 29]).unwrap();
-    assert_eq!(store.total_size(), 99);
-    assert_eq!(store.write("c", vec![1u8; 2]), store_full(101, 100));
-    store.write("c", vec![1u8; 1]).unwrap();
-    // A block larger than the whole cap.
-    assert_eq!(store.write("d", vec![1u8; 101]), store_full(101, 100));
-    // Replacing one block by a bigger one of the full size after deletes.
-    store.delete_by_prefix("").unwrap();
-    store.write("a", vec![1u8; 100]).unwrap();
-    assert_eq!(store.total_size(), 100);
-}
-
-#[test]
-fn store_full_leaves_store_unchanged() {
-    let store = with(Options {
-        max_bytes: 10,
-        ..Options::default()
-    });
-    store.write("a", b"12345").unwrap();
-    store.write("b", b"678").unwrap();
-    let before = snapshot(&store);
-    assert!(matches!(
-        store.write("a", b"123456789"),
-        Err(Error::StoreFull { .. })
-    ));
-    assert!(matches!(
-        store.write("c", b"123"),
-        Err(Error::StoreFull { .. })
-    ));
-    assert_eq!(snapshot(&store), before);
-    assert_eq!(store.read("c"), Err(Error::NotFound));
-    assert_eq!(&store.read("a").unwrap()[..], b"12345");
-    assert!(store.total_size() <= 10);
-}
-
-#[test]
-fn block_too_large() {
-    let store = with(Options {
-        max_block_size: 10,
-        ..Options::default()
-    });
-    store.write("ok", vec![0u8; 10]).unwrap();
-    assert_eq!(
-        store.write("big", vec![0u8; 11]),
-        Err(Error::BlockTooLarge { size: 11, max: 10 })
-    );
-    assert_eq!(
-        store.write("ok", vec![0u8; 11]),
-        Err(Error::BlockTooLarge { size: 11, max: 10 })
-    );
-    assert_eq!(store.read("big"), Err(Error::NotFound));
-    assert_eq!(store.stat("ok"), Ok(10));
-    assert_eq!(store.block_count(), 1);
-    assert_eq!(store.total_size(), 10);
-}
-
-#[test]
-fn invalid_key_empty_and_oversize() {
-    let store = MemoryStore::new();
-    store.write("x", b"1").unwrap();
-    let max = DEFAULT_MAX_KEY_LEN;
-    let long = vec![b'k'; max + 1];
-    for key in [&b""[..], &long[..]] {
-        let err = Error::InvalidKey {
-            len: key.len(),
-            max_len: max,
-        };
-        let mut buf = [0u8; 4];
-        assert_eq!(store.write(key, b"1"), Err(err.clone()));
-        assert_eq!(store.read(key), Err(err.clone()));
-        assert_eq!(store.read_into(key, &mut buf), Err(err.clone()));
-        assert_eq!(store.read_range(key, 0, 1), Err(err.clone()));
-        assert_eq!(store.read_range_into(key, 0, 1, &mut buf), Err(err.clone()));
-        assert_eq!(store.stat(key), Err(err.clone()));
-        assert_eq!(store.exists(key), Err(err.clone()));
-        assert_eq!(store.delete(key), Err(err.clone()));
-    }
-    let longest = vec![0xFFu8; max];
-    store.write(&longest, b"2").unwrap();
-    assert_eq!(&store.read(&longest).unwrap()[..], b"2");
-    assert_eq!(store.block_count(), 2);
-
-    // A custom limit.
-    let store = with(Options {
-        max_key_len: 4,
-        ..Options::default()
-    });
-    store.write("abcd", b"").unwrap();
-    assert_eq!(
-        store.write("abcde", b""),
-        Err(Error::InvalidKey { len: 5, max_len: 4 })
-    );
-    assert_eq!(store.block_count(), 1);
-}
-
-#[test]
-fn keys_with_any_bytes_accepted() {
-    let store = MemoryStore::new();
-    let keys: [&[u8]; 8] = [
-        b"\x00",
-        b"\xff",
-        b"\x00\x00",
-        b"a\x00b",
-        b"a\x00c",
-        b"\xc3\x28",     // invalid UTF-8
-        b"\xed\xa0\x80", // UTF-16 surrogate, invalid UTF-8
-        b"\xff\xfe\xfd\xfc",
-    ];
-    for (i, k) in keys.iter().enumerate() {
-        store.write(k, [i as u8]).unwrap();
-    }
-    assert_eq!(store.block_count(), keys.len() as u64);
-    for (i, k) in keys.iter().enumerate() {
-        // Keys that share a prefix up to a NUL stay distinct.
-        assert_eq!(&store.read(k).unwrap()[..], &[i as u8], "{k:?}");
-        assert_eq!(store.stat(k), Ok(1));
-    }
-    assert_eq!(store.read(b"a"), Err(Error::NotFound));
-    assert_eq!(keys_of(&store, b"a\x00").len(), 2);
-}
 
 #[test]
 fn keys_accept_str_string_and_byte_types() {
@@ -842,16 +221,78 @@ fn default_options_have_no_caps_but_key_length() {
         with(Options::default()).options().max_key_len,
         DEFAULT_MAX_KEY_LEN
     );
-    store.write("big", vec![7u8; 16 << 20]).unwrap();
-    store.write("big2", vec![7u8; 16 << 20]).unwrap();
-    assert_eq!(store.total_size(), 32 << 20);
+    store.write("k", b"1").unwrap();
     let stats = store.stats();
-    assert_eq!(stats.block_count, 2);
-    assert_eq!(stats.total_size, 32 << 20);
+    assert_eq!((stats.block_count, stats.total_size), (1, 1));
     assert_eq!(stats.max_bytes, 0);
     assert_eq!(stats.max_block_size, 0);
     assert_eq!(stats.max_key_len, 1024);
     assert!(!stats.closed);
+}
+
+#[test]
+fn errors_carry_their_details() {
+    let store = with(Options {
+        max_bytes: 20,
+        max_block_size: 12,
+        max_key_len: 4,
+    });
+    store.write("d", b"0123456789").unwrap();
+    let mut small = [0xEEu8; 3];
+    assert_eq!(
+        store.write("", b"x"),
+        Err(Error::InvalidKey { len: 0, max_len: 4 })
+    );
+    assert_eq!(
+        store.read("abcde").map(drop),
+        Err(Error::InvalidKey { len: 5, max_len: 4 })
+    );
+    assert_eq!(
+        store.read_range("d", 11, 1).map(drop),
+        Err(Error::InvalidRange {
+            offset: 11,
+            size: 10
+        })
+    );
+    assert_eq!(
+        store.read_range_into("d", u64::MAX, 0, &mut small),
+        Err(Error::InvalidRange {
+            offset: u64::MAX,
+            size: 10
+        })
+    );
+    assert_eq!(
+        store.read_into("d", &mut small),
+        Err(Error::BufferTooSmall {
+            needed: 10,
+            capacity: 3
+        })
+    );
+    // A range's need is the clamped range.
+    assert_eq!(
+        store.read_range_into("d", 4, u64::MAX, &mut small),
+        Err(Error::BufferTooSmall {
+            needed: 6,
+            capacity: 3
+        })
+    );
+    assert_eq!(small, [0xEE; 3]);
+    assert_eq!(
+        store.write("d", [0u8; 13]),
+        Err(Error::BlockTooLarge { size: 13, max: 12 })
+    );
+    // A replacement counts as total - old + new.
+    assert_eq!(store.write("e", [0u8; 11]), store_full(21, 20));
+    assert_eq!(store.write("d", [0u8; 12]), Ok(()));
+    assert_eq!(store.write("e", [0u8; 9]), store_full(21, 20));
+    // Too large for the cap even alone: reported so on a closed store too.
+    let never_fits = with(Options {
+        max_bytes: 10,
+        ..Options::default()
+    });
+    never_fits.close();
+    assert_eq!(never_fits.write("k", [0u8; 11]), store_full(11, 10));
+    assert!(never_fits.is_closed());
 }
 
 #[test]
@@ -923,107 +364,6 @@ fn isolation_returned_bytes_survive_overwrite_delete_and_close() {
 // ---------------------------------------------------------------- close and health
 
 #[test]
-fn close_is_idempotent() {
-    let store = MemoryStore::new();
-    store.write("k", b"1").unwrap();
-    assert!(!store.is_closed());
-    store.close();
-    assert!(store.is_closed());
-    store.close();
-    store.close();
-    assert!(store.is_closed());
-    assert_eq!(store.health_check(), Err(Error::StoreClosed));
-    assert_eq!(store.block_count(), 0);
-}
-
-#[test]
-fn ops_after_close_return_store_closed() {
-    let store = MemoryStore::new();
-    store.write("k", b"data").unwrap();
-    store.close();
-    let closed = Err(Error::StoreClosed);
-    let mut buf = [0xEEu8; 8];
-    assert_eq!(store.write("k", b"new"), closed);
-    assert_eq!(store.write("other", b""), closed);
-    assert_eq!(store.read("k").map(drop), closed);
-    assert_eq!(store.read_into("k", &mut buf).map(drop), closed);
-    assert_eq!(store.read_range("k", 0, 1).map(drop), closed);
-    assert_eq!(store.read_range_into("k", 0, 1, &mut buf).map(drop), closed);
-    assert_eq!(store.stat("k").map(drop), closed);
-    assert_eq!(store.exists("k").map(drop), closed);
-    assert_eq!(store.delete("k").map(drop), closed);
-    assert_eq!(store.delete("missing").map(drop), closed);
-    assert_eq!(store.delete_by_prefix("").map(drop), closed);
-    assert_eq!(store.list("").map(drop), closed);
-    assert_eq!(store.list_page("", None::<&[u8]>, 1).map(drop), closed);
-    assert_eq!(store.list_page("a", Some("b"), 1).map(drop), closed);
-    assert_eq!(store.health_check(), closed);
-    assert_eq!(buf, [0xEEu8; 8]);
-}
-
-#[test]
-fn argument_checks_come_first_then_closed() {
-    let store = with(Options {
-        max_bytes: 10,
-        max_block_size: 8,
-        max_key_len: 4,
-    });
-    store.write("k", b"1234").unwrap();
-    store.close();
-    // Errors that depend only on the arguments are reported as such ...
-    assert_eq!(
-        store.write("", b"1"),
-        Err(Error::InvalidKey { len: 0, max_len: 4 })
-    );
-    assert_eq!(
-        store.read("abcde").map(drop),
-        Err(Error::InvalidKey { len: 5, max_len: 4 })
-    );
-    assert_eq!(
-        store.write("k", [0u8; 9]),
-        Err(Error::BlockTooLarge { size: 9, max: 8 })
-    );
-    let never_fits = with(Options {
-        max_bytes: 10,
-        ..Options::default()
-    });
-    never_fits.close();
-    assert_eq!(never_fits.write("k", [0u8; 11]), store_full(11, 10));
-    // ... and everything else is StoreClosed, including a write that would
-    // fit an empty store but not the one that was closed.
-    assert_eq!(store.write("k", [0u8; 8]), Err(Error::StoreClosed));
-    assert_eq!(never_fits.write("k", [0u8; 10]), Err(Error::StoreClosed));
-    assert_eq!(store.read("zz").map(drop), Err(Error::StoreClosed));
-    assert_eq!(
-        store.read_range("k", u64::MAX, 0).map(drop),
-        Err(Error::StoreClosed)
-    );
-    assert_eq!(store.read_into("k", &mut []), Err(Error::StoreClosed));
-}
-
-#[test]
-fn stats_zero_after_close() {
-    let store = with(Options {
-        max_bytes: 1 << 20,
-        max_block_size: 1 << 10,
-        max_key_len: 10,
-    });
-    store.write("a", vec![0u8; 1000]).unwrap();
-    store.write("b", vec![0u8; 24]).unwrap();
-    assert_eq!((store.block_count(), store.total_size()), (2, 1024));
-    store.close();
-    assert_eq!(store.block_count(), 0);
-    assert_eq!(store.total_size(), 0);
-    let stats = store.stats();
-    assert_eq!((stats.block_count, stats.total_size), (0, 0));
-    assert!(stats.closed);
-    // The limits are still reported.
-    assert_eq!(stats.max_bytes, 1 << 20);
-    store.close();
-    assert_eq!(store.total_size(), 0);
-}
-
-#[test]
 fn stats_is_one_snapshot_even_racing_close() {
     // Every block has SIZE bytes, so in any consistent snapshot
     // total_size == SIZE * block_count, and a closed store shows zeros.
@@ -1067,16 +407,6 @@ fn stats_is_one_snapshot_even_racing_close() {
         closed_seen += watcher.join().unwrap();
     }
     assert_eq!(closed_seen, 50);
-}
-
-#[test]
-fn health_check() {
-    let store = MemoryStore::new();
-    assert_eq!(store.health_check(), Ok(()));
-    store.write("k", b"").unwrap();
-    assert_eq!(store.health_check(), Ok(()));
-    store.close();
-    assert_eq!(store.health_check(), Err(Error::StoreClosed));
 }
 
 #[test]
@@ -1133,28 +463,6 @@ fn close_racing_with_operations_completes_or_reports_closed() {
 }
 
 // ---------------------------------------------------------------- accounting
-
-#[test]
-fn accounting_count_and_size_match_recount() {
-    let store = MemoryStore::new();
-    for i in 0..200u32 {
-        store
-            .write(format!("a/{i}"), vec![0u8; i as usize])
-            .unwrap();
-    }
-    assert_eq!(store.block_count(), 200);
-    assert_eq!(store.total_size(), (0..200).sum::<u64>());
-    for i in (0..200u32).step_by(3) {
-        store.write(format!("a/{i}"), vec![0u8; 5]).unwrap();
-    }
-    for i in (0..200u32).step_by(7) {
-        store.delete(format!("a/{i}")).unwrap();
-    }
-    store.delete_by_prefix("a/1").unwrap();
-    store.write("b", b"tail").unwrap();
-    assert_accounting(&store);
-    assert!(store.block_count() > 0);
-}
 
 #[test]
 fn total_size_never_exceeds_max_bytes() {
