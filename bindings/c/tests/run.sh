@@ -3,6 +3,7 @@
 #
 #   run.sh asan|valgrind BIN_DIR "STATUSES" TEST...
 #
+# A TEST is a program's name, or NAME=ARG to run it with the argument ARG.
 # asan: runs each program as is (ASAN_OPTIONS/UBSAN_OPTIONS from the
 # caller) and fails on any sanitizer report. valgrind: runs each program
 # under $VALGRIND, keeping each log in BIN_DIR/NAME.valgrind.log, and prints
@@ -18,16 +19,18 @@ shift 3
 programs=0 tests=0 checks=0 failures=0 bad=""
 seen=""
 for t in "$@"; do
+    arg=""
+    case $t in *=*) arg=${t#*=} t=${t%%=*} ;; esac
     log=$dir/$t.log
     start=$(date +%s)
     case $mode in
     asan)
-        timeout "$limit" "$dir/$t" > "$log" 2>&1
+        timeout "$limit" "$dir/$t" ${arg:+"$arg"} > "$log" 2>&1
         rc=$?
         ;;
     valgrind)
         # shellcheck disable=SC2086
-        timeout "$limit" $VALGRIND --log-file="$dir/$t.valgrind.log" "$dir/$t" > "$log" 2>&1
+        timeout "$limit" $VALGRIND --log-file="$dir/$t.valgrind.log" "$dir/$t" ${arg:+"$arg"} > "$log" 2>&1
         rc=$?
         ;;
     *)
