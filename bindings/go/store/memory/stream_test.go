@@ -1,5 +1,12 @@
 package memory_test
 
+// The streaming calls, WriteBlockFrom, ReadBlockTo and ReadBlockRangeTo,
+// beyond what the contract's cases check of them (their stream and get
+// steps, run by cases_test.go from docs/contract-cases.txt): ReadBlockTo
+// and ReadBlockRangeTo against the copying reads, pinned bytes under
+// Write, failing and misbehaving writers and readers, checks made before
+// the reader is read, allocations and leaks.
+
 import (
 	"bytes"
 	"context"
@@ -49,10 +56,7 @@ func TestReadToMatchesRead(t *testing.T) {
 			}
 		}
 	}
-	s.Close()
-	if _, err := s.ReadBlockTo(bg, "big", io.Discard); err != store.ErrStoreClosed {
-		t.Errorf("after Close: %v", err)
-	}
+	s.Close() // a done context comes before the closed check
 	if _, err := s.ReadBlockRangeTo(canceled, "big", 0, 1, io.Discard); err != canceled.Err() {
 		t.Errorf("done context: %v", err)
 	}
