@@ -504,49 +504,17 @@ fn error_messages() {
     assert_eq!(Error::NotFound.to_string(), "block not found");
     assert_eq!(Error::StoreClosed.to_string(), "store is closed");
     // Every variant has its own message, and the details are in it.
-    let detailed = [
-        (
-            Error::InvalidKey {
-                len: 1025,
-                max_len: 1024,
-            }
-            .to_string(),
-            &["invalid key", "1025", "1024"][..],
-        ),
-        (
-            Error::InvalidRange {
-                offset: 11,
-                size: 10,
-            }
-            .to_string(),
-            &["invalid range", "11", "10"][..],
-        ),
-        (
-            Error::BufferTooSmall {
-                needed: 100,
-                capacity: 7,
-            }
-            .to_string(),
-            &["buffer too small", "100", "7"][..],
-        ),
-        (
-            Error::BlockTooLarge { size: 99, max: 98 }.to_string(),
-            &["block too large", "99", "98"][..],
-        ),
-        (
-            Error::StoreFull {
-                needed: 501,
-                max: 500,
-            }
-            .to_string(),
-            &["store full", "501", "500"][..],
-        ),
-        (
-            Error::OutOfMemory { size: 4242 }.to_string(),
-            &["out of memory", "4242"][..],
-        ),
+    #[rustfmt::skip]
+    let detailed: [(Error, &[&str]); 6] = [
+        (Error::InvalidKey { len: 1025, max_len: 1024 }, &["invalid key", "1025", "1024"]),
+        (Error::InvalidRange { offset: 11, size: 10 }, &["invalid range", "11", "10"]),
+        (Error::BufferTooSmall { needed: 100, capacity: 7 }, &["buffer too small", "100", "7"]),
+        (Error::BlockTooLarge { size: 99, max: 98 }, &["block too large", "99", "98"]),
+        (Error::StoreFull { needed: 501, max: 500 }, &["store full", "501", "500"]),
+        (Error::OutOfMemory { size: 4242 }, &["out of memory", "4242"]),
     ];
-    for (msg, parts) in detailed {
+    for (err, parts) in detailed {
+        let msg = err.to_string();
         for part in parts {
             assert!(msg.contains(part), "{msg:?} lacks {part:?}");
         }
