@@ -183,53 +183,63 @@ static inline int counters_are(const blockmem_store *store, uint64_t count,
            && st.block_count == count && st.total_size == size;
 }
 
+/* Key i of a page: its bytes, and its length in *len. */
+static inline const uint8_t *page_key(const blockmem_list_page *page, size_t i, size_t *len)
+{
+    *len = page->key_offsets[i + 1] - page->key_offsets[i];
+    return page->keys + page->key_offsets[i];
+}
+
+/* A walk over a listing by pages, as a caller resumes one: `last` is the
+ * last key seen, which the next page starts after (its start_after). */
+struct walk {
+    uint8_t last[BLOCKMEM_DEFAULT_MAX_KEY_LEN];
+    size_t last_len; /* 0: no key seen yet (keys are never empty) */
+};
+
+/* Takes k as the walk's next key: returns whether it sorts strictly after
+ * the one before (the first key always does) and fits in `last`, which it
+ * becomes. */
+static inline int walk_key(struct walk *w, const uint8_t *k, size_t klen)
+{
+    size_t m = klen < w->last_len ? klen : w->last_len;
+    int order = memcmp(w->last, k, m);
+    int after = w->last_len == 0 || order < 0 || (order == 0 && w->last_len < klen);
+    if (klen > sizeof w->last)
+        return 0;
+    memcpy(w->last, k, klen);
+    w->last_len = klen;
+    return after;
+}
+
 /* Counts blocks and bytes by listing every key (pages of page_limit),
- * checking order on the way. Returns 0 if listing failed. */
+ * checking order on the way. Returns 0 if listing failed, or a key was out
+ * of order or longer than BLOCKMEM_DEFAULT_MAX_KEY_LEN. */
 static inline int recount(const blockmem_store *store, size_t page_limit,
                    uint64_t *out_count, uint64_t *out_size)
 {
+    struct walk walk = {.last_len = 0};
     uint64_t count = 0, size = 0;
-    uint8_t *last = NULL;
-    size_t last_len = 0;
-    int ok = 1;
-    for (;;) {
+    int ok = 1, more = 1;
+    while (ok && more) {
         blockmem_list_page *page = NULL;
-        if (blockmem_list(store, NULL, 0, last, last_len, page_limit, &page)
+        if (blockmem_list(store, NULL, 0, walk.last, walk.last_len, page_limit, &page)
             != BLOCKMEM_STATUS_OK) {
             ok = 0;
             break;
         }
-        for (size_t i = 0; i < page->count; i++) {
-            const uint8_t *k = page->keys + page->key_offsets[i];
-            size_t klen = page->key_offsets[i + 1] - page->key_offsets[i];
-            if (last) {
-                size_t m = klen < last_len ? klen : last_len;
-                int c = memcmp(last, k, m);
-                if (c > 0 || (c == 0 && last_len >= klen))
-                    ok = 0; /* not strictly ascending */
-            }
-            free(last);
-            last = malloc(klen ? klen : 1);
-            if (!last) {
-                ok = 0;
-                break;
-            }
-            memcpy(last, k, klen);
-            last_len = klen;
+        for (size_t i = 0; ok && i < page->count; i++) {
+            size_t klen;
+            const uint8_t *k = page_key(page, i, &klen);
+            ok = walk_key(&walk, k, klen); /* strictly ascending */
             count++;
             size += page->sizes[i];
         }
-        int more = page->has_more;
-        size_t got = page->count;
+        more = page->has_more;
+        if (more && page->count == 0)
+            ok = 0; /* "more" with an empty page would never end */
         blockmem_list_page_free(page);
-        if (!ok || !more)
-            break;
-        if (got == 0) { /* "more" with an empty page would never end */
-            ok = 0;
-            break;
-        }
     }
-    free(last);
     *out_count = count;
     *out_size = size;
     return ok;
@@ -257,10 +267,18 @@ struct outputs {
     blockmem_list_page *page;
 };
 
+/* What the preset pointers point at: not NULL, so that a failed call
+ * writing NULL is caught too. */
+static uint8_t outputs_sentinel[1];
+
 static inline struct outputs outputs_preset(void)
 {
     struct outputs o = {.len = 7, .u64 = {7, 7}, .flag = true};
     memset(o.buf, 0xCC, sizeof o.buf);
+    o.data = o.writable = outputs_sentinel;
+    o.pin = (blockmem_block *)(void *)outputs_sentinel;
+    o.reservation = (blockmem_reservation *)(void *)outputs_sentinel;
+    o.page = (blockmem_list_page *)(void *)outputs_sentinel;
     return o;
 }
 
@@ -269,8 +287,9 @@ static inline int outputs_untouched(const struct outputs *o)
     struct outputs preset = outputs_preset();
     return all_bytes_are(o->buf, sizeof o->buf, 0xCC) && o->len == preset.len
            && o->u64[0] == preset.u64[0] && o->u64[1] == preset.u64[1]
-           && o->flag == preset.flag && o->data == NULL && o->writable == NULL
-           && o->pin == NULL && o->reservation == NULL && o->page == NULL;
+           && o->flag == preset.flag && o->data == preset.data
+           && o->writable == preset.writable && o->pin == preset.pin
+           && o->reservation == preset.reservation && o->page == preset.page;
 }
 
 /* Every function that takes the handle and a key, with (key, key_len). */

@@ -1,23 +1,17 @@
 /*
- * Options and limits: max_key_len (default 1024), max_block_size,
- * max_bytes (a replacement counts as total - old + new), 0 meaning no
- * limit, and the options struct's struct_size versioning.
+ * Options and limits: blockmem_options_init, NULL options, stats reporting
+ * the limits (after close too), the options struct's struct_size
+ * versioning (older and newer callers, too small a size); and the few
+ * rules about limits that the contract's cases (test_cases) do not have yet.
  */
 #include <stddef.h>
 
 #include "check.h"
 
-static void rule_default_max_key_len_is_1024(void)
-{
-    blockmem_store *store = new_store(0, 0, 0);
-    uint8_t key[1025];
-    memset(key, 'k', sizeof key);
-    CHECK_STATUS(blockmem_write(store, key, 1024, KEY("v")), BLOCKMEM_STATUS_OK);
-    CHECK_STATUS(blockmem_write(store, key, 1025, KEY("v")), BLOCKMEM_STATUS_INVALID_KEY);
-    CHECK(block_equals(store, key, 1024, "v", 1));
-    CHECK(counters_are(store, 1, 1));
-    blockmem_store_free(store);
-}
+/* ---- limits: what the contract's cases cannot say ----
+ *
+ * A max_key_len of UINT64_MAX (no Go int holds it), checked by every
+ * function that takes a key. */
 
 static void rule_max_key_len_caps_every_key_argument(void)
 {
@@ -49,109 +43,45 @@ static void rule_max_key_len_caps_every_key_argument(void)
     CHECK_STATUS(blockmem_write(store, key, sizeof key, KEY("v")), BLOCKMEM_STATUS_OK);
     blockmem_store_free(store);
 }
-
-static void rule_max_block_size_caps_one_block(void)
-{
-    blockmem_store *store = new_store(0, 100, 0);
-    uint8_t data[101];
-    memset(data, 'b', sizeof data);
-    CHECK_STATUS(blockmem_write(store, KEY("k"), data, 100), BLOCKMEM_STATUS_OK);
-    CHECK_STATUS(blockmem_write(store, KEY("k"), data, 101), BLOCKMEM_STATUS_BLOCK_TOO_LARGE);
-    CHECK_STATUS(blockmem_write(store, KEY("j"), data, 101), BLOCKMEM_STATUS_BLOCK_TOO_LARGE);
-    CHECK(block_equals(store, KEY("k"), data, 100));
-    CHECK(counters_are(store, 1, 100));
-    /* Many blocks at the cap are fine: it is per block. */
-    for (int i = 0; i < 10; i++) {
-        uint8_t key[2] = {'m', (uint8_t)i};
-        CHECK_STATUS(blockmem_write(store, key, 2, data, 100), BLOCKMEM_STATUS_OK);
-    }
-    CHECK(counters_are(store, 11, 1100));
-    blockmem_store_free(store);
-}
-
-static void rule_max_bytes_caps_the_total(void)
-{
-    blockmem_store *store = new_store(1000, 0, 0);
-    uint8_t data[1001];
-    memset(data, 'm', sizeof data);
-    CHECK_STATUS(blockmem_write(store, KEY("a"), data, 1001), BLOCKMEM_STATUS_STORE_FULL);
-    CHECK_STATUS(blockmem_write(store, KEY("a"), data, 600), BLOCKMEM_STATUS_OK);
-    CHECK_STATUS(blockmem_write(store, KEY("b"), data, 400), BLOCKMEM_STATUS_OK);
-    CHECK(counters_are(store, 2, 1000)); /* exactly at the cap */
-    CHECK_STATUS(blockmem_write(store, KEY("c"), data, 1), BLOCKMEM_STATUS_STORE_FULL);
-    /* An empty block costs nothing and always fits. */
-    CHECK_STATUS(blockmem_write(store, KEY("c"), NULL, 0), BLOCKMEM_STATUS_OK);
-    CHECK(counters_are(store, 3, 1000));
-    /* Deleting frees room. */
-    CHECK_STATUS(blockmem_delete(store, KEY("b"), NULL), BLOCKMEM_STATUS_OK);
-    CHECK_STATUS(blockmem_write(store, KEY("d"), data, 400), BLOCKMEM_STATUS_OK);
-    CHECK(counters_are(store, 3, 1000));
-    blockmem_store_free(store);
-}
-
-static void rule_replacement_counts_total_minus_old_plus_new(void)
-{
-    blockmem_store *store = new_store(1000, 0, 0);
-    uint8_t data[1000];
-    memset(data, 'r', sizeof data);
-    CHECK_STATUS(blockmem_write(store, KEY("a"), data, 600), BLOCKMEM_STATUS_OK);
-    CHECK_STATUS(blockmem_write(store, KEY("b"), data, 300), BLOCKMEM_STATUS_OK);
-    /* 900 - 600 + 700 = 1000: fits, although 900 + 700 would not. */
-    CHECK_STATUS(blockmem_write(store, KEY("a"), data, 700), BLOCKMEM_STATUS_OK);
-    CHECK(counters_are(store, 2, 1000));
-    /* 1000 - 700 + 701 = 1001: full; the old block stays. */
-    CHECK_STATUS(blockmem_write(store, KEY("a"), data, 701), BLOCKMEM_STATUS_STORE_FULL);
-    CHECK(block_equals(store, KEY("a"), data, 700));
-    CHECK(counters_are(store, 2, 1000));
-    /* Shrinking always fits. */
-    CHECK_STATUS(blockmem_write(store, KEY("a"), data, 1), BLOCKMEM_STATUS_OK);
-    CHECK(counters_are(store, 2, 301));
-    /* One block may use the whole cap, replacing itself. */
-    CHECK_STATUS(blockmem_delete(store, KEY("b"), NULL), BLOCKMEM_STATUS_OK);
-    CHECK_STATUS(blockmem_write(store, KEY("a"), data, 1000), BLOCKMEM_STATUS_OK);
-    CHECK_STATUS(blockmem_write(store, KEY("a"), data, 1000), BLOCKMEM_STATUS_OK);
-    CHECK(counters_are(store, 1, 1000));
-    blockmem_store_free(store);
-}
-
-static void rule_zero_means_no_limit(void)
-{
-    enum { BIG = 8 << 20 };
-    blockmem_store *store = new_store(0, 0, 0);
-    uint8_t *data = calloc(1, BIG);
-    if (!CHECK(data != NULL))
-        return;
-    for (int i = 0; i < 4; i++) {
-        uint8_t key[1] = {(uint8_t)i};
-        CHECK_STATUS(blockmem_write(store, key, 1, data, BIG), BLOCKMEM_STATUS_OK);
-    }
-    CHECK(counters_are(store, 4, 4ULL * BIG));
-    free(data);
-    blockmem_store_free(store);
-}
-
-static void rule_both_limits_together(void)
-{
-    blockmem_store *store = new_store(250, 100, 4);
-    uint8_t data[251] = {0};
-    CHECK_STATUS(blockmem_write(store, KEY("k1"), data, 100), BLOCKMEM_STATUS_OK);
-    CHECK_STATUS(blockmem_write(store, KEY("k2"), data, 100), BLOCKMEM_STATUS_OK);
-    /* Too large for a block and for the store: BLOCK_TOO_LARGE. */
-    CHECK_STATUS(blockmem_write(store, KEY("k3"), data, 101), BLOCKMEM_STATUS_BLOCK_TOO_LARGE);
-    CHECK_STATUS(blockmem_write(store, KEY("k3"), data, 251), BLOCKMEM_STATUS_BLOCK_TOO_LARGE);
-    CHECK_STATUS(blockmem_write(store, KEY("k3"), data, 51), BLOCKMEM_STATUS_STORE_FULL);
-    /* Neither failure changed anything. */
-    CHECK(counters_are(store, 2, 200));
-    bool exists = true;
-    CHECK_STATUS(blockmem_exists(store, KEY("k3"), &exists), BLOCKMEM_STATUS_OK);
-    CHECK(!exists);
-    CHECK(block_equals(store, KEY("k1"), data, 100));
-    CHECK_STATUS(blockmem_write(store, KEY("k3"), data, 50), BLOCKMEM_STATUS_OK);
-    CHECK(counters_are(store, 3, 250));
-    blockmem_store_free(store);
-}
-
 /* ---- the options struct and struct_size ---- */
+
+static void rule_options_init_sets_struct_size_and_no_limits(void)
+{
+    blockmem_options opts;
+    memset(&opts, 0xFF, sizeof opts);
+    CHECK_STATUS(blockmem_options_init(&opts), BLOCKMEM_STATUS_OK);
+    CHECK(opts.struct_size == sizeof(blockmem_options));
+    CHECK(opts.max_bytes == 0);
+    CHECK(opts.max_block_size == 0);
+    CHECK(opts.max_key_len == 0);
+}
+
+static void rule_new_without_options_has_only_the_key_limit(void)
+{
+    blockmem_store *store = NULL;
+    blockmem_stats st;
+    CHECK_STATUS(blockmem_store_new(NULL, &store), BLOCKMEM_STATUS_OK);
+    CHECK(store != NULL);
+    CHECK_STATUS(blockmem_store_stats(store, &st), BLOCKMEM_STATUS_OK);
+    CHECK(st.max_bytes == 0 && st.max_block_size == 0);
+    CHECK(st.max_key_len == BLOCKMEM_DEFAULT_MAX_KEY_LEN);
+    CHECK(BLOCKMEM_DEFAULT_MAX_KEY_LEN == 1024);
+    CHECK(!st.closed);
+    CHECK(counters_are(store, 0, 0));
+    blockmem_store_free(store);
+}
+
+static void rule_stats_keep_the_limits_after_close(void)
+{
+    blockmem_store *store = new_store(1000, 100, 16);
+    blockmem_stats st;
+    CHECK_STATUS(blockmem_store_close(store), BLOCKMEM_STATUS_OK);
+    memset(&st, 0xEE, sizeof st);
+    CHECK_STATUS(blockmem_store_stats(store, &st), BLOCKMEM_STATUS_OK);
+    CHECK(st.closed);
+    CHECK(st.max_bytes == 1000 && st.max_block_size == 100 && st.max_key_len == 16);
+    blockmem_store_free(store);
+}
 
 static blockmem_status new_from_bytes(const void *opts_bytes, size_t n,
                                       blockmem_store **out)
@@ -237,13 +167,10 @@ static void rule_struct_size_below_sizeof_size_t_is_invalid_argument(void)
 
 int main(void)
 {
-    RUN(rule_default_max_key_len_is_1024);
     RUN(rule_max_key_len_caps_every_key_argument);
-    RUN(rule_max_block_size_caps_one_block);
-    RUN(rule_max_bytes_caps_the_total);
-    RUN(rule_replacement_counts_total_minus_old_plus_new);
-    RUN(rule_zero_means_no_limit);
-    RUN(rule_both_limits_together);
+    RUN(rule_options_init_sets_struct_size_and_no_limits);
+    RUN(rule_new_without_options_has_only_the_key_limit);
+    RUN(rule_stats_keep_the_limits_after_close);
     RUN(rule_options_from_an_older_caller_are_read_up_to_struct_size);
     RUN(rule_options_from_a_newer_caller_ignore_unknown_fields);
     RUN(rule_struct_size_below_sizeof_size_t_is_invalid_argument);

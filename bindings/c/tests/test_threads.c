@@ -225,43 +225,28 @@ static void do_range(struct worker *w)
     }
 }
 
-/* Whether key k sorts strictly after the key `last` (any key does when
- * last_len is 0: nothing listed yet). */
-static int sorts_after(const uint8_t *k, size_t klen, const uint8_t *last, size_t last_len)
-{
-    if (last_len == 0)
-        return 1;
-    size_t m = klen < last_len ? klen : last_len;
-    int order = memcmp(last, k, m);
-    return order < 0 || (order == 0 && last_len < klen);
-}
-
 /* Lists one group in small pages: keys strictly ascending (so no key twice
  * across pages), all in the group, sizes plausible. */
 static void do_list(struct worker *w)
 {
     struct shared *sh = w->sh;
-    uint8_t prefix[8], last[16];
+    struct walk walk = {.last_len = 0};
+    uint8_t prefix[8];
     size_t plen = (size_t)snprintf((char *)prefix, sizeof prefix, "t/%u/",
                                    rnd(&w->seed) % GROUPS);
-    size_t last_len = 0;
     for (int pages = 0; pages < NKEYS; pages++) {
         blockmem_list_page *page = NULL;
         int closed = atomic_load(&sh->close_done);
         if (expect(sh, closed,
-                   blockmem_list(sh->store, prefix, plen, last, last_len, 5, &page), -1,
-                   "list") != BLOCKMEM_STATUS_OK)
+                   blockmem_list(sh->store, prefix, plen, walk.last, walk.last_len, 5, &page),
+                   -1, "list") != BLOCKMEM_STATUS_OK)
             return;
         for (size_t i = 0; i < page->count; i++) {
-            const uint8_t *k = page->keys + page->key_offsets[i];
-            size_t klen = page->key_offsets[i + 1] - page->key_offsets[i];
-            CHECK(sorts_after(k, klen, last, last_len));
-            CHECK(klen >= plen && klen <= sizeof last && memcmp(k, prefix, plen) == 0);
+            size_t klen;
+            const uint8_t *k = page_key(page, i, &klen);
+            CHECK(walk_key(&walk, k, klen));
+            CHECK(klen >= plen && memcmp(k, prefix, plen) == 0);
             CHECK(page->sizes[i] >= HDR && page->sizes[i] <= HDR + MAX_FILL);
-            if (klen <= sizeof last) {
-                memcpy(last, k, klen);
-                last_len = klen;
-            }
         }
         bool more = page->has_more;
         blockmem_list_page_free(page);
@@ -776,8 +761,7 @@ static void rule_listings_beside_writers_list_stable_keys_once(void)
     for (int round = 0; round < 200; round++) {
         const char *prefix = prefixes[round % 4];
         size_t plen = strlen(prefix);
-        uint8_t last[32];
-        size_t last_len = 0;
+        struct walk walk = {.last_len = 0};
         unsigned stable_seen = 0, stable_want = 0;
         for (unsigned i = 0; i < STABLE; i++) {
             int n = snprintf(key, sizeof key, "s/%u/stable-%03u", i % 3, i);
@@ -785,17 +769,17 @@ static void rule_listings_beside_writers_list_stable_keys_once(void)
         }
         for (;;) {
             blockmem_list_page *page = NULL;
-            if (!CHECK_STATUS(blockmem_list(store, (const uint8_t *)prefix, plen, last, last_len,
-                                            7, &page),
+            if (!CHECK_STATUS(blockmem_list(store, (const uint8_t *)prefix, plen, walk.last,
+                                            walk.last_len, 7, &page),
                               BLOCKMEM_STATUS_OK))
                 goto out;
             for (size_t i = 0; i < page->count; i++) {
-                const uint8_t *k = page->keys + page->key_offsets[i];
-                size_t klen = page->key_offsets[i + 1] - page->key_offsets[i];
+                size_t klen;
+                const uint8_t *k = page_key(page, i, &klen);
                 unsigned g, num;
                 char kind[8];
                 char text[32];
-                if (!CHECK(sorts_after(k, klen, last, last_len) && klen < sizeof text && klen >= plen
+                if (!CHECK(walk_key(&walk, k, klen) && klen < sizeof text && klen >= plen
                            && memcmp(k, prefix, plen) == 0)) {
                     blockmem_list_page_free(page);
                     goto out;
@@ -811,8 +795,6 @@ static void rule_listings_beside_writers_list_stable_keys_once(void)
                     stable_seen++;
                     CHECK(page->sizes[i] == 10 + num % 50);
                 }
-                memcpy(last, k, klen);
-                last_len = klen;
             }
             bool more = page->has_more;
             blockmem_list_page_free(page);
