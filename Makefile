@@ -9,15 +9,9 @@
 SHELL       := bash
 .SHELLFLAGS := -o pipefail -ec
 
-CARGO      ?= cargo
+ROOT       := .
+include tools/common.mk
 GO         ?= go
-PREFIX     ?= /usr/local
-LIBDIR     ?= $(PREFIX)/lib
-INCLUDEDIR ?= $(PREFIX)/include
-DESTDIR    ?=
-
-VERSION    := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
-SOMAJOR    := $(firstword $(subst ., ,$(VERSION)))
 RELEASE_DIR := target/release
 HEADER     := include/blockmem.h
 # What the static library needs from the system, as rustc reports it for

@@ -16,6 +16,14 @@ fn with(options: Options) -> MemoryStore {
     MemoryStore::with_options(options)
 }
 
+/// A store with no limit but `max_bytes`.
+fn capped(max_bytes: u64) -> MemoryStore {
+    with(Options {
+        max_bytes,
+        ..Options::default()
+    })
+}
+
 /// Everything observable about a store: every key with its data, and the
 /// counters. Used to prove that a failed operation changed nothing.
 type Snapshot = (Vec<(Vec<u8>, Vec<u8>)>, u64, u64);
@@ -286,10 +294,7 @@ fn errors_carry_their_details() {
     assert_eq!(store.write("d", [0u8; 12]), Ok(()));
     assert_eq!(store.write("e", [0u8; 9]), store_full(21, 20));
     // Too large for the cap even alone: reported so on a closed store too.
-    let never_fits = with(Options {
-        max_bytes: 10,
-        ..Options::default()
-    });
+    let never_fits = capped(10);
     never_fits.close();
     assert_eq!(never_fits.write("k", [0u8; 11]), store_full(11, 10));
     assert!(never_fits.is_closed());
@@ -466,10 +471,7 @@ fn close_racing_with_operations_completes_or_reports_closed() {
 
 #[test]
 fn total_size_never_exceeds_max_bytes() {
-    let store = with(Options {
-        max_bytes: 1000,
-        ..Options::default()
-    });
+    let store = capped(1000);
     let mut ok = 0;
     let mut full = 0;
     for i in 0..500u64 {
@@ -647,10 +649,7 @@ fn reserve_checks_key_and_limits_before_allocating() {
         store.reserve("k", usize::MAX),
         Err(Error::BlockTooLarge { .. })
     ));
-    let roomy = with(Options {
-        max_bytes: 100,
-        ..Options::default()
-    });
+    let roomy = capped(100);
     assert_eq!(roomy.reserve("k", 101).map(|_| ()), store_full(101, 100));
     assert!(matches!(
         MemoryStore::new().reserve("k", usize::MAX),
@@ -660,10 +659,7 @@ fn reserve_checks_key_and_limits_before_allocating() {
 
 #[test]
 fn reserve_counts_what_is_stored_against_the_cap() {
-    let store = with(Options {
-        max_bytes: 100,
-        ..Options::default()
-    });
+    let store = capped(100);
     store.write("a", vec![1u8; 70]).unwrap();
     // 70 stored + 40 new = 110: refused before anything is filled.
     assert_eq!(store.reserve("b", 40).map(|_| ()), store_full(110, 100));
@@ -679,10 +675,7 @@ fn reserve_counts_what_is_stored_against_the_cap() {
 
 #[test]
 fn commit_checks_the_cap_again_and_changes_nothing_on_error() {
-    let store = with(Options {
-        max_bytes: 100,
-        ..Options::default()
-    });
+    let store = capped(100);
     store.write("r", vec![1u8; 30]).unwrap();
     let mut r = store.reserve("r", 60).unwrap();
     r.as_mut_slice().fill(2);
