@@ -405,6 +405,9 @@ func (s *Store) ReadBlockInto(ctx context.Context, blockKey string, dst []byte) 
 	if err := ctxErr(ctx); err != nil {
 		return 0, err
 	}
+	if len(dst) >= goCopyMin {
+		return s.copyPinned("ReadBlockInto", blockKey, dst)
+	}
 	var n C.size_t
 	st := C.blockmem_read(s.handle(), keyPtr(blockKey), C.size_t(len(blockKey)),
 		bufPtr(dst), C.size_t(len(dst)), &n)
@@ -424,6 +427,15 @@ func (s *Store) ReadBlockRangeInto(ctx context.Context, blockKey string, offset 
 	}
 	if offset < 0 {
 		return 0, s.check("ReadBlockRangeInto", C.BLOCKMEM_STATUS_INVALID_RANGE)
+	}
+	if len(dst) >= goCopyMin {
+		src, blk, err := s.pin("ReadBlockRangeInto", blockKey, offset, int64(len(dst)))
+		if err != nil {
+			return 0, err
+		}
+		n := copy(dst, src)
+		unpin(blk)
+		return n, nil
 	}
 	var n C.size_t
 	st := C.blockmem_read_range(s.handle(), keyPtr(blockKey), C.size_t(len(blockKey)),

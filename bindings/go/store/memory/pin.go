@@ -112,3 +112,29 @@ func unpin(blk *C.blockmem_block) {
 	}
 	C.blockmem_block_free(blk)
 }
+
+// Reads into a caller's buffer of at least goCopyMin bytes
+// (ReadBlockInto, ReadBlockRangeInto) pin the block and copy in Go instead
+// of copying inside the C call. A copy
+// of tens of microseconds inside a cgo call holds the goroutine's thread
+// in C, where the scheduler may hand its P to another thread mid-copy;
+// a Go copy is an ordinary preemptible loop, as in a map store. Measured
+// ad hoc over 256 MiB of random 64 KiB blocks: 0.76x the map store from 2
+// goroutines with the C copy, 0.95x with the Go copy (1 goroutine: 0.85x,
+// 0.88x); at 1 MiB no difference shows.
+const goCopyMin = 16 << 10
+
+// copyPinned copies the whole block into dst, which it must fit.
+func (s *Store) copyPinned(op, key string, dst []byte) (int, error) {
+	src, blk, err := s.pin(op, key, 0, -1)
+	if err != nil {
+		return 0, err
+	}
+	if len(src) > len(dst) {
+		unpin(blk)
+		return len(src), s.check(op, C.BLOCKMEM_STATUS_BUFFER_TOO_SMALL)
+	}
+	n := copy(dst, src)
+	unpin(blk)
+	return n, nil
+}
