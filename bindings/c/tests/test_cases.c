@@ -413,8 +413,9 @@ static int32_t run_op(const blockmem_store *store, const struct step *step, stru
                               : blockmem_list(store, a[0].p, a[0].n, a[1].p, a[1].n,
                                               (size_t)a[2].num, &page);
         for (size_t i = 0; st == BLOCKMEM_STATUS_OK && i < page->count; i++) {
-            str_bytes(got, page->keys + page->key_offsets[i],
-                      page->key_offsets[i + 1] - page->key_offsets[i]);
+            size_t klen;
+            const uint8_t *key = page_key(page, i, &klen);
+            str_bytes(got, key, klen);
             str_u64(got, page->sizes[i]);
         }
         if (st == BLOCKMEM_STATUS_OK && (step->op == PAGE || page->has_more))
@@ -454,8 +455,8 @@ static char *snapshot(const blockmem_store *store)
     if (st != BLOCKMEM_STATUS_OK)
         mismatch(" (a full listing after the step)", "ok", status_name(st));
     for (size_t i = 0; page && i < page->count; i++) {
-        const uint8_t *key = page->keys + page->key_offsets[i], *data = NULL;
-        size_t klen = page->key_offsets[i + 1] - page->key_offsets[i], dlen = 0;
+        size_t klen, dlen = 0;
+        const uint8_t *key = page_key(page, i, &klen), *data = NULL;
         blockmem_block *pin = NULL;
         struct str d = {0};
         st = blockmem_get(store, key, klen, &data, &dlen, &pin);

@@ -406,7 +406,7 @@ func (s *Store) ReadBlockInto(ctx context.Context, blockKey string, dst []byte) 
 		return 0, err
 	}
 	if len(dst) >= goCopyMin {
-		return s.copyPinned("ReadBlockInto", blockKey, dst)
+		return s.copyPinned("ReadBlockInto", blockKey, 0, -1, dst)
 	}
 	var n C.size_t
 	st := C.blockmem_read(s.handle(), keyPtr(blockKey), C.size_t(len(blockKey)),
@@ -429,13 +429,7 @@ func (s *Store) ReadBlockRangeInto(ctx context.Context, blockKey string, offset 
 		return 0, s.check("ReadBlockRangeInto", C.BLOCKMEM_STATUS_INVALID_RANGE)
 	}
 	if len(dst) >= goCopyMin {
-		src, blk, err := s.pin("ReadBlockRangeInto", blockKey, offset, int64(len(dst)))
-		if err != nil {
-			return 0, err
-		}
-		n := copy(dst, src)
-		unpin(blk)
-		return n, nil
+		return s.copyPinned("ReadBlockRangeInto", blockKey, offset, int64(len(dst)), dst)
 	}
 	var n C.size_t
 	st := C.blockmem_read_range(s.handle(), keyPtr(blockKey), C.size_t(len(blockKey)),

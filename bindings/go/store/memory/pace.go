@@ -86,13 +86,21 @@ func (p *pacer) follow(s *Store) {
 // zeros and take no memory until written, which nothing does. Should the
 // runtime reuse them after the chunk is freed, it zeroes them as usual.
 func release(b []byte) []byte {
+	if whole := wholePages(b); len(whole) > 0 {
+		// Advice only: should it fail, the memory stays as it was.
+		_ = syscall.Madvise(whole, syscall.MADV_DONTNEED)
+	}
+	return b
+}
+
+// wholePages is the part of b made of whole pages (possibly empty).
+func wholePages(b []byte) []byte {
 	page := uintptr(os.Getpagesize())
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	lo := int((page - start%page) % page) // offset of the first whole page
 	hi := int((start+uintptr(len(b)))&^(page-1) - start)
-	if hi > lo {
-		// Advice only: should it fail, the memory stays as it was.
-		_ = syscall.Madvise(b[lo:hi], syscall.MADV_DONTNEED)
+	if hi <= lo {
+		return nil
 	}
-	return b
+	return b[lo:hi]
 }

@@ -73,15 +73,11 @@ func TestPaceGCBallastFollowsTheStoreSize(t *testing.T) {
 // residentPages counts the pages of b's whole pages that are in memory
 // (mincore).
 func residentPages(t *testing.T, b []byte) (resident, pages int) {
-	page := uintptr(os.Getpagesize())
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	lo := int((page - start%page) % page)
-	hi := int((start+uintptr(len(b)))&^(page-1) - start)
-	if hi <= lo {
+	whole := wholePages(b)
+	if len(whole) == 0 {
 		return 0, 0
 	}
-	whole := b[lo:hi]
-	vec := make([]byte, len(whole)/int(page))
+	vec := make([]byte, len(whole)/os.Getpagesize())
 	_, _, errno := syscall.Syscall(syscall.SYS_MINCORE,
 		uintptr(unsafe.Pointer(unsafe.SliceData(whole))), uintptr(len(whole)),
 		uintptr(unsafe.Pointer(unsafe.SliceData(vec))))

@@ -124,9 +124,10 @@ func unpin(blk *C.blockmem_block) {
 // 0.88x); at 1 MiB no difference shows.
 const goCopyMin = 16 << 10
 
-// copyPinned copies the whole block into dst, which it must fit.
-func (s *Store) copyPinned(op, key string, dst []byte) (int, error) {
-	src, blk, err := s.pin(op, key, 0, -1)
+// copyPinned copies bytes [offset, min(offset+length, size)) of the block
+// (length < 0: to the end) into dst, which they must fit.
+func (s *Store) copyPinned(op, key string, offset, length int64, dst []byte) (int, error) {
+	src, blk, err := s.pin(op, key, offset, length)
 	if err != nil {
 		return 0, err
 	}
