@@ -146,6 +146,12 @@ typedef struct blockmem_options {
   // 4294967295 (2^32 - 1, the longest key a block can hold) act as
   // 4294967295.
   uint64_t max_key_len;
+  // Cache mode: a write that would take the total over `max_bytes`
+  // evicts other blocks instead of failing; only a block larger than
+  // `max_bytes` itself gets `BLOCKMEM_STATUS_STORE_FULL`. A pinned block
+  // that is evicted stays valid for its pin; its bytes stop counting in
+  // the total. No effect without `max_bytes`.
+  bool evict;
 } blockmem_options;
 
 // Counters and limits of a store, filled by `blockmem_store_stats`.
@@ -163,6 +169,24 @@ typedef struct blockmem_stats {
   // Whether `blockmem_store_close` has been called.
   bool closed;
 } blockmem_stats;
+
+// Read and eviction counters of a store, filled by
+// `blockmem_store_cache_stats`. Set `struct_size` to
+// `sizeof(blockmem_cache_stats)` before the call: the library writes only
+// the fields that lie within it, so newer libraries can add fields.
+typedef struct blockmem_cache_stats {
+  // `sizeof(blockmem_cache_stats)` as the caller knows it.
+  size_t struct_size;
+  // Reads that found their key: every read, range read, read into a
+  // buffer and pin counts one hit or one miss. Kept after close.
+  uint64_t hits;
+  // Reads of a key that was not stored.
+  uint64_t misses;
+  // Blocks evicted to make room (cache mode).
+  uint64_t evictions;
+  // Sum of the sizes of the evicted blocks.
+  uint64_t evicted_bytes;
+} blockmem_cache_stats;
 
 // A page of keys, owned by the library and released with
 // `blockmem_list_page_free`. Every pointer in it stays valid until then.
@@ -279,6 +303,19 @@ uint64_t blockmem_total_size(const struct blockmem_store *store);
 // `store` is a live handle; `out_stats` is an out-pointer.
 blockmem_status blockmem_store_stats(const struct blockmem_store *store,
                                      struct blockmem_stats *out_stats);
+
+// Writes the store's read and eviction counters to the caller-owned
+// `*out_stats`, as far as `out_stats->struct_size` reaches (set it to
+// `sizeof(blockmem_cache_stats)` first). Works on a closed store.
+//
+// Returns `INVALID_ARGUMENT` if either pointer is NULL or `struct_size`
+// is smaller than `sizeof(size_t)`.
+//
+// # Safety
+// `store` is a live handle; `out_stats` points to `struct_size` writable
+// bytes, starting with that field.
+blockmem_status blockmem_store_cache_stats(const struct blockmem_store *store,
+                                           struct blockmem_cache_stats *out_stats);
 
 // Stores a private copy of `data[0..data_len)` under `key[0..key_len)`,
 // replacing any block with that key atomically (readers see the old or

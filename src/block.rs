@@ -16,6 +16,12 @@
 //! Allocation is fallible, so a failed allocation becomes
 //! [`Error::OutOfMemory`] instead of an abort.
 //!
+//! A block of a store in cache mode also carries one atomic word of
+//! eviction state ([`Policy`]) after its key, which a hit updates in
+//! place (blocks are otherwise immutable); the top bit of the header's
+//! length field says whether the word is there, so other blocks pay
+//! nothing for it.
+//!
 //! # The reference count is part of the C ABI
 //!
 //! The header's first field, at offset 0 of the allocation, is the block's
@@ -36,22 +42,34 @@
 
 use std::alloc::Layout;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{self, AtomicU32};
+use std::sync::atomic::{self, AtomicU32, AtomicU64};
 
 use crate::error::{Error, Result};
 use crate::large::{self, LARGE_MIN};
 use crate::recycle;
 
 /// Lives at the start of every block allocation (`refs` at offset 0, see the
-/// module docs), followed by the key bytes, zero to 15 padding bytes, and
-/// at a 16-byte aligned offset (see [`DATA_ALIGN`]) the data bytes, or for
-/// a large block the address of its data.
+/// module docs), followed by the key bytes, for a cache-mode block its
+/// [`Policy`] word at the next 8-byte aligned offset, zero to 15 padding
+/// bytes, and at a 16-byte aligned offset (see [`DATA_ALIGN`]) the data
+/// bytes, or for a large block the address of its data.
 #[repr(C)]
 struct Header {
     refs: AtomicU32,
     key_len: u32,
+    /// The data length, with [`HAS_POLICY`] set for a cache-mode block.
     data_len: usize,
 }
+
+/// Set in `Header::data_len` when the block carries a [`Policy`] word. No
+/// allocation reaches `isize::MAX` bytes, so the bit is free.
+const HAS_POLICY: usize = 1 << (usize::BITS - 1);
+
+/// A cache-mode block's eviction state, kept by `cache.rs`: its entry in
+/// the eviction queues (low 32 bits; `u32::MAX` before it has one) and how
+/// often it was read since the queues last looked at it (the 2 bits above).
+pub(crate) type Policy = AtomicU64;
+const POLICY: usize = std::mem::size_of::<Policy>();
 
 const HEADER: usize = std::mem::size_of::<Header>();
 const _: () = assert!(std::mem::offset_of!(Header, refs) == 0);
@@ -92,10 +110,21 @@ pub(crate) const DATA_ALIGN: usize = recycle::ALIGN;
 const _: () =
     assert!(HEADER.is_multiple_of(DATA_ALIGN) && DATA_ALIGN >= std::mem::align_of::<Header>());
 
-/// Offset of the data from the allocation start: after the header and the
-/// key, padded to [`DATA_ALIGN`].
-fn data_offset(key_len: usize) -> Option<usize> {
-    Some(HEADER.checked_add(key_len)?.checked_add(DATA_ALIGN - 1)? & !(DATA_ALIGN - 1))
+/// Offset of a cache-mode block's [`Policy`] word: after the header and
+/// the key, 8-byte aligned.
+fn policy_offset(key_len: usize) -> Option<usize> {
+    Some(HEADER.checked_add(key_len)?.checked_add(POLICY - 1)? & !(POLICY - 1))
+}
+
+/// Offset of the data from the allocation start: after the header, the
+/// key and the policy word if there is one, padded to [`DATA_ALIGN`].
+fn data_offset(key_len: usize, policy: bool) -> Option<usize> {
+    let end = if policy {
+        policy_offset(key_len)?.checked_add(POLICY)?
+    } else {
+        HEADER.checked_add(key_len)?
+    };
+    Some(end.checked_add(DATA_ALIGN - 1)? & !(DATA_ALIGN - 1))
 }
 
 /// Whether a block of `data_len` bytes keeps its data in a separate
@@ -107,13 +136,13 @@ fn is_large(data_len: usize) -> bool {
 /// The first allocation of a block (all of it for a small block); its
 /// size is rounded for the per-thread recycling cache (see
 /// [`crate::recycle::round`]).
-fn layout_for(key_len: usize, data_len: usize) -> Option<Layout> {
+fn layout_for(key_len: usize, data_len: usize, policy: bool) -> Option<Layout> {
     let inline = if is_large(data_len) {
         std::mem::size_of::<*mut u8>()
     } else {
         data_len
     };
-    let size = recycle::round(data_offset(key_len)?.checked_add(inline)?)?;
+    let size = recycle::round(data_offset(key_len, policy)?.checked_add(inline)?)?;
     Layout::from_size_align(size, DATA_ALIGN).ok()
 }
 
@@ -122,13 +151,14 @@ impl Block {
     /// [`MAX_KEY_LEN`] are [`Error::InvalidKey`].
     #[cfg(test)]
     pub(crate) fn try_new(key: &[u8], data: &[u8]) -> Result<Block> {
-        Block::try_new_in(key, data, false)
+        Block::try_new_in(key, data, false, false)
     }
 
     /// [`try_new`](Self::try_new) for a store that holds more than the
-    /// cache when `cold` (see [`large::copy_in`]).
-    pub(crate) fn try_new_in(key: &[u8], data: &[u8], cold: bool) -> Result<Block> {
-        let mut block = Block::alloc(key, data.len(), false)?;
+    /// cache when `cold` (see [`large::copy_in`]), with a [`Policy`] word
+    /// when `policy`.
+    pub(crate) fn try_new_in(key: &[u8], data: &[u8], cold: bool, policy: bool) -> Result<Block> {
+        let mut block = Block::alloc(key, data.len(), false, policy)?;
         // SAFETY: `alloc` left exactly `data.len()` writable bytes after the
         // key; the block is not shared yet.
         unsafe { large::copy_in(block.data_ptr_mut(), data.as_ptr(), data.len(), cold) };
@@ -137,14 +167,14 @@ impl Block {
 
     /// A new block of `len` zero bytes under `key`, for the caller to fill
     /// through [`Block::data_mut`] before sharing it.
-    pub(crate) fn try_zeroed(key: &[u8], len: usize) -> Result<Block> {
-        Block::alloc(key, len, true)
+    pub(crate) fn try_zeroed(key: &[u8], len: usize, policy: bool) -> Result<Block> {
+        Block::alloc(key, len, true, policy)
     }
 
     /// Allocates a block with its header and key written and room for
     /// `data_len` data bytes, zeroed if `zeroed` (left uninitialised
     /// otherwise: the caller must write them before reading).
-    fn alloc(key: &[u8], data_len: usize, zeroed: bool) -> Result<Block> {
+    fn alloc(key: &[u8], data_len: usize, zeroed: bool, policy: bool) -> Result<Block> {
         let key_len = u32::try_from(key.len()).map_err(|_| Error::InvalidKey {
             len: key.len(),
             max_len: MAX_KEY_LEN,
@@ -154,7 +184,7 @@ impl Block {
                 .saturating_add(key.len() as u64)
                 .saturating_add(data_len as u64),
         };
-        let layout = layout_for(key.len(), data_len).ok_or_else(oom)?;
+        let layout = layout_for(key.len(), data_len, policy).ok_or_else(oom)?;
         let large = is_large(data_len);
         let data = if large {
             NonNull::new(large::alloc(data_len, zeroed)).ok_or_else(oom)?
@@ -177,11 +207,19 @@ impl Block {
             ptr.as_ptr().write(Header {
                 refs: AtomicU32::new(1),
                 key_len,
-                data_len,
+                data_len: if policy {
+                    data_len | HAS_POLICY
+                } else {
+                    data_len
+                },
             });
             ptr::copy_nonoverlapping(key.as_ptr(), raw.add(HEADER), key.len());
+            if policy {
+                let at = raw.add(policy_offset(key.len()).expect("checked by layout_for"));
+                at.cast::<Policy>().write(Policy::new(u64::from(u32::MAX)));
+            }
             if large {
-                let at = raw.add(data_offset(key.len()).expect("checked by layout_for"));
+                let at = raw.add(data_offset(key.len(), policy).expect("checked by layout_for"));
                 at.cast::<*mut u8>().write(data.as_ptr());
             }
         }
@@ -217,16 +255,39 @@ impl Block {
         }
     }
 
+    fn has_policy(&self) -> bool {
+        self.header().data_len & HAS_POLICY != 0
+    }
+
+    /// The block's eviction state, for a block made with one.
+    #[inline]
+    pub(crate) fn policy(&self) -> Option<&Policy> {
+        if !self.has_policy() {
+            return None;
+        }
+        // The offset was computed without overflow when the block was made.
+        let offset = (HEADER + self.header().key_len as usize + POLICY - 1) & !(POLICY - 1);
+        // SAFETY: a block with HAS_POLICY was allocated with an initialised
+        // policy word, 8-byte aligned, at this offset; it is only ever
+        // accessed atomically.
+        Some(unsafe { &*self.ptr.as_ptr().cast::<u8>().add(offset).cast::<Policy>() })
+    }
+
     fn data_start(&self) -> *const u8 {
         let h = self.header();
         // The offset was computed without overflow when the block was made.
-        let offset = (HEADER + h.key_len as usize + DATA_ALIGN - 1) & !(DATA_ALIGN - 1);
+        let end = if self.has_policy() {
+            ((HEADER + h.key_len as usize + POLICY - 1) & !(POLICY - 1)) + POLICY
+        } else {
+            HEADER + h.key_len as usize
+        };
+        let offset = (end + DATA_ALIGN - 1) & !(DATA_ALIGN - 1);
         // SAFETY: the data, or for a large block its address (written at
         // allocation and never changed), starts at this offset, inside the
         // allocation.
         unsafe {
             let at = self.ptr.as_ptr().cast::<u8>().add(offset);
-            if is_large(h.data_len) {
+            if is_large(self.len()) {
                 at.cast::<*const u8>().read()
             } else {
                 at
@@ -235,12 +296,13 @@ impl Block {
     }
 
     pub(crate) fn data(&self) -> &[u8] {
-        // SAFETY: data_len initialised bytes start at `data_start`.
-        unsafe { std::slice::from_raw_parts(self.data_start(), self.header().data_len) }
+        // SAFETY: len() initialised bytes start at `data_start`.
+        unsafe { std::slice::from_raw_parts(self.data_start(), self.len()) }
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.header().data_len
+        self.header().data_len & !HAS_POLICY
     }
 
     /// Gives up this reference as a raw pointer (for the C ABI): the start
@@ -293,14 +355,17 @@ impl Drop for Block {
                 _ => return,
             }
         }
-        let h = self.header();
-        if is_large(h.data_len) {
+        let (key_len, len, policy) = (
+            self.header().key_len as usize,
+            self.len(),
+            self.has_policy(),
+        );
+        if is_large(len) {
             // SAFETY: this was the last reference; a large block's data came
             // from `large::alloc` with its length.
-            unsafe { large::dealloc(self.data_start().cast_mut(), h.data_len) };
+            unsafe { large::dealloc(self.data_start().cast_mut(), len) };
         }
-        let layout =
-            layout_for(h.key_len as usize, h.data_len).expect("layout was valid at allocation");
+        let layout = layout_for(key_len, len, policy).expect("layout was valid at allocation");
         // SAFETY: this was the last reference; the allocation came from
         // `recycle::alloc` with this layout.
         unsafe { recycle::dealloc(self.ptr.cast::<u8>(), layout) };
@@ -350,8 +415,21 @@ mod tests {
                 "key_len {key_len}"
             );
             assert_eq!((b.key(), b.data()), (&key[..], &b"data"[..]));
-            let mut z = Block::try_zeroed(&key, 3).unwrap();
+            let mut z = Block::try_zeroed(&key, 3, false).unwrap();
             assert_eq!(z.data_mut().unwrap().as_ptr() as usize % DATA_ALIGN, 0);
+            for large in [false, true] {
+                let len = if large { LARGE_MIN } else { 3 };
+                let data = vec![7; len];
+                let c = Block::try_new_in(&key, &data, false, true).unwrap();
+                assert_eq!(c.data().as_ptr() as usize % DATA_ALIGN, 0);
+                assert_eq!((c.key(), c.data(), c.len()), (&key[..], &data[..], len));
+                let p = c.policy().expect("a policy word");
+                assert_eq!(p as *const Policy as usize % POLICY, 0);
+                assert_eq!(p.load(atomic::Ordering::Relaxed), u64::from(u32::MAX));
+                p.store(5, atomic::Ordering::Relaxed);
+                assert_eq!(c.data(), &data[..], "the word is apart from the data");
+                assert!(b.policy().is_none());
+            }
         }
     }
 
@@ -364,7 +442,7 @@ mod tests {
             let c = b.clone();
             drop(b);
             assert_eq!(c.data(), &data[..]);
-            let mut z = Block::try_zeroed(b"k", len).unwrap();
+            let mut z = Block::try_zeroed(b"k", len, false).unwrap();
             let bytes = z.data_mut().unwrap();
             assert!(bytes.iter().all(|&x| x == 0));
             bytes.copy_from_slice(&data);
@@ -395,7 +473,7 @@ mod tests {
 
     #[test]
     fn impossible_size_is_out_of_memory() {
-        assert!(layout_for(usize::MAX, 1).is_none());
-        assert!(layout_for(isize::MAX as usize, 0).is_none());
+        assert!(layout_for(usize::MAX, 1, false).is_none());
+        assert!(layout_for(isize::MAX as usize, 0, true).is_none());
     }
 }

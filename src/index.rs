@@ -44,6 +44,11 @@ pub(crate) struct Index {
 /// every bit, where the old hash's low bits (hashbrown's tag bytes after
 /// the rotation in `table_hash`) clumped on short keys.
 #[inline]
+pub(crate) fn key_hash(key: &[u8]) -> u64 {
+    hash(key)
+}
+
+#[inline]
 fn hash(key: &[u8]) -> u64 {
     use std::hash::BuildHasher;
     foldhash::fast::FixedState::with_seed(0x6a09_e667_f3bc_c909).hash_one(key)

@@ -50,6 +50,7 @@ struct ReadmeDoctests;
 struct GuideDoctests;
 
 mod block;
+mod cache;
 mod counters;
 mod error;
 mod fault;

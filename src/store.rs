@@ -31,9 +31,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use bytes::Bytes;
 
 use crate::block::{Block, DataView};
+use crate::cache::{self, Cache, Verdict};
 use crate::counters::Counters;
 use crate::error::{Error, Result};
-use crate::index::{Index, Keys, WriteShard};
+use crate::index::{key_hash, Index, Keys, WriteShard};
 use crate::large;
 use crate::listing::{Deleted, Listing};
 use crate::order::{KeyOrder, BATCH};
@@ -46,7 +47,8 @@ pub const DEFAULT_MAX_KEY_LEN: usize = 1024;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
     /// Cap on the sum of all block sizes (what `total_size` reports).
-    /// Writes that would exceed it fail with [`Error::StoreFull`].
+    /// Writes that would exceed it fail with [`Error::StoreFull`], unless
+    /// [`evict`](Self::evict) is set.
     pub max_bytes: u64,
     /// Cap on one block's size. Larger writes fail with
     /// [`Error::BlockTooLarge`].
@@ -55,6 +57,19 @@ pub struct Options {
     /// [`Error::InvalidKey`]. 0 selects [`DEFAULT_MAX_KEY_LEN`]; values
     /// above 2^32 - 1 (the longest key a block can hold) act as 2^32 - 1.
     pub max_key_len: usize,
+    /// Cache mode: a write that would take `total_size` over `max_bytes`
+    /// evicts other blocks to make room instead of failing, and fails with
+    /// [`Error::StoreFull`] only for a block larger than `max_bytes` itself.
+    /// Which blocks go is decided by S3-FIFO (see the README): blocks read
+    /// since they were written stay longer than blocks never read again.
+    /// Without `max_bytes` there is nothing to evict for, and the store
+    /// behaves as without this flag.
+    ///
+    /// A block evicted while someone holds it (a `Bytes` from a read, a C
+    /// pin, a Go stream in progress) stays valid and unchanged for them;
+    /// its bytes no longer count in `total_size`, so the process can hold
+    /// more than `max_bytes` by the size of evicted blocks still held.
+    pub evict: bool,
 }
 
 /// An unpublished block from [`MemoryStore::reserve`]: fill it through
@@ -120,6 +135,21 @@ pub struct Stats {
     pub max_key_len: usize,
     /// Whether the store has been closed.
     pub closed: bool,
+    /// Whether the store evicts (see [`Options::evict`]).
+    pub evict: bool,
+    /// Reads of a key that was stored: every `read`, `read_range`,
+    /// `read_into` and `read_range_into` (and in the C ABI and Go, every
+    /// pin and stream) counts one hit or one [`misses`](Self::misses),
+    /// whatever its result once the block is found; `stat` and `exists`
+    /// count neither. Kept after close.
+    pub hits: u64,
+    /// Reads of a key that was not stored (they fail with
+    /// [`Error::NotFound`]).
+    pub misses: u64,
+    /// Blocks evicted to make room (cache mode only).
+    pub evictions: u64,
+    /// Sum of the sizes of the blocks evicted.
+    pub evicted_bytes: u64,
 }
 
 /// A thread-safe in-memory block store.
@@ -142,6 +172,8 @@ pub struct MemoryStore {
     index: Index,
     order: KeyOrder,
     counters: Counters,
+    /// Present in cache mode (`evict` with a `max_bytes` cap).
+    cache: Option<Cache>,
     closed: AtomicBool,
     /// See [`beyond_cache`](Self::beyond_cache).
     beyond_cache: AtomicBool,
@@ -192,6 +224,7 @@ impl MemoryStore {
             index: Index::new(),
             order: KeyOrder::default(),
             counters: Counters::new(options.max_bytes),
+            cache: (options.evict && options.max_bytes != 0).then(|| Cache::new(options.max_bytes)),
             closed: AtomicBool::new(false),
             beyond_cache: AtomicBool::new(false),
             max_bytes: options.max_bytes,
@@ -212,6 +245,7 @@ impl MemoryStore {
             max_bytes: self.max_bytes,
             max_block_size: self.max_block_size,
             max_key_len: self.max_key_len,
+            evict: self.cache.is_some(),
         }
     }
 
@@ -243,10 +277,32 @@ impl MemoryStore {
         shard.get(key).map(f).ok_or(Error::NotFound)
     }
 
+    /// [`with_block`](Self::with_block) for a read of the block's data:
+    /// counts a hit or a miss, and in cache mode tells the policy.
+    #[inline]
+    fn with_read<R>(&self, key: &[u8], f: impl FnOnce(&Block) -> R) -> Result<R> {
+        self.check_key(key)?;
+        let shard = self.index.read(key);
+        self.check_open()?;
+        match shard.get(key) {
+            Some(block) => {
+                self.counters.hit();
+                if let Some(policy) = block.policy() {
+                    cache::touch(policy);
+                }
+                Ok(f(block))
+            }
+            None => {
+                self.counters.miss();
+                Err(Error::NotFound)
+            }
+        }
+    }
+
     /// A shared reference to the block under `key`, taken under the read
-    /// lock and used after it is released.
+    /// lock and used after it is released; counts as a read.
     pub(crate) fn get(&self, key: &[u8]) -> Result<Block> {
-        self.with_block(key, Block::clone)
+        self.with_read(key, Block::clone)
     }
 
     /// Copies `[start, end)` of the block's data (clamped as
@@ -260,7 +316,7 @@ impl MemoryStore {
         range: impl FnOnce(usize) -> Result<(usize, usize)>,
         buf: &mut [u8],
     ) -> Result<usize> {
-        let pinned = self.with_block(key, |b| {
+        let pinned = self.with_read(key, |b| {
             let (start, end) = range(b.len())?;
             // A buffer too small fails here without copying, so it needs no pin.
             if end - start <= COPY_UNDER_LOCK_MAX || buf.len() < end - start {
@@ -291,9 +347,13 @@ impl MemoryStore {
         self.check_write(key, data.len() as u64)?;
         // The copy happens here, before any lock is taken.
         let cold = data.len() >= large::STREAM_MIN && self.beyond_cache();
+        if let Some(cache) = &self.cache {
+            let block = Block::try_new_in(key, data, cold, true)?;
+            return self.publish_evicting(cache, block);
+        }
         let (block, shard) = self
             .index
-            .write_after(key, || Block::try_new_in(key, data, cold))?;
+            .write_after(key, || Block::try_new_in(key, data, cold, false))?;
         self.publish_locked(block, shard)
     }
 
@@ -337,7 +397,7 @@ impl MemoryStore {
         self.check_write(key, len as u64)?;
         let shard = self.index.read(key);
         self.check_open()?;
-        if self.max_bytes != 0 {
+        if self.max_bytes != 0 && self.cache.is_none() {
             // Fail before the caller fills a block that cannot fit in the
             // store as it is now; the commit checks again.
             let old = shard.get(key).map_or(0, |b| b.len() as u64);
@@ -347,7 +407,7 @@ impl MemoryStore {
         }
         drop(shard);
         Ok(Reservation {
-            block: Block::try_zeroed(key, len)?,
+            block: Block::try_zeroed(key, len, self.cache.is_some())?,
         })
     }
 
@@ -424,8 +484,160 @@ impl MemoryStore {
     /// Inserts a built block, replacing any block under its key, within
     /// `max_bytes`. The replaced block is freed after the lock is released.
     fn publish(&self, block: Block) -> Result<()> {
+        if let Some(cache) = &self.cache {
+            return self.publish_evicting(cache, block);
+        }
         let shard = self.index.write(block.key());
         self.publish_locked(block, shard)
+    }
+
+    /// [`publish`](Self::publish) in cache mode: makes room first,
+    /// evicting other blocks while no shard lock is held, then publishes
+    /// under the block's shard lock. The room taken is the new size less
+    /// the size of the block it replaces, as seen just before; if that
+    /// block changed by the time the lock is taken and the total would go
+    /// over the cap, it starts again. A write never evicts the block it
+    /// replaces. On an error the parameters drop in reverse order, the
+    /// guards before the block, so nothing is freed under a lock.
+    fn publish_evicting(&self, cache: &Cache, mut block: Block) -> Result<()> {
+        if block.policy().is_none() {
+            // A reservation from a store without cache mode: copied once
+            // into a block that can carry the policy's state.
+            block = Block::try_new_in(block.key(), block.data(), false, true)?;
+        }
+        let size = block.len() as u64;
+        let (mut shard, old) = loop {
+            let seen = {
+                let shard = self.index.read(block.key());
+                shard.get(block.key()).map_or(0, |b| b.len() as u64)
+            };
+            let room = self.make_room(cache, size.saturating_sub(seen), block.key())?;
+            let shard = self.index.write(block.key());
+            self.check_open()?;
+            let old = shard
+                .get(block.key())
+                .map(|b| (b.len() as u64, policy_of(b).load(Ordering::Relaxed)));
+            let old_size = old.map_or(0, |(len, _)| len);
+            // The room and the replaced block make way for the new block.
+            if self.counters.reserve(old_size + room.size, size).is_ok() {
+                room.keep();
+                break (shard, old);
+            }
+        };
+        let Some((_, word)) = old else {
+            return self.insert_evicting(cache, block, shard, size);
+        };
+        // A replacement keeps the replaced block's entry and read count.
+        policy_of(&block).store(word, Ordering::Relaxed);
+        let old = shard.swap(block).expect("found above under the same lock");
+        drop(shard);
+        drop(old);
+        Ok(())
+    }
+
+    /// Stores a block under a new key, whose `size` bytes the caller took
+    /// from the cap: into the key order, the eviction queues and the
+    /// shard. Any of them can fail to allocate, and then nothing is stored
+    /// and the bytes go back.
+    fn insert_evicting(
+        &self,
+        cache: &Cache,
+        block: Block,
+        mut shard: WriteShard<'_>,
+        size: u64,
+    ) -> Result<()> {
+        let key = block.key();
+        let slot = match self.order.insert(key) {
+            Ok(()) => cache
+                .insert(key, size, key_hash(key))
+                .inspect_err(|_| self.order.remove(key)),
+            Err(e) => Err(e),
+        };
+        let slot = match slot {
+            Ok(slot) => slot,
+            Err(e) => {
+                self.counters.remove(0, size);
+                return Err(e);
+            }
+        };
+        policy_of(&block).store(u64::from(slot), Ordering::Relaxed);
+        if let Err((e, block)) = shard.insert(block) {
+            self.order.remove(block.key());
+            cache.remove(slot);
+            self.counters.remove(0, size);
+            drop(shard);
+            drop(block);
+            return Err(e);
+        }
+        self.counters.record(1, size as i64);
+        Ok(())
+    }
+
+    /// Takes `size` bytes from the cap, evicting blocks (never the one
+    /// under `writing`) until they fit. The bytes go back when the
+    /// returned guard drops, unless kept.
+    fn make_room(&self, cache: &Cache, size: u64, writing: &[u8]) -> Result<Room<'_>> {
+        loop {
+            if self.counters.reserve(0, size).is_ok() {
+                return Ok(Room {
+                    counters: &self.counters,
+                    size,
+                    kept: std::cell::Cell::new(false),
+                });
+            }
+            if !self.evict_one(cache, writing)? {
+                // Nothing left to evict: the bytes are held by writes in
+                // flight, which give them back or publish in a moment.
+                self.check_open()?;
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// Evicts one block, as the policy chooses; `false` when there is none
+    /// to evict. Blocks it looks at and keeps are moved in the queues.
+    fn evict_one(&self, cache: &Cache, writing: &[u8]) -> Result<bool> {
+        let mut key = cache.evicting();
+        loop {
+            let Some(slot) = cache.candidate(&mut key, writing)? else {
+                return Ok(false);
+            };
+            let mut shard = self.index.write(&key);
+            self.check_open()?;
+            let Some(block) = shard.get(&key) else {
+                // Deleted since the queues named it; its entry is gone too.
+                continue;
+            };
+            let word = policy_of(block).load(Ordering::Relaxed);
+            if cache::slot_of(word) != slot {
+                // Deleted and written again since the queues named it: the
+                // entry named was freed (and perhaps reused by this key).
+                continue;
+            }
+            match cache.decide(slot, word, block.len() as u64, key_hash(&key)) {
+                Verdict::Keep(word) => policy_of(block).store(word, Ordering::Relaxed),
+                Verdict::Evict => {
+                    let block = shard.take(&key).expect("found above");
+                    self.order.remove(&key);
+                    self.counters.remove(1, block.len() as u64);
+                    cache.evicted(block.len() as u64);
+                    drop(shard);
+                    drop(block);
+                    return Ok(true);
+                }
+            }
+        }
+    }
+
+    /// Removes `block`'s entry from the eviction queues (cache mode), for a
+    /// block being deleted under its shard lock.
+    fn forget(&self, block: &Block) {
+        if let (Some(cache), Some(policy)) = (&self.cache, block.policy()) {
+            let slot = cache::slot_of(policy.load(Ordering::Relaxed));
+            if slot != cache::NO_SLOT {
+                cache.remove(slot);
+            }
+        }
     }
 
     /// [`publish`](Self::publish) with the block's shard already locked.
@@ -557,6 +769,7 @@ impl MemoryStore {
             let removed = shard.take(key);
             if let Some(b) = &removed {
                 self.order.remove(key);
+                self.forget(b);
                 self.counters.remove(1, b.len() as u64);
             }
             removed
@@ -605,6 +818,7 @@ impl MemoryStore {
                     continue;
                 };
                 self.order.remove(key);
+                self.forget(&block);
                 self.counters.remove(1, block.len() as u64);
                 block
             };
@@ -699,7 +913,8 @@ impl MemoryStore {
             }
             self.closed.store(true, Ordering::Relaxed);
             self.counters.clear();
-            let keys = self.order.take_all();
+            let entries = self.cache.as_ref().map(Cache::clear);
+            let keys = (self.order.take_all(), entries);
             let blocks = shards
                 .iter_mut()
                 .map(|s| std::mem::take(&mut **s))
@@ -753,6 +968,7 @@ impl MemoryStore {
     pub fn stats(&self) -> Stats {
         let options = self.options();
         let _shards = self.index.read_all();
+        let (evictions, evicted_bytes) = self.cache.as_ref().map_or((0, 0), Cache::evictions);
         Stats {
             block_count: self.block_count(),
             total_size: self.total_size(),
@@ -760,8 +976,42 @@ impl MemoryStore {
             max_block_size: options.max_block_size,
             max_key_len: options.max_key_len,
             closed: self.is_closed(),
+            evict: options.evict,
+            hits: self.counters.hits(),
+            misses: self.counters.misses(),
+            evictions,
+            evicted_bytes,
         }
     }
+}
+
+/// Bytes taken from the cap for a write in cache mode; given back on drop
+/// unless the write [`keep`](Room::keep)s them.
+struct Room<'a> {
+    counters: &'a Counters,
+    size: u64,
+    kept: std::cell::Cell<bool>,
+}
+
+impl Room<'_> {
+    fn keep(&self) {
+        self.kept.set(true);
+    }
+}
+
+impl Drop for Room<'_> {
+    fn drop(&mut self) {
+        if !self.kept.get() {
+            self.counters.remove(0, self.size);
+        }
+    }
+}
+
+/// A cache-mode block's policy word.
+fn policy_of(block: &Block) -> &crate::block::Policy {
+    block
+        .policy()
+        .expect("cache-mode blocks carry a policy word")
 }
 
 /// Resolves a (offset, length) request against a block of `size` bytes.

@@ -234,6 +234,10 @@ fn run_step(store: &MemoryStore, op: &str, args: &[&str]) -> Result<String, Stri
             let open = if s.closed { "closed" } else { "open" };
             format!("{} {} {open}", s.block_count, s.total_size)
         }
+        "evictions" => {
+            let s = store.stats();
+            format!("{} {}", s.evictions, s.evicted_bytes)
+        }
         "health" => unit(store.health_check()),
         "close" => {
             store.close();
@@ -265,6 +269,7 @@ fn options(words: &[&str]) -> Result<Options, String> {
             "max_bytes" => o.max_bytes = value,
             "max_block_size" => o.max_block_size = value,
             "max_key_len" => o.max_key_len = value as usize,
+            "evict" => o.evict = value != 0,
             _ => return Err(format!("unknown option {name}")),
         }
     }

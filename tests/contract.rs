@@ -220,7 +220,8 @@ fn default_options_have_no_caps_but_key_length() {
         Options {
             max_bytes: 0,
             max_block_size: 0,
-            max_key_len: DEFAULT_MAX_KEY_LEN
+            max_key_len: DEFAULT_MAX_KEY_LEN,
+            evict: false,
         }
     );
     assert_eq!(DEFAULT_MAX_KEY_LEN, 1024);
@@ -244,6 +245,7 @@ fn errors_carry_their_details() {
         max_bytes: 20,
         max_block_size: 12,
         max_key_len: 4,
+        ..Options::default()
     });
     store.write("d", b"0123456789").unwrap();
     let mut small = [0xEEu8; 3];
@@ -306,6 +308,7 @@ fn options_are_reported_as_given() {
         max_bytes: 1000,
         max_block_size: 100,
         max_key_len: 16,
+        ..Options::default()
     };
     let store = with(opts);
     assert_eq!(store.options(), opts);
@@ -631,6 +634,7 @@ fn reserve_checks_key_and_limits_before_allocating() {
         max_bytes: 100,
         max_block_size: 50,
         max_key_len: 4,
+        ..Options::default()
     });
     assert!(matches!(
         store.reserve("", 1),

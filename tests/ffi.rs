@@ -51,8 +51,9 @@ fn options_struct_size_covers_only_the_fields_given() {
     let all = blockmem_options {
         struct_size: 0,
         max_bytes: 1000,
-        max_block_size: 100,
+        max_block_size: 700,
         max_key_len: 10,
+        evict: true,
     };
     let word = size_of::<usize>();
     // Every size from the bare size field to the whole struct: a field is
@@ -65,11 +66,78 @@ fn options_struct_size_covers_only_the_fields_given() {
         let covered = |end: usize| size >= end;
         let want = (
             if covered(word + 8) { 1000 } else { 0 },
-            if covered(word + 16) { 100 } else { 0 },
+            if covered(word + 16) { 700 } else { 0 },
             if covered(word + 24) { 10 } else { 1024 },
         );
-        assert_eq!(Handle::with(&o).limits(), want, "struct_size {size}");
+        let h = Handle::with(&o);
+        assert_eq!(h.limits(), want, "struct_size {size}");
+        // Two blocks of 600 bytes: the second fits under a cap of 1000
+        // only by evicting the first.
+        let write = |key: &[u8]| {
+            let data = [7u8; 600];
+            // SAFETY: a live handle and two slices borrowed for the call.
+            unsafe { blockmem_write(h.p(), key.as_ptr(), key.len(), data.as_ptr(), data.len()) }
+        };
+        assert_eq!(write(b"a"), BLOCKMEM_STATUS_OK);
+        let want = if !covered(word + 8) || covered(word + 25) {
+            BLOCKMEM_STATUS_OK
+        } else {
+            BLOCKMEM_STATUS_STORE_FULL
+        };
+        assert_eq!(write(b"b"), want, "struct_size {size}");
     }
+}
+
+#[test]
+fn cache_stats_fill_only_the_fields_given() {
+    let o = blockmem_options {
+        struct_size: size_of::<blockmem_options>(),
+        max_bytes: 10,
+        evict: true,
+        ..Default::default()
+    };
+    let h = Handle::with(&o);
+    let (mut buf, mut n) = ([0u8; 8], 0);
+    for (key, data) in [(&b"a"[..], &[1u8; 6][..]), (b"b", &[2; 6])] {
+        // SAFETY: a live handle and two slices borrowed for the call.
+        let st = unsafe { blockmem_write(h.p(), key.as_ptr(), 1, data.as_ptr(), data.len()) };
+        assert_eq!(st, BLOCKMEM_STATUS_OK);
+        // SAFETY: a live handle, a key, a buffer and a writable length.
+        let st = unsafe { blockmem_read(h.p(), key.as_ptr(), 1, buf.as_mut_ptr(), 8, &mut n) };
+        assert_eq!(st, BLOCKMEM_STATUS_OK);
+    }
+    // SAFETY: as above; "a" was evicted.
+    let st = unsafe { blockmem_read(h.p(), b"a".as_ptr(), 1, buf.as_mut_ptr(), 8, &mut n) };
+    assert_eq!(st, BLOCKMEM_STATUS_NOT_FOUND);
+    let word = size_of::<usize>();
+    for size in word..=size_of::<blockmem_cache_stats>() {
+        let mut s = blockmem_cache_stats {
+            struct_size: size,
+            hits: 99,
+            misses: 99,
+            evictions: 99,
+            evicted_bytes: 99,
+        };
+        // SAFETY: a live handle and a struct of at least `size` bytes.
+        let st = unsafe { blockmem_store_cache_stats(h.p(), &mut s) };
+        assert_eq!(st, BLOCKMEM_STATUS_OK);
+        let covered = |end: usize, v: u64| if size >= end { v } else { 99 };
+        let got = (s.hits, s.misses, s.evictions, s.evicted_bytes);
+        let want = (
+            covered(word + 8, 2),
+            covered(word + 16, 1),
+            covered(word + 24, 1),
+            covered(word + 32, 6),
+        );
+        assert_eq!(got, want, "struct_size {size}");
+    }
+    let mut s = blockmem_cache_stats::default();
+    // SAFETY: a live handle; `struct_size` 0 is refused before any write.
+    let st = unsafe { blockmem_store_cache_stats(h.p(), &mut s) };
+    assert_eq!(st, BLOCKMEM_STATUS_INVALID_ARGUMENT);
+    // SAFETY: NULL out-pointer, refused.
+    let st = unsafe { blockmem_store_cache_stats(h.p(), null_mut()) };
+    assert_eq!(st, BLOCKMEM_STATUS_INVALID_ARGUMENT);
 }
 
 #[cfg(feature = "fault-injection")]

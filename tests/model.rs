@@ -3,6 +3,13 @@
 //! of the contract; every result, error, output buffer and counter must
 //! agree after every step.
 //!
+//! In cache mode (`evict`) the model cannot know which blocks the policy
+//! evicts, so it learns it: after each write it drops the keys the store
+//! no longer holds, and checks that a write is the only thing that evicts,
+//! that it never evicts the block it wrote, that the store's eviction
+//! counters account for exactly what went, and everything else as without
+//! eviction: no stored block changes, and the cap always holds.
+//!
 //! Keys and prefixes come from a tiny alphabet that includes 0x00 and 0xFF,
 //! so keys collide, prefixes overlap and the prefix-range edge cases
 //! (trailing 0xFF, empty prefix) come up often.
@@ -99,11 +106,13 @@ fn options() -> impl Strategy<Value = Options> {
         prop_oneof![2 => Just(0u64), 1 => 8u64..=80],
         prop_oneof![2 => Just(0u64), 1 => 1u64..=24],
         prop_oneof![2 => Just(0usize), 1 => 1usize..=4],
+        prop_oneof![2 => Just(false), 1 => Just(true)],
     )
-        .prop_map(|(max_bytes, max_block_size, max_key_len)| Options {
+        .prop_map(|(max_bytes, max_block_size, max_key_len, evict)| Options {
             max_bytes,
             max_block_size,
             max_key_len,
+            evict,
         })
 }
 
@@ -114,6 +123,11 @@ struct Model {
     max_bytes: u64,
     max_block_size: u64,
     max_key_len: usize,
+    /// Cache mode: a write over the cap evicts instead of failing.
+    evict: bool,
+    /// Reads that found their key, and reads that did not.
+    hits: u64,
+    misses: u64,
 }
 
 type Entries = Vec<(Vec<u8>, u64)>;
@@ -130,6 +144,9 @@ impl Model {
             } else {
                 o.max_key_len
             },
+            evict: o.evict && o.max_bytes != 0,
+            hits: 0,
+            misses: 0,
         }
     }
 
@@ -175,7 +192,7 @@ impl Model {
         self.open()?;
         let old = self.blocks.get(key).map_or(0, |d| d.len() as u64);
         let needed = self.total() - old + size;
-        if self.max_bytes != 0 && needed > self.max_bytes {
+        if self.max_bytes != 0 && needed > self.max_bytes && !self.evict {
             return Err(Error::StoreFull {
                 needed,
                 max: self.max_bytes,
@@ -194,8 +211,19 @@ impl Model {
             .ok_or(Error::NotFound)
     }
 
-    fn range(&self, key: &[u8], offset: u64, length: u64) -> Result<&[u8], Error> {
-        let data = self.get(key)?;
+    /// [`get`](Self::get) for a read of the data, which counts a hit or a
+    /// miss once the key is valid and the store open.
+    fn read(&mut self, key: &[u8]) -> Result<&[u8], Error> {
+        match self.get(key) {
+            Ok(_) => self.hits += 1,
+            Err(Error::NotFound) => self.misses += 1,
+            Err(_) => {}
+        }
+        self.get(key)
+    }
+
+    fn range(&mut self, key: &[u8], offset: u64, length: u64) -> Result<&[u8], Error> {
+        let data = self.read(key)?;
         let size = data.len() as u64;
         if offset > size {
             return Err(Error::InvalidRange { offset, size });
@@ -280,16 +308,39 @@ fn run(options: Options, ops: &[Op]) -> Result<(), TestCaseError> {
         let at = format!("step {step}: {op:?}");
         match op {
             Op::Write(k, d) => {
+                let before = store.stats();
                 prop_assert_eq!(store.write(k, d), model.write(k, d), "{}", at);
+                if model.evict {
+                    // Learn what the write evicted.
+                    let gone: Vec<Vec<u8>> = model
+                        .blocks
+                        .keys()
+                        .filter(|key| !store.exists(key).unwrap_or(true))
+                        .cloned()
+                        .collect();
+                    let mut bytes = 0;
+                    for key in &gone {
+                        prop_assert!(key != k, "{}: the written block was evicted", at);
+                        bytes += model.blocks.remove(key).unwrap().len() as u64;
+                    }
+                    let after = store.stats();
+                    prop_assert_eq!(
+                        after.evictions - before.evictions,
+                        gone.len() as u64,
+                        "{}",
+                        at
+                    );
+                    prop_assert_eq!(after.evicted_bytes - before.evicted_bytes, bytes, "{}", at);
+                }
             }
             Op::Read(k) => {
                 let got = store.read(k).map(|b| b.to_vec());
-                prop_assert_eq!(got, model.get(k).map(<[u8]>::to_vec), "{}", at);
+                prop_assert_eq!(got, model.read(k).map(<[u8]>::to_vec), "{}", at);
             }
             Op::ReadInto(k, cap) => {
                 let mut buf = vec![FILL; *cap];
                 let got = store.read_into(k, &mut buf);
-                let (want, want_buf) = Model::into_buf(model.get(k), *cap);
+                let (want, want_buf) = Model::into_buf(model.read(k), *cap);
                 prop_assert_eq!(got, want, "{}", at);
                 prop_assert_eq!(buf, want_buf, "{}: buffer contents", at);
             }
@@ -377,6 +428,18 @@ fn run(options: Options, ops: &[Op]) -> Result<(), TestCaseError> {
         prop_assert_eq!(store.total_size(), model.total(), "{}: total_size", at);
         prop_assert!(options.max_bytes == 0 || store.total_size() <= options.max_bytes);
         prop_assert_eq!(store.is_closed(), model.closed, "{}: closed", at);
+        let stats = store.stats();
+        prop_assert_eq!(
+            (stats.hits, stats.misses),
+            (model.hits, model.misses),
+            "{}: hits, misses",
+            at
+        );
+        prop_assert!(
+            model.evict || stats.evictions == 0,
+            "{}: evicted without cache mode",
+            at
+        );
     }
     // Finally, the whole content, block by block.
     if !model.closed {
@@ -426,6 +489,7 @@ fn fixed_sequences_match_model() {
                 max_bytes: 10,
                 max_block_size: 6,
                 max_key_len: 2,
+                evict: false,
             },
             vec![
                 Op::Write(b"a".to_vec(), vec![1; 6]),

@@ -108,6 +108,9 @@ impl Drop for AddressLimit {
 
 const SOURCE_LEN: usize = 1 << 30;
 const MARGIN: u64 = 128 << 20;
+/// Larger than [`MARGIN`], so a copy of a key this long cannot be made
+/// under the limit.
+const HUGE_KEY: usize = 192 << 20;
 
 #[test]
 fn out_of_memory_is_a_typed_error_and_changes_nothing() {
@@ -131,6 +134,17 @@ fn out_of_memory_is_a_typed_error_and_changes_nothing() {
         long_key[4092..].copy_from_slice(&i.to_be_bytes());
         many.write(&long_key, b"").unwrap();
     }
+    // A cache whose only block has a key larger than the margin: making
+    // room for another block means copying that key (the eviction queues
+    // name their blocks by key), which cannot be allocated.
+    let cache = MemoryStore::with_options(Options {
+        max_bytes: 1000,
+        max_key_len: HUGE_KEY,
+        evict: true,
+        ..Options::default()
+    });
+    let huge_key = vec![b'h'; HUGE_KEY];
+    cache.write(&huge_key, [1u8; 600]).unwrap();
     let source = Source::map(SOURCE_LEN);
     let big = source.bytes();
 
@@ -170,6 +184,17 @@ fn out_of_memory_is_a_typed_error_and_changes_nothing() {
     assert_eq!(many.stat(&long_key), Ok(0));
     assert_eq!(many.list_page("", None::<&[u8]>, 3).unwrap().len(), 3);
 
+    // Running out of memory while evicting: a typed error, and nothing
+    // changed, not even the block that was about to go.
+    assert!(matches!(
+        cache.write("small", [2u8; 600]),
+        Err(Error::OutOfMemory { .. })
+    ));
+    assert_eq!((cache.block_count(), cache.total_size()), (1, 600));
+    assert_eq!(cache.stat(&huge_key), Ok(600));
+    assert_eq!(cache.read("small"), Err(Error::NotFound));
+    assert_eq!(cache.stats().evictions, 0);
+
     // Nothing changed, and small operations still work under the limit.
     assert_eq!(store.block_count(), 2);
     assert_eq!(store.total_size(), 1005);
@@ -183,6 +208,11 @@ fn out_of_memory_is_a_typed_error_and_changes_nothing() {
     capped.write("small", b"ok").unwrap();
 
     drop(guard);
+    // With the limit lifted, the eviction goes through.
+    cache.write("small", [2u8; 600]).unwrap();
+    assert_eq!(cache.stat(&huge_key), Err(Error::NotFound));
+    assert!(cache.total_size() <= 1000);
+    assert!(cache.stats().evictions >= 1);
     // With the limit lifted, the deletion goes through.
     let all = many.delete_by_prefix("kkkk").unwrap();
     assert_eq!((all.blocks, many.block_count()), (1 << 16, 0));

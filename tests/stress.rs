@@ -389,6 +389,137 @@ fn byte_capped_store_under_concurrent_writers() {
     assert_recount(&store);
 }
 
+/// Cache mode under 4 writers of mixed sizes (24 bytes to 64 KiB), a
+/// reader holding zero-copy reads across evictions, a lister and a prefix
+/// deleter: `total_size` never passes the cap (sampled all along and
+/// checked in consistent `stats()` snapshots), no write is refused, every
+/// read is a whole, correct block (or not found: evicted), a block held
+/// while it is evicted stays unchanged, and the counters account for
+/// every block in the end.
+#[test]
+fn cache_mode_holds_its_cap_under_concurrent_writers() {
+    const MAX: u64 = 512 * 1024;
+    const WRITERS: u64 = 4;
+    let store = Arc::new(MemoryStore::with_options(Options {
+        max_bytes: MAX,
+        evict: true,
+        ..Options::default()
+    }));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (store, stop) = (store.clone(), stop.clone());
+        thread::spawn(move || {
+            let mut max_seen = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let total = store.total_size();
+                assert!(total <= MAX, "total_size {total} over the cap {MAX}");
+                let s = store.stats();
+                assert!(s.total_size <= MAX, "stats: {s:?}");
+                max_seen = max_seen.max(total);
+            }
+            max_seen
+        })
+    };
+    let deadline = Instant::now() + Duration::from_millis(800);
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = store.clone();
+            thread::spawn(move || {
+                let mut rng = Rng::new(300 + w);
+                let mut version = 0u32;
+                let mut writes = 0u64;
+                while Instant::now() < deadline {
+                    let key = format!("g{}/w{w}/{:03}", rng.below(4), rng.below(200)).into_bytes();
+                    version += 1;
+                    let words = match rng.below(10) {
+                        0 => 3 + rng.below(8192) as usize,
+                        _ => 3 + rng.below(256) as usize,
+                    };
+                    let data = payload::make(&key, version, words);
+                    let r = if rng.below(4) == 0 {
+                        store.write_with(&key, data.len(), |buf| {
+                            buf.copy_from_slice(&data);
+                            Ok::<(), Error>(())
+                        })
+                    } else {
+                        store.write(&key, &data)
+                    };
+                    r.unwrap_or_else(|e| panic!("write {} bytes: {e:?}", data.len()));
+                    writes += 1;
+                }
+                writes
+            })
+        })
+        .collect();
+    let reader = {
+        let store = store.clone();
+        thread::spawn(move || {
+            let mut rng = Rng::new(7);
+            let mut held: Vec<(Vec<u8>, blockmem::Bytes)> = Vec::new();
+            let (mut hits, mut misses) = (0u64, 0u64);
+            while Instant::now() < deadline {
+                let key = format!(
+                    "g{}/w{}/{:03}",
+                    rng.below(4),
+                    rng.below(WRITERS),
+                    rng.below(200)
+                );
+                match store.read(&key) {
+                    Ok(b) => {
+                        payload::verify(key.as_bytes(), &b).unwrap();
+                        hits += 1;
+                        if held.len() < 64 {
+                            held.push((key.into_bytes(), b));
+                        }
+                    }
+                    Err(Error::NotFound) => misses += 1,
+                    Err(e) => panic!("read: {e:?}"),
+                }
+                if rng.below(16) == 0 {
+                    // Blocks held across evictions still hold their bytes.
+                    for (key, b) in held.drain(..) {
+                        payload::verify(&key, &b).unwrap();
+                    }
+                }
+            }
+            (hits, misses)
+        })
+    };
+    let pruner = {
+        let store = store.clone();
+        thread::spawn(move || {
+            let mut rng = Rng::new(11);
+            while Instant::now() < deadline {
+                let prefix = format!("g{}/", rng.below(4));
+                let listing = store.list(&prefix).unwrap();
+                assert!(listing.keys().all(|k| k.starts_with(prefix.as_bytes())));
+                if rng.below(8) == 0 {
+                    store.delete_by_prefix(format!("{prefix}w0/")).unwrap();
+                }
+            }
+        })
+    };
+    let writes: u64 = writers.into_iter().map(|h| h.join().unwrap()).sum();
+    let (hits, misses) = reader.join().unwrap();
+    pruner.join().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let max_seen = sampler.join().unwrap();
+    let s = store.stats();
+    eprintln!("writes {writes}, reads {hits} hit / {misses} missed, max seen {max_seen}, {s:?}");
+    assert!(
+        s.evictions > 0 && s.evicted_bytes > 0,
+        "nothing was evicted: {s:?}"
+    );
+    assert!(max_seen > MAX / 2, "the cap was never approached");
+    assert!(s.hits >= hits && s.misses >= misses, "{s:?}");
+    assert!(s.total_size <= MAX);
+    assert_recount(&store);
+    // Every block left is whole and correct.
+    for (key, _) in store.list("").unwrap().iter() {
+        payload::verify(key, &store.read(key).unwrap()).unwrap();
+    }
+}
+
 /// The payload checks above are what make the stress tests meaningful, so
 /// they must reject every kind of bad read.
 #[test]

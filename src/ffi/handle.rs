@@ -47,6 +47,32 @@ pub struct blockmem_options {
     /// 4294967295 (2^32 - 1, the longest key a block can hold) act as
     /// 4294967295.
     pub max_key_len: u64,
+    /// Cache mode: a write that would take the total over `max_bytes`
+    /// evicts other blocks instead of failing; only a block larger than
+    /// `max_bytes` itself gets `BLOCKMEM_STATUS_STORE_FULL`. A pinned block
+    /// that is evicted stays valid for its pin; its bytes stop counting in
+    /// the total. No effect without `max_bytes`.
+    pub evict: bool,
+}
+
+/// Read and eviction counters of a store, filled by
+/// `blockmem_store_cache_stats`. Set `struct_size` to
+/// `sizeof(blockmem_cache_stats)` before the call: the library writes only
+/// the fields that lie within it, so newer libraries can add fields.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct blockmem_cache_stats {
+    /// `sizeof(blockmem_cache_stats)` as the caller knows it.
+    pub struct_size: usize,
+    /// Reads that found their key: every read, range read, read into a
+    /// buffer and pin counts one hit or one miss. Kept after close.
+    pub hits: u64,
+    /// Reads of a key that was not stored.
+    pub misses: u64,
+    /// Blocks evicted to make room (cache mode).
+    pub evictions: u64,
+    /// Sum of the sizes of the evicted blocks.
+    pub evicted_bytes: u64,
 }
 
 /// Counters and limits of a store, filled by `blockmem_store_stats`.
@@ -123,6 +149,10 @@ unsafe fn read_options(options: *const blockmem_options) -> Result<Options, bloc
     }
     // Read each field that lies wholly within `struct_size`; a field the
     // caller's struct does not (fully) have stays 0, its default.
+    let flag = |offset: usize| -> bool {
+        // SAFETY: read only when the byte lies within `struct_size`.
+        offset < given && unsafe { options.cast::<u8>().add(offset).read() } != 0
+    };
     let field = |offset: usize| -> u64 {
         if offset + size_of::<u64>() > given {
             return 0;
@@ -141,6 +171,7 @@ unsafe fn read_options(options: *const blockmem_options) -> Result<Options, bloc
         max_block_size: field(offset_of!(blockmem_options, max_block_size)),
         max_key_len: usize::try_from(field(offset_of!(blockmem_options, max_key_len)))
             .unwrap_or(usize::MAX),
+        evict: flag(offset_of!(blockmem_options, evict)),
     })
 }
 
@@ -266,6 +297,59 @@ pub unsafe extern "C" fn blockmem_store_stats(
             max_key_len: s.max_key_len as u64,
             closed: s.closed,
         };
+        Ok(())
+    })
+}
+
+/// Writes the store's read and eviction counters to the caller-owned
+/// `*out_stats`, as far as `out_stats->struct_size` reaches (set it to
+/// `sizeof(blockmem_cache_stats)` first). Works on a closed store.
+///
+/// Returns `INVALID_ARGUMENT` if either pointer is NULL or `struct_size`
+/// is smaller than `sizeof(size_t)`.
+///
+/// # Safety
+/// `store` is a live handle; `out_stats` points to `struct_size` writable
+/// bytes, starting with that field.
+#[no_mangle]
+pub unsafe extern "C" fn blockmem_store_cache_stats(
+    store: *const blockmem_store,
+    out_stats: *mut blockmem_cache_stats,
+) -> blockmem_status {
+    catch_status(|| {
+        // SAFETY: per this function's `# Safety` section.
+        let store = unsafe { try_ref(store) }?;
+        if out_stats.is_null() {
+            return Err(BLOCKMEM_STATUS_INVALID_ARGUMENT);
+        }
+        // SAFETY: non-NULL; the caller provides at least the size field.
+        let given = unsafe { out_stats.cast::<usize>().read_unaligned() };
+        if given < size_of::<usize>() {
+            return Err(BLOCKMEM_STATUS_INVALID_ARGUMENT);
+        }
+        let s = store.stats();
+        let fields = [
+            (offset_of!(blockmem_cache_stats, hits), s.hits),
+            (offset_of!(blockmem_cache_stats, misses), s.misses),
+            (offset_of!(blockmem_cache_stats, evictions), s.evictions),
+            (
+                offset_of!(blockmem_cache_stats, evicted_bytes),
+                s.evicted_bytes,
+            ),
+        ];
+        for (offset, value) in fields {
+            if offset + size_of::<u64>() <= given {
+                // SAFETY: the field lies within the caller's `struct_size`
+                // writable bytes.
+                unsafe {
+                    out_stats
+                        .cast::<u8>()
+                        .add(offset)
+                        .cast::<u64>()
+                        .write_unaligned(value)
+                };
+            }
+        }
         Ok(())
     })
 }

@@ -116,10 +116,10 @@ static inline int check_report(const char *program)
 /* A string literal as a (pointer, length) key, without its NUL. */
 #define KEY(lit) (const uint8_t *)(lit), (sizeof(lit) - 1)
 
-/* Creates a store with the given limits (0 = none / default), or exits:
- * every test needs one. */
-static inline blockmem_store *new_store(uint64_t max_bytes, uint64_t max_block_size,
-                                 uint64_t max_key_len)
+/* Creates a store with the given limits (0 = none / default), in cache
+ * mode if evict, or exits: every test needs one. */
+static inline blockmem_store *new_store_evicting(uint64_t max_bytes, uint64_t max_block_size,
+                                                 uint64_t max_key_len, bool evict)
 {
     blockmem_options opts;
     blockmem_store *store = NULL;
@@ -130,11 +130,19 @@ static inline blockmem_store *new_store(uint64_t max_bytes, uint64_t max_block_s
     opts.max_bytes = max_bytes;
     opts.max_block_size = max_block_size;
     opts.max_key_len = max_key_len;
+    opts.evict = evict;
     if (blockmem_store_new(&opts, &store) != BLOCKMEM_STATUS_OK || !store) {
         fprintf(stderr, "blockmem_store_new failed\n");
         exit(2);
     }
     return store;
+}
+
+/* A store with the given limits (0 = none / default), or exits. */
+static inline blockmem_store *new_store(uint64_t max_bytes, uint64_t max_block_size,
+                                        uint64_t max_key_len)
+{
+    return new_store_evicting(max_bytes, max_block_size, max_key_len, false);
 }
 
 /* Fills buf[0..len) with first, first + step, first + 2 * step, ...

@@ -21,4 +21,10 @@ _Static_assert(BLOCKMEM_STATUS_PANIC == 10, "numbers are stable");
 /* struct_size comes first so a library can read it from any version. */
 _Static_assert(offsetof(blockmem_options, struct_size) == 0, "layout");
 _Static_assert(offsetof(blockmem_options, max_bytes) == sizeof(size_t), "layout");
-_Static_assert(sizeof(blockmem_options) == sizeof(size_t) + 3 * sizeof(uint64_t), "layout");
+/* Fields are only ever appended: an older caller's struct_size covers a
+ * prefix of them. */
+_Static_assert(offsetof(blockmem_options, evict) == sizeof(size_t) + 3 * sizeof(uint64_t), "layout");
+_Static_assert(offsetof(blockmem_cache_stats, struct_size) == 0, "layout");
+_Static_assert(offsetof(blockmem_cache_stats, hits) == sizeof(size_t), "layout");
+_Static_assert(offsetof(blockmem_cache_stats, evicted_bytes) ==
+                   sizeof(size_t) + 3 * sizeof(uint64_t), "layout");

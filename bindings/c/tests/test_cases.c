@@ -19,7 +19,7 @@
 #define CANARY 0xEE
 
 enum op_id { WRITE, STREAM, READ, GET, RANGE, INTO, RANGE_INTO, STAT, EXISTS, DELETE,
-             DELETE_PREFIX, LIST, PAGE, COUNT, SIZE, STATS, HEALTH, CLOSE };
+             DELETE_PREFIX, LIST, PAGE, COUNT, SIZE, STATS, HEALTH, CLOSE, EVICTIONS };
 
 /* Each operation's arguments (b: a byte string, n: a number) and the shape
  * of its result (b, n, and o: ok, t: true|false, s: open|closed, m:
@@ -36,7 +36,7 @@ static const struct op {
     [LIST] = {"list", "b", "L"},         [PAGE] = {"page", "bbn", "Lm"},
     [COUNT] = {"count", "", "n"},        [SIZE] = {"size", "", "n"},
     [STATS] = {"stats", "", "nns"},      [HEALTH] = {"health", "", "o"},
-    [CLOSE] = {"close", "", "o"},
+    [CLOSE] = {"close", "", "o"},        [EVICTIONS] = {"evictions", "", "nn"},
 };
 
 /* By status; 1 to 8 are the error names a case may expect. */
@@ -63,7 +63,7 @@ struct step {
 struct test_case {
     int line;
     char *name;
-    uint64_t max_bytes, max_block_size, max_key_len;
+    uint64_t max_bytes, max_block_size, max_key_len, evict;
     struct step *steps;
     size_t n_steps;
 };
@@ -270,15 +270,16 @@ static void parse_line(char *line, struct test_case **cases, size_t *n_cases)
             uint64_t *field = !eq ? NULL
                 : !strncmp(w, "max_bytes=", 10)      ? &c->max_bytes
                 : !strncmp(w, "max_block_size=", 15) ? &c->max_block_size
-                : !strncmp(w, "max_key_len=", 12)    ? &c->max_key_len : NULL;
+                : !strncmp(w, "max_key_len=", 12)    ? &c->max_key_len
+                : !strncmp(w, "evict=", 6)           ? &c->evict : NULL;
             if (!field || !parse_u64(eq + 1, field))
-                malformed("want NAME=N, NAME one of max_bytes, max_block_size, max_key_len");
+                malformed("want NAME=N, NAME one of max_bytes, max_block_size, max_key_len, evict");
         }
     } else {
         enum op_id op = 0;
-        while (op <= CLOSE && !is_word(&t[0], ops[op].name))
+        while (op <= EVICTIONS && !is_word(&t[0], ops[op].name))
             op++;
-        if (op > CLOSE)
+        if (op > EVICTIONS)
             malformed("unknown operation");
         if (!c)
             malformed("a step before the first case");
@@ -431,6 +432,13 @@ static int32_t run_op(const blockmem_store *store, const struct step *step, stru
         break;
     case HEALTH: st = blockmem_health_check(store); break;
     case CLOSE: st = blockmem_store_close(store); break;
+    case EVICTIONS: {
+        blockmem_cache_stats cs = {.struct_size = sizeof cs};
+        if ((st = blockmem_store_cache_stats(store, &cs)) == BLOCKMEM_STATUS_OK)
+            str_add(got, "%llu %llu", (unsigned long long)cs.evictions,
+                    (unsigned long long)cs.evicted_bytes);
+        break;
+    }
     }
     if (st != BLOCKMEM_STATUS_OK || (got->n == 0 && ops[step->op].want[0] == 'o'))
         str_add(got, "%s", status_name(st));
@@ -493,7 +501,8 @@ static char *snapshot(const blockmem_store *store)
 
 static void run_case(const struct test_case *c)
 {
-    blockmem_store *store = new_store(c->max_bytes, c->max_block_size, c->max_key_len);
+    blockmem_store *store = new_store_evicting(c->max_bytes, c->max_block_size, c->max_key_len,
+                                               c->evict != 0);
     cur_case = c->name;
     cur_line = c->line;
     cur_op = "case";

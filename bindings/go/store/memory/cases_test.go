@@ -42,6 +42,7 @@ var caseOps = map[string]string{
 	"into": "bn", "range_into": "bnn", "stat": "b", "exists": "b",
 	"delete": "b", "delete_prefix": "b", "list": "b", "page": "bbn",
 	"count": "", "size": "", "stats": "", "health": "", "close": "",
+	"evictions": "",
 }
 
 // caseWords are the words of expectations besides numbers and error names.
@@ -194,6 +195,9 @@ func runCaseStep(t *testing.T, s *memory.Store, st caseStep) (got string, err er
 	case "stats":
 		x := s.Stats()
 		got = fmt.Sprint(x.BlockCount, " ", x.TotalSize, " ", map[bool]string{true: "closed", false: "open"}[x.Closed])
+	case "evictions":
+		x := s.Stats()
+		got = fmt.Sprint(x.Evictions, " ", x.EvictedBytes)
 	case "health":
 		got, err = "ok", s.HealthCheck(ctx)
 	case "close":
@@ -334,6 +338,8 @@ func parseCases(data string) ([]contractCase, error) {
 					opts.MaxBlockSize = x
 				case name == "max_key_len":
 					opts.MaxKeyLen = int(x)
+				case name == "evict":
+					opts.Evict = x != 0
 				default:
 					err = fmt.Errorf("unknown option %q", name)
 				}

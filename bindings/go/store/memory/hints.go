@@ -47,6 +47,8 @@ package memory
 #cgo nocallback blockmem_stat
 #cgo noescape blockmem_status_str
 #cgo nocallback blockmem_status_str
+#cgo noescape blockmem_store_cache_stats
+#cgo nocallback blockmem_store_cache_stats
 #cgo noescape blockmem_store_close
 #cgo nocallback blockmem_store_close
 #cgo noescape blockmem_store_free

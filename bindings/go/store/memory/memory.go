@@ -92,9 +92,20 @@ var _ store.BlockStore = (*Store)(nil)
 // bytes. Negative values are rejected by NewWithOptions.
 type Options struct {
 	// MaxBytes caps the sum of all block sizes (what TotalSize reports).
-	// A write that would exceed it fails with store.ErrStoreFull; a
-	// replacement counts as total - old size + new size.
+	// A write that would exceed it fails with store.ErrStoreFull (unless
+	// Evict is set); a replacement counts as total - old size + new size.
 	MaxBytes int64
+	// Evict turns the store into a cache: a write that would take
+	// TotalSize over MaxBytes evicts other blocks instead of failing, and
+	// store.ErrStoreFull comes back only for a block larger than MaxBytes
+	// itself. The policy is S3-FIFO: blocks read since they were written
+	// outlast blocks never read again, and a one-pass scan does not flush
+	// the blocks that are read often. A write never evicts the block it
+	// replaces. Stats reports Hits, Misses, Evictions and EvictedBytes.
+	// A block evicted during ReadBlockTo, or held by a slice ReadBlock
+	// returned, is unaffected; its bytes stop counting in TotalSize. No
+	// effect without MaxBytes.
+	Evict bool
 	// MaxBlockSize caps one block's size; larger writes fail with
 	// store.ErrBlockTooLarge.
 	MaxBlockSize int64
@@ -168,6 +179,7 @@ func NewWithOptions(opts Options) (*Store, error) {
 	copts.max_bytes = C.uint64_t(opts.MaxBytes)
 	copts.max_block_size = C.uint64_t(opts.MaxBlockSize)
 	copts.max_key_len = C.uint64_t(opts.MaxKeyLen)
+	copts.evict = C.bool(opts.Evict)
 	var h *C.blockmem_store
 	if err := s.check("NewWithOptions", C.blockmem_store_new(&copts, &h)); err != nil {
 		return nil, err
@@ -571,6 +583,15 @@ type Stats struct {
 	MaxBlockSize int64 // effective block size limit (0 = none)
 	MaxKeyLen    int   // effective key length limit (never 0)
 	Closed       bool  // whether Close has been called
+
+	// Reads since the store was made, kept after Close: every ReadBlock,
+	// ReadBlockRange, ReadBlockInto, ReadBlockRangeInto, ReadBlockTo and
+	// ReadBlockRangeTo that reached the store counts one hit (the key was
+	// stored, whatever the call returned) or one miss
+	// (store.ErrBlockNotFound). Stat and Exists count neither.
+	Hits, Misses int64
+	// Blocks evicted to make room (Options.Evict), and their bytes.
+	Evictions, EvictedBytes int64
 }
 
 // Stats returns the counters and effective limits as one snapshot. After
@@ -582,7 +603,11 @@ func (s *Store) Stats() Stats {
 		return Stats{Closed: true} // not the shared closed handle's limits
 	}
 	var cs C.blockmem_stats
+	cc := C.blockmem_cache_stats{struct_size: C.size_t(unsafe.Sizeof(C.blockmem_cache_stats{}))}
 	st := C.blockmem_store_stats(s.handle(), &cs)
+	if st == C.BLOCKMEM_STATUS_OK {
+		st = C.blockmem_store_cache_stats(s.handle(), &cc)
+	}
 	runtime.KeepAlive(s)
 	if st != C.BLOCKMEM_STATUS_OK {
 		return Stats{Closed: true}
@@ -594,5 +619,9 @@ func (s *Store) Stats() Stats {
 		MaxBlockSize: int64(cs.max_block_size),
 		MaxKeyLen:    int(cs.max_key_len),
 		Closed:       bool(cs.closed),
+		Hits:         int64(cc.hits),
+		Misses:       int64(cc.misses),
+		Evictions:    int64(cc.evictions),
+		EvictedBytes: int64(cc.evicted_bytes),
 	}
 }
