@@ -26,14 +26,13 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use blockmem::MemoryStore;
 
 mod common;
 use bytes::Bytes;
-use common::{config, Scatter};
+use common::{config, timed_threads, Scatter};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use dashmap::DashMap;
 use parking_lot::RwLock;
@@ -279,30 +278,6 @@ fn prefix_interference(c: &mut Criterion) {
         assert!(rounds > 0, "the prefix thread never ran");
     }
     g.finish();
-}
-
-/// Per-operation time of `threads` threads each running `op(thread, i)`
-/// `iters` times at once.
-fn timed_threads(threads: usize, iters: u64, op: impl Fn(usize, u64) + Sync) -> Duration {
-    let start = Barrier::new(threads);
-    let op = &op;
-    let start = &start;
-    let total: Duration = std::thread::scope(|s| {
-        let runs: Vec<_> = (0..threads)
-            .map(|t| {
-                s.spawn(move || {
-                    start.wait();
-                    let t0 = Instant::now();
-                    for i in 0..iters {
-                        op(t, i);
-                    }
-                    t0.elapsed()
-                })
-            })
-            .collect();
-        runs.into_iter().map(|r| r.join().unwrap()).sum()
-    });
-    total / threads as u32
 }
 
 fn threads(c: &mut Criterion) {

@@ -13,7 +13,7 @@
 
 use std::hint::black_box;
 
-use blockmem::MemoryStore;
+use blockmem::{MemoryStore, Options};
 
 mod common;
 use common::{config, file_store, Scatter};
@@ -402,9 +402,98 @@ fn large_index(c: &mut Criterion) {
     g.finish();
 }
 
+/// Cache mode against store mode, side by side:
+/// - `store_*` / `cache_*` 1KB and 64KB: overwrites and hits on 64 keys
+///   (the cache's cap far above what they hold, so nothing is evicted);
+/// - `cache_*_threads` 1KB hits from 1 and 2 threads, each on its own 64
+///   keys, for the scaling efficiency of a hit;
+/// - `store_overwrite/64KB`: a store-mode overwrite of a random key among
+///   [`CACHE_SET_BYTES`]; `cache_evicting/64KB`: a write to a cache capped
+///   at [`CACHE_SET_BYTES`] from a key space twice as large, in a scattered
+///   order, so at steady state about every write evicts a block.
+fn cache(c: &mut Criterion) {
+    let mut g = c.benchmark_group("cache");
+    let cached = |max_bytes: u64| {
+        MemoryStore::with_options(Options {
+            max_bytes,
+            evict: true,
+            ..Options::default()
+        })
+    };
+    let keys: Vec<String> = (0..64).map(|i| format!("share/content/file-0/block-{i}")).collect();
+    for (name, size) in [("1KB", KIB), ("64KB", 64 * KIB)] {
+        g.throughput(Throughput::Bytes(size as u64));
+        let data = payload(size);
+        for (mode, store) in [("store", MemoryStore::new()), ("cache", cached(1 << 40))] {
+            for k in &keys {
+                store.write(k, &data).unwrap();
+            }
+            let mut i = 0;
+            g.bench_function(BenchmarkId::new(format!("{mode}_write"), name), |b| {
+                b.iter(|| {
+                    i = (i + 1) % keys.len();
+                    store.write(&keys[i], black_box(&data)).unwrap()
+                })
+            });
+            let mut buf = vec![0u8; size];
+            g.bench_function(BenchmarkId::new(format!("{mode}_read_into"), name), |b| {
+                b.iter(|| {
+                    i = (i + 1) % keys.len();
+                    store.read_into(&keys[i], black_box(&mut buf)).unwrap()
+                })
+            });
+        }
+    }
+    let data = payload(KIB);
+    let store = cached(1 << 40);
+    let own: Vec<Vec<String>> = (0..2)
+        .map(|t| (0..64).map(|i| format!("t{t}/share/content/file-0/block-{i}")).collect())
+        .collect();
+    for k in own.iter().flatten() {
+        store.write(k, &data).unwrap();
+    }
+    for n in [1, 2] {
+        g.bench_function(BenchmarkId::new("cache_read_into_threads", format!("1KB_{n}t")), |b| {
+            b.iter_custom(|iters| {
+                common::timed_threads(n, iters, |t, i| {
+                    let mut buf = [0u8; 1024];
+                    store.read_into(&own[t][i as usize % 64], &mut buf).unwrap();
+                    black_box(&buf);
+                })
+            })
+        });
+    }
+    drop(store);
+    let size = 64 * KIB;
+    g.throughput(Throughput::Bytes(size as u64));
+    let data = payload(size);
+    let n = CACHE_SET_BYTES / size;
+    let (keys, store) = file_store(n, &data);
+    let mut at = Scatter(0x9e37_79b9_7f4a_7c15);
+    g.bench_function(BenchmarkId::new("store_overwrite", "64KB"), |b| {
+        b.iter(|| store.write(&keys[at.next(n)], black_box(&data)).unwrap())
+    });
+    drop(store);
+    let store = cached(CACHE_SET_BYTES as u64);
+    let keys: Vec<String> = (0..2 * n)
+        .map(|i| format!("share/content/file-{}/block-{}", i / 8, i % 8))
+        .collect();
+    for k in &keys {
+        store.write(k, &data).unwrap();
+    }
+    g.bench_function(BenchmarkId::new("cache_evicting", "64KB"), |b| {
+        b.iter(|| store.write(&keys[at.next(2 * n)], black_box(&data)).unwrap())
+    });
+    g.finish();
+}
+
+/// The cap of the evicting cache benchmark, and the size of its store-mode
+/// reference.
+const CACHE_SET_BYTES: usize = 64 * MIB;
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = write, read, read_into, range, stat, list_prefix, delete_prefix, large_set, large_index
+    targets = write, read, read_into, range, stat, list_prefix, delete_prefix, large_set, large_index, cache
 }
 criterion_main!(benches);

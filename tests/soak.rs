@@ -29,6 +29,7 @@ use common::payload::{self, Rng};
 
 // ---------------------------------------------------------------- configuration
 
+#[derive(Clone)]
 struct Config {
     duration: Duration,
     threads: usize,
@@ -304,13 +305,36 @@ fn final_check(shared: &Shared) -> Result<(u64, u64), String> {
 #[ignore = "runs for a minute by default; see the module docs"]
 fn soak() {
     let cfg = config().unwrap_or_else(|e| panic!("soak: {e}"));
+    let store_mode = phase(cfg.clone(), false);
+    // Then the same load on a cache (a third as long): writes evict
+    // instead of failing, and every other check holds.
+    let cache_mode = phase(
+        Config {
+            duration: cfg.duration / 3,
+            ..cfg
+        },
+        true,
+    );
+    assert!(store_mode && cache_mode, "soak failed; see the reports above");
+}
+
+/// One run of the load; prints its report and returns whether it passed.
+fn phase(cfg: Config, evict: bool) -> bool {
+    let evict = evict && cfg.max_bytes != 0;
     println!(
-        "soak: {} threads, {:?}, {} keys in {} groups, max_bytes {}, seed {}",
-        cfg.threads, cfg.duration, cfg.keys, GROUPS, cfg.max_bytes, cfg.seed
+        "soak{}: {} threads, {:?}, {} keys in {} groups, max_bytes {}, seed {}",
+        if evict { " in cache mode" } else { "" },
+        cfg.threads,
+        cfg.duration,
+        cfg.keys,
+        GROUPS,
+        cfg.max_bytes,
+        cfg.seed
     );
     let shared = Arc::new(Shared {
         store: MemoryStore::with_options(Options {
             max_bytes: cfg.max_bytes,
+            evict,
             ..Options::default()
         }),
         cfg,
@@ -369,6 +393,7 @@ fn soak() {
     }
     let elapsed = start.elapsed();
     let peak = sampler.join().unwrap_or(0);
+    let stats = shared.store.stats();
     let check = final_check(&shared);
 
     let ops: u64 = total.ops.iter().sum();
@@ -402,6 +427,18 @@ fn soak() {
         }
         Err(e) => println!("final recount: FAILED: {e}"),
     }
+    if evict {
+        println!(
+            "cache: {} hits, {} misses, {} evictions ({:.1} MiB)",
+            stats.hits,
+            stats.misses,
+            stats.evictions,
+            stats.evicted_bytes as f64 / (1 << 20) as f64
+        );
+        if total.store_full != 0 || stats.evictions == 0 {
+            println!("cache mode: writes refused or nothing evicted");
+        }
+    }
     println!("errors: {}", total.errors);
     println!("verification failures: {}", total.verify_failures);
     if panicked > 0 {
@@ -416,7 +453,8 @@ fn soak() {
         && panicked == 0
         && failures.is_empty()
         && check.is_ok()
-        && ops > 0;
+        && ops > 0
+        && (!evict || (total.store_full == 0 && stats.evictions > 0));
     println!("{}", if pass { "PASS" } else { "FAIL" });
-    assert!(pass, "soak failed; see the report above");
+    pass
 }

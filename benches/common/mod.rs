@@ -3,7 +3,8 @@
 
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
 
 use blockmem::MemoryStore;
 use criterion::Criterion;
@@ -41,4 +42,28 @@ pub fn file_store(blocks: usize, data: &[u8]) -> (Vec<String>, MemoryStore) {
         store.write(k, data).unwrap();
     }
     (keys, store)
+}
+
+/// Per-operation time of `threads` threads each running `op(thread, i)`
+/// `iters` times at once.
+pub fn timed_threads(threads: usize, iters: u64, op: impl Fn(usize, u64) + Sync) -> Duration {
+    let start = Barrier::new(threads);
+    let op = &op;
+    let start = &start;
+    let total: Duration = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    start.wait();
+                    let t0 = Instant::now();
+                    for i in 0..iters {
+                        op(t, i);
+                    }
+                    t0.elapsed()
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).sum()
+    });
+    total / threads as u32
 }

@@ -223,9 +223,10 @@ func main() {
 	keys := flag.Int("keys", 1024, "distinct keys")
 	maxSize := flag.Int("max-size", 128<<10, "largest block body in bytes")
 	maxBytes := flag.Int64("max-bytes", 0, "store byte limit (0: none)")
+	evict := flag.Bool("evict", false, "cache mode: with -max-bytes, writes evict instead of failing")
 	flag.Parse()
 
-	s, err := memory.NewWithOptions(memory.Options{MaxBytes: *maxBytes})
+	s, err := memory.NewWithOptions(memory.Options{MaxBytes: *maxBytes, Evict: *evict})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(2)
@@ -236,6 +237,10 @@ func main() {
 	k.run(*workers, start.Add(*duration), false, nil)
 	elapsed := time.Since(start)
 	blocks, bytes := k.check()
+	cache := s.Stats()
+	if *evict && *maxBytes > 0 && (k.c.full.Load() != 0 || cache.Evictions == 0) {
+		k.fail("cache mode: %d writes refused, %d evictions", k.c.full.Load(), cache.Evictions)
+	}
 
 	// Close while workers run.
 	closeStart := time.Now()
@@ -255,6 +260,10 @@ func main() {
 	fmt.Printf("  writes %d (store full %d), full reads %d (verified %d), range reads %d, stats %d, deletes %d, prefix deletes %d, list pages %d\n",
 		c.writes.Load(), c.full.Load(), c.reads.Load(), c.verified.Load(), c.ranges.Load(), c.stats.Load(), c.deletes.Load(), c.prefixDeletes.Load(), c.lists.Load())
 	fmt.Printf("  after the timed phase: %d blocks, %d bytes; recount and every block verified\n", blocks, bytes)
+	if *evict {
+		fmt.Printf("  cache mode: %d hits, %d misses, %d evictions (%d bytes)\n",
+			cache.Hits, cache.Misses, cache.Evictions, cache.EvictedBytes)
+	}
 	if n := c.failures.Load(); n > 0 {
 		fmt.Printf("FAIL: %d check failures\n", n)
 		for _, f := range k.failList {
