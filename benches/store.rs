@@ -420,7 +420,9 @@ fn cache(c: &mut Criterion) {
             ..Options::default()
         })
     };
-    let keys: Vec<String> = (0..64).map(|i| format!("share/content/file-0/block-{i}")).collect();
+    let keys: Vec<String> = (0..64)
+        .map(|i| format!("share/content/file-0/block-{i}"))
+        .collect();
     for (name, size) in [("1KB", KIB), ("64KB", 64 * KIB)] {
         g.throughput(Throughput::Bytes(size as u64));
         let data = payload(size);
@@ -447,21 +449,28 @@ fn cache(c: &mut Criterion) {
     let data = payload(KIB);
     let store = cached(1 << 40);
     let own: Vec<Vec<String>> = (0..2)
-        .map(|t| (0..64).map(|i| format!("t{t}/share/content/file-0/block-{i}")).collect())
+        .map(|t| {
+            (0..64)
+                .map(|i| format!("t{t}/share/content/file-0/block-{i}"))
+                .collect()
+        })
         .collect();
     for k in own.iter().flatten() {
         store.write(k, &data).unwrap();
     }
     for n in [1, 2] {
-        g.bench_function(BenchmarkId::new("cache_read_into_threads", format!("1KB_{n}t")), |b| {
-            b.iter_custom(|iters| {
-                common::timed_threads(n, iters, |t, i| {
-                    let mut buf = [0u8; 1024];
-                    store.read_into(&own[t][i as usize % 64], &mut buf).unwrap();
-                    black_box(&buf);
+        g.bench_function(
+            BenchmarkId::new("cache_read_into_threads", format!("1KB_{n}t")),
+            |b| {
+                b.iter_custom(|iters| {
+                    common::timed_threads(n, iters, |t, i| {
+                        let mut buf = [0u8; 1024];
+                        store.read_into(&own[t][i as usize % 64], &mut buf).unwrap();
+                        black_box(&buf);
+                    })
                 })
-            })
-        });
+            },
+        );
     }
     drop(store);
     let size = 64 * KIB;
@@ -482,7 +491,11 @@ fn cache(c: &mut Criterion) {
         store.write(k, &data).unwrap();
     }
     g.bench_function(BenchmarkId::new("cache_evicting", "64KB"), |b| {
-        b.iter(|| store.write(&keys[at.next(2 * n)], black_box(&data)).unwrap())
+        b.iter(|| {
+            store
+                .write(&keys[at.next(2 * n)], black_box(&data))
+                .unwrap()
+        })
     });
     g.finish();
 }

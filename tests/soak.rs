@@ -315,7 +315,10 @@ fn soak() {
         },
         true,
     );
-    assert!(store_mode && cache_mode, "soak failed; see the reports above");
+    assert!(
+        store_mode && cache_mode,
+        "soak failed; see the reports above"
+    );
 }
 
 /// One run of the load; prints its report and returns whether it passed.
