@@ -5,10 +5,12 @@ Reads, from the run directory that run.sh fills:
   meta.txt                              "key: value" lines about the run
   criterion/**/new/estimates.json       criterion's own estimates
   go-<name>.csv, go-<name>.txt          benchstat output (CSV and text)
+  cache.csv, cache.md                   benches/cache's hit-ratio run (the
+                                        cache phase; older runs lack them)
 and, from the scaling directory, <N>-cores.csv tables written by scaling.c
 (this machine's and any committed from others), and targets.toml next to
 this script. Tables are the tools' own numbers; the only arithmetic here is
-the ratios the targets name.
+the ratios and differences the targets name.
 """
 
 import argparse
@@ -86,6 +88,41 @@ def load_scaling(path, quiet=False):
     return machine, table
 
 
+# The caches blockmem's cache mode is compared with (benches/cache).
+CACHE_BASELINES = ("lru", "otter", "ristretto")
+
+
+def load_cache(run_dir):
+    """{(trace, cap_pct): {cache: hit_pct}} from the cache phase's cache.csv
+    (# lines are settings), or None when the run has no cache.csv."""
+    path = os.path.join(run_dir, "cache.csv")
+    if not os.path.exists(path):
+        return None
+    out = {}
+    with open(path) as f:
+        for r in csv.DictReader(line for line in f if not line.startswith("#")):
+            out.setdefault((r["trace"], r["cap_pct"]), {})[r["cache"]] = float(r["hit_pct"])
+    return out
+
+
+def cache_margin(cells, trace, versus):
+    """blockmem's hit ratio minus the best baseline's (versus "best") or
+    lru's (versus "lru") at each of trace's capacities, the lowest of them:
+    (points, "at CAP%: blockmem X, BASELINE Y"), or (None, None) if blockmem
+    or the baseline was not run on trace."""
+    worst = None
+    for (t, cap), ratios in cells.items():
+        names = CACHE_BASELINES if versus == "best" else (versus,)
+        base = [(ratios[n], n) for n in names if n in ratios]
+        if t != trace or "blockmem" not in ratios or not base:
+            continue
+        best, name = max(base)
+        margin = ratios["blockmem"] - best
+        if worst is None or margin < worst[0]:
+            worst = (margin, f"at {cap}%: blockmem {ratios['blockmem']:.1f}, {name} {best:.1f}")
+    return worst or (None, None)
+
+
 class Run:
     """Every measurement of one run, looked up by the names targets.toml uses."""
 
@@ -96,10 +133,25 @@ class Run:
             self.go[os.path.basename(path)[3:-4]] = load_benchstat(path)
         own = os.path.join(scaling_dir, f"{len(os.sched_getaffinity(0))}-cores.csv")
         self.scaling = load_scaling(own, quiet=True)[1] if os.path.exists(own) else {}
+        self.cache = load_cache(run_dir) or {}
+
+    def detail(self, name):
+        """(value, note) for a measurement name: the note says where a
+        derived value comes from, or is None."""
+        kind, _, rest = name.partition(":")
+        if kind == "cache":
+            trace, metric = rest.rsplit(":", 1)
+            versus = {"blockmem-best": "best", "blockmem-lru": "lru"}.get(metric)
+            if versus is None:
+                raise ValueError(f"unknown cache measurement in {name!r}")
+            return cache_margin(self.cache, trace, versus)
+        return self.get(name), None
 
     def get(self, name):
         """The value a measurement name refers to, or None if not measured."""
         kind, _, rest = name.partition(":")
+        if kind == "cache":
+            return self.detail(name)[0]
         if kind == "criterion":
             return self.criterion.get(rest)
         if kind == "go":
@@ -125,19 +177,29 @@ def check_targets(run, targets):
     """Rows of (name, goal, measured, result) for every target."""
     rows = []
     for t in expand(targets):
+        note = None
         if "ratio" in t:
             a, b = (run.get(n) for n in t["ratio"])
             value = a / b if a is not None and b else None
             unit = "x"
         else:
-            value, unit = run.get(t["value"]), " " + t.get("unit", "")
+            (value, note), unit = run.detail(t["value"]), " " + t.get("unit", "")
         goals = [f"≥ {t['min']:g}{unit}"] if "min" in t else []
         goals += [f"≤ {t['max']:g}{unit}"] if "max" in t else []
         if value is None:
             measured, result = "not measured", "–"
         else:
             ok = t.get("min", value) <= value <= t.get("max", value)
-            measured, result = f"{value:.3g}{unit}", "PASS" if ok else "**MISS**"
+            # Differences in percentage points read best signed, to the
+            # tables' one decimal, or two where one would equal the goal.
+            shown = f"{value:.3g}"
+            if t.get("unit") == "points":
+                shown = f"{value:+.1f}"
+                if float(shown) in (t.get("min"), t.get("max")):
+                    shown = f"{value:+.2f}"
+            measured, result = f"{shown}{unit}", "PASS" if ok else "**MISS**"
+            if note:
+                measured += f" ({note})"
         rows.append((t["name"], ", ".join(goals) or "–", measured, result if goals else "reference"))
     return rows
 
@@ -218,6 +280,56 @@ def scaling_section(path, chart):
     return out + [f"![throughput against threads]({os.path.basename(chart)})", ""]
 
 
+# The parts of hitratio's markdown (cache.md) the report shows, by heading.
+CACHE_TABLES = ("Traces", "Hit ratio (% of requests)", "Byte hit ratio (% of bytes requested)")
+
+
+def cache_section(run_dir, out_dir):
+    """The cache phase's settings and tables from cache.md, headings one
+    level down, or a note that the run has none."""
+    out = ["## Cache mode: hit ratio", ""]
+    path = os.path.join(run_dir, "cache.md")
+    if not os.path.exists(path):
+        print(f"note: no cache.md in {run_dir}: the report says its cache mode section is missing")
+        return out + ["Missing from this run: its directory has no `cache.md`, which the `cache` phase",
+                      "of `run.sh` writes (runs from before that phase lack it). Run `make bench` again.", ""]
+    with open(path) as f:
+        lines = f.read().splitlines()
+    preamble, sections, current = [], {}, None
+    for line in lines:
+        if line.startswith("## "):
+            current = line[3:].strip()
+            sections[current] = []
+        elif current is None:
+            if not line.startswith("# "):
+                preamble.append(line)
+        else:
+            sections[current].append(line)
+    raw = os.path.relpath(path, out_dir)
+    readme = os.path.relpath(os.path.join(HERE, "..", "cache", "README.md"), out_dir)
+    out += ["blockmem's cache mode (`Options{MaxBytes, Evict: true}` through the Go binding)",
+            "against Go caches of the same byte capacity on synthetic Zipf block traces:",
+            "every request reads its key and, on a miss, writes the block",
+            f"([benches/cache]({readme}), `cmd/hitratio`). The hit ratio counts requests;",
+            "the byte hit ratio weights each request by its block's size. The run's whole",
+            f"output (bytes held, replay times) is in [{raw}]({raw}), its numbers in `cache.csv`.",
+            ""] + [line for line in preamble if line.strip()] + [""]
+    for title in CACHE_TABLES:
+        body = sections.get(title)
+        if body is None:
+            out += [f"### {title}", "", "Not in cache.md.", ""]
+            continue
+        out += [f"### {title}"] + body
+        if out[-1].strip():
+            out.append("")
+    # The capacity check and the run's footer, from the later sections.
+    for body in sections.values():
+        for line in body:
+            if line.startswith(("OVER CAPACITY", "No cache exceeded", "runtime ")):
+                out += [line, ""]
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", required=True, help="run directory")
@@ -231,8 +343,14 @@ def main():
     results = check_targets(run, targets)
     met = sum(r[3] == "PASS" for r in results)
     goals = sum(r[3] != "reference" for r in results)
+    # Without the cache phase's numbers (older runs), its targets go
+    # unmeasured: one note rather than a warning each.
+    cache_targets = {t["name"] for t in expand(targets) if t.get("value", "").startswith("cache:")}
+    if not run.cache:
+        print(f"note: no cache.csv in {args.dir} (the cache phase's numbers):"
+              f" its {len(cache_targets)} targets are not measured")
     for name, _, measured, _ in results:
-        if measured == "not measured":
+        if measured == "not measured" and not (name in cache_targets and not run.cache):
             print(f"warning: target not measured (missing benchmark or misspelt name): {name}")
 
     with open(os.path.join(args.dir, "meta.txt")) as f:
@@ -263,6 +381,7 @@ def main():
             body = f.read().strip()
         name = os.path.basename(path)[3:-4]
         out += [f"## Go: `{name}` (benchstat)", "", "```", body, "```", ""]
+    out += cache_section(args.dir, args.out)
 
     with open(os.path.join(args.out, "REPORT.md"), "w") as f:
         f.write("\n".join(out))

@@ -3,11 +3,12 @@
 #
 #   run.sh PHASE...   phases: build (run info, the C program), build-all
 #                     (the Rust and Go benchmarks), scaling, criterion, go,
-#                     benchstat
+#                     benchstat, cache (hit ratios of the store's cache mode
+#                     against Go caches: benches/cache, built and run here)
 #
 #   DIR             run directory (raw outputs, meta.txt)
 #   SCALING_DIR     where scaling writes <cores>-cores.csv
-#   QUICK           1 for the reduced set
+#   QUICK           1 for the reduced set (cache: hitratio -quick)
 #   SCALING_ARGS    scaling's DURATION_MS RUNS
 #   CRITERION_ARGS  extra criterion arguments
 #   COUNT           Go rounds, each a separate process per run kind
@@ -49,7 +50,7 @@ for phase in "$@"; do
   start=$(date +%s)
   case $phase in
   build)
-    rm -f meta.txt raw-go-*.txt go-*.txt go-*.csv
+    rm -f meta.txt raw-go-*.txt go-*.txt go-*.csv cache.md cache.csv
     meta "started" "$(date -u '+%Y-%m-%d %H:%M UTC')"
     meta "mode" "$([ -n "${QUICK:-}" ] && echo quick || echo full)"
     meta "CPU" "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) logical cores"
@@ -101,6 +102,19 @@ for phase in "$@"; do
       "$BENCHSTAT" -col "$col" -format csv "$raw" > "go-$name.csv" 2> /dev/null
     done
     meta "benchstat" "$("$GO" version -m "$BENCHSTAT" | awk '$1 == "mod" {print $2 " " $3}')"
+    ;;
+  cache)
+    # benches/cache's hit-ratio run with blockmem (its default settings, or
+    # -quick): the markdown tables on stdout and the CSV beside them, from
+    # one run; progress on stderr. The binding links the archive make
+    # go-lib wrote; its stamp header makes go relink when that changes.
+    (cd "$ROOT/benches/cache" && "$GO" build -tags blockmem_cache -o "$DIR/hitratio" ./cmd/hitratio)
+    ./hitratio ${QUICK:+-quick} -csv cache.csv.tmp > cache.md.tmp
+    mv cache.csv.tmp cache.csv
+    mv cache.md.tmp cache.md
+    awk '/^## Hit ratio \(/ {p = 1} /^## Byte/ {p = 0} p' cache.md
+    meta "cache phase library" "bindings/go libblockmem.a, sha256 $(sed -n \
+      's/.*sha256 \([0-9a-f]\{16\}\).*/\1/p' "$ROOT/bindings/go/store/memory/libblockmem_stamp.h")..."
     ;;
   *)
     echo "run.sh: unknown phase $phase" >&2
