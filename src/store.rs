@@ -491,12 +491,12 @@ impl MemoryStore {
         self.publish_locked(block, shard)
     }
 
-    /// [`publish`](Self::publish) in cache mode: makes room first,
-    /// evicting other blocks while no shard lock is held, then publishes
-    /// under the block's shard lock. The room taken is the new size less
-    /// the size of the block it replaces, as seen just before; if that
-    /// block changed by the time the lock is taken and the total would go
-    /// over the cap, it starts again. A write never evicts the block it
+    /// [`publish`](Self::publish) in cache mode: when the block does not
+    /// fit, makes room first, evicting other blocks while no shard lock is
+    /// held, then publishes under the block's shard lock. The room taken is
+    /// the new size less the size of the block it replaces, as seen under
+    /// the lock just before; if that block changed by the time the lock is
+    /// taken again and the total would go over the cap, it starts again. A write never evicts the block it
     /// replaces. On an error the parameters drop in reverse order, the
     /// guards before the block, so nothing is freed under a lock.
     fn publish_evicting(&self, cache: &Cache, mut block: Block) -> Result<()> {
@@ -506,12 +506,11 @@ impl MemoryStore {
             block = Block::try_new_in(block.key(), block.data(), false, true)?;
         }
         let size = block.len() as u64;
+        // First as in store mode: under the shard lock, the new block in
+        // place of the old one, if that fits. Else, with the lock released,
+        // room for what was missing, and again.
+        let mut room: Option<Room<'_>> = None;
         let (mut shard, old) = loop {
-            let seen = {
-                let shard = self.index.read(block.key());
-                shard.get(block.key()).map_or(0, |b| b.len() as u64)
-            };
-            let room = self.make_room(cache, size.saturating_sub(seen), block.key())?;
             let shard = self.index.write(block.key());
             self.check_open()?;
             let old = shard
@@ -519,10 +518,16 @@ impl MemoryStore {
                 .map(|b| (b.len() as u64, policy_of(b).load(Ordering::Relaxed)));
             let old_size = old.map_or(0, |(len, _)| len);
             // The room and the replaced block make way for the new block.
-            if self.counters.reserve(old_size + room.size, size).is_ok() {
-                room.keep();
+            let taken = room.as_ref().map_or(0, |r| r.size);
+            if self.counters.reserve(old_size + taken, size).is_ok() {
+                if let Some(room) = room.take() {
+                    room.keep();
+                }
                 break (shard, old);
             }
+            drop(shard);
+            drop(room.take());
+            room = Some(self.make_room(cache, size.saturating_sub(old_size), block.key())?);
         };
         let Some((_, word)) = old else {
             return self.insert_evicting(cache, block, shard, size);
