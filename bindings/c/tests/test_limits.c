@@ -1,8 +1,9 @@
 /*
  * Options and limits: blockmem_options_init, NULL options, stats reporting
- * the limits (after close too), the options struct's struct_size
- * versioning (older and newer callers, too small a size); and the few
- * rules about limits that the contract's cases (test_cases) do not have yet.
+ * the limits (after close too), the struct_size versioning of the options
+ * struct and of blockmem_cache_stats (older and newer callers, too small a
+ * size); and the few rules about limits that the contract's cases
+ * (test_cases) do not have yet.
  */
 #include <stddef.h>
 
@@ -165,6 +166,66 @@ static void rule_struct_size_below_sizeof_size_t_is_invalid_argument(void)
     }
 }
 
+/* blockmem_store_cache_stats, versioned like the options: it writes each
+ * field that lies wholly within struct_size and nothing past it (an older
+ * caller's struct), ignores a newer caller's unknown fields, refuses a
+ * struct_size below sizeof(size_t) and NULL pointers, writing nothing,
+ * and answers on a closed store. */
+static void rule_cache_stats_are_written_up_to_struct_size(void)
+{
+    blockmem_store *store = new_store_evicting(10, 0, 0, true);
+    struct {
+        blockmem_cache_stats known;
+        uint64_t future_field[2];
+    } newer, preset;
+    const uint64_t want[4] = {1, 1, 1, 6}; /* hits, misses, evictions, bytes */
+    const size_t offsets[4] = {offsetof(blockmem_cache_stats, hits),
+                               offsetof(blockmem_cache_stats, misses),
+                               offsetof(blockmem_cache_stats, evictions),
+                               offsetof(blockmem_cache_stats, evicted_bytes)};
+    uint8_t buf[8];
+    size_t n = 0;
+    CHECK_STATUS(blockmem_write(store, KEY("a"), KEY("aaaaaa")), BLOCKMEM_STATUS_OK);
+    CHECK_STATUS(blockmem_write(store, KEY("b"), KEY("bbbbbb")), BLOCKMEM_STATUS_OK); /* evicts a */
+    CHECK_STATUS(blockmem_read(store, KEY("b"), buf, sizeof buf, &n), BLOCKMEM_STATUS_OK);
+    CHECK_STATUS(blockmem_read(store, KEY("a"), buf, sizeof buf, &n), BLOCKMEM_STATUS_NOT_FOUND);
+
+    for (int closed = 0; closed < 2; closed++) {
+        for (size_t sz = sizeof(size_t); sz <= sizeof newer; sz++) {
+            memset(&newer, 0x55, sizeof newer);
+            newer.known.struct_size = sz;
+            preset = newer;
+            if (!CHECK_STATUS(blockmem_store_cache_stats(store, &newer.known), BLOCKMEM_STATUS_OK))
+                break;
+            CHECK(newer.known.struct_size == sz);
+            for (int f = 0; f < 4; f++) {
+                uint64_t got, untouched;
+                memcpy(&got, (const uint8_t *)&newer + offsets[f], sizeof got);
+                memcpy(&untouched, (const uint8_t *)&preset + offsets[f], sizeof untouched);
+                if (!CHECK(got == (offsets[f] + sizeof got <= sz ? want[f] : untouched)))
+                    fprintf(stderr, "  struct_size %zu: field %d reads %llu\n", sz, f,
+                            (unsigned long long)got);
+            }
+            CHECK(memcmp(newer.future_field, preset.future_field, sizeof newer.future_field)
+                  == 0);
+        }
+        for (size_t sz = 0; sz < sizeof(size_t); sz++) {
+            memset(&newer, 0x55, sizeof newer);
+            newer.known.struct_size = sz;
+            preset = newer;
+            CHECK_STATUS(blockmem_store_cache_stats(store, &newer.known),
+                         BLOCKMEM_STATUS_INVALID_ARGUMENT);
+            CHECK(memcmp(&newer, &preset, sizeof newer) == 0);
+        }
+        CHECK_STATUS(blockmem_store_cache_stats(store, NULL), BLOCKMEM_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(blockmem_store_cache_stats(NULL, &newer.known),
+                     BLOCKMEM_STATUS_INVALID_ARGUMENT);
+        CHECK(memcmp(&newer, &preset, sizeof newer) == 0);
+        CHECK_STATUS(blockmem_store_close(store), BLOCKMEM_STATUS_OK);
+    }
+    blockmem_store_free(store);
+}
+
 int main(void)
 {
     RUN(rule_max_key_len_caps_every_key_argument);
@@ -174,5 +235,6 @@ int main(void)
     RUN(rule_options_from_an_older_caller_are_read_up_to_struct_size);
     RUN(rule_options_from_a_newer_caller_ignore_unknown_fields);
     RUN(rule_struct_size_below_sizeof_size_t_is_invalid_argument);
+    RUN(rule_cache_stats_are_written_up_to_struct_size);
     return check_report("test_limits");
 }

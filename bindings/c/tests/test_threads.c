@@ -1,8 +1,8 @@
 /*
  * Concurrency: many threads on one handle, a close in the middle, a
- * byte-capped store under concurrent writers, proof that block data is
- * copied outside the store's lock, and listings and prefix deletions beside
- * writers.
+ * byte-capped store under concurrent writers (refusing, and in cache mode
+ * evicting), proof that block data is copied outside the store's lock, and
+ * listings and prefix deletions beside writers.
  *
  * Every block is a self-verifying payload (payload.h): a reader that ever
  * sees a mix of two writes (a torn read) finds a header or fill byte that
@@ -446,6 +446,180 @@ static void rule_capped_store_never_exceeds_max_bytes_under_concurrent_writers(v
     blockmem_store_free(sh.store);
 }
 
+/* ---- cache mode under concurrent writers ----
+ *
+ * Four writers, each with keys of its own, write blocks from a few bytes
+ * to 64 KiB into a store in cache mode whose cap holds a fraction of
+ * them: every write succeeds, eviction making room. A sampler meanwhile
+ * checks that blockmem_total_size and the stats snapshot never exceed the
+ * cap and that the eviction counter never goes down, and reads random
+ * keys (a block found verifies). Afterwards the counters equal a recount,
+ * blocks were evicted, every block left is the last one its writer wrote
+ * under its key, and the read counters add up to the reads made. */
+
+#define CW_WRITERS 4
+#define CW_KEYS 16 /* per writer */
+#define CW_NKEYS (CW_WRITERS * CW_KEYS)
+#define CW_MAX_SIZE (64 * 1024)
+#define CW_CAP (256 * 1024) /* about 40% of what the keys would hold */
+
+struct cache_run {
+    blockmem_store *store;
+    unsigned long writes_each;
+    atomic_int writers_left;
+    atomic_ulong writes_ok;
+    unsigned long samples, reads, found; /* the sampler's */
+    uint32_t last[CW_NKEYS];             /* version last written, 0: none */
+};
+
+struct cache_worker {
+    struct cache_run *run;
+    uint32_t id, seed;
+    pthread_t thread;
+};
+
+static size_t cache_key(uint32_t k, uint8_t out[16])
+{
+    return (size_t)snprintf((char *)out, 16, "c/%u/%02u", k / CW_KEYS, k % CW_KEYS);
+}
+
+/* Sizes from a quarter each of four classes: up to 64 bytes, 1 KiB,
+ * 8 KiB and 64 KiB (the header included). */
+static size_t cache_max_fill(uint32_t r)
+{
+    static const size_t sizes[] = {64, 1024, 8 * 1024, CW_MAX_SIZE};
+    return sizes[r % 4] - HDR;
+}
+
+static void *cache_write(void *arg)
+{
+    struct cache_worker *w = arg;
+    struct cache_run *run = w->run;
+    uint8_t *buf = malloc(CW_MAX_SIZE);
+    if (!buf) {
+        CHECK_FAILF("out of memory in the test");
+        atomic_fetch_sub(&run->writers_left, 1);
+        return NULL;
+    }
+    for (unsigned long i = 0; i < run->writes_each; i++) {
+        uint32_t r = rnd(&w->seed), k = w->id * CW_KEYS + r % CW_KEYS, v = (uint32_t)i + 1;
+        uint8_t key[16];
+        size_t klen = cache_key(k, key), n = payload_make(k, v, cache_max_fill(r >> 8), buf);
+        blockmem_status st = blockmem_write(run->store, key, klen, buf, n);
+        if (!CHECK_STATUS(st, BLOCKMEM_STATUS_OK)) {
+            fprintf(stderr, "  write of %zu bytes to key %u in cache mode\n", n, k);
+            break;
+        }
+        run->last[k] = v; /* this writer's key: read by the others after join */
+        atomic_fetch_add(&run->writes_ok, 1);
+    }
+    free(buf);
+    atomic_fetch_sub(&run->writers_left, 1);
+    return NULL;
+}
+
+/* Runs until the writers are done (at least once). */
+static void cache_sample(struct cache_run *run, uint32_t seed)
+{
+    uint64_t evictions = 0, evicted_bytes = 0;
+    uint8_t *buf = malloc(CW_MAX_SIZE);
+    if (!CHECK(buf != NULL))
+        return;
+    do {
+        blockmem_stats st;
+        blockmem_cache_stats cs = {.struct_size = sizeof cs};
+        uint64_t total = blockmem_total_size(run->store);
+        if (!CHECK(total <= CW_CAP))
+            fprintf(stderr, "  total_size %llu over the cap %d\n", (unsigned long long)total,
+                    CW_CAP);
+        CHECK_STATUS(blockmem_store_stats(run->store, &st), BLOCKMEM_STATUS_OK);
+        CHECK(st.total_size <= CW_CAP && st.block_count <= CW_NKEYS && st.max_bytes == CW_CAP);
+        CHECK_STATUS(blockmem_store_cache_stats(run->store, &cs), BLOCKMEM_STATUS_OK);
+        CHECK(cs.evictions >= evictions && cs.evicted_bytes >= evicted_bytes);
+        evictions = cs.evictions;
+        evicted_bytes = cs.evicted_bytes;
+
+        uint32_t k = rnd(&seed) % CW_NKEYS;
+        uint8_t key[16];
+        size_t klen = cache_key(k, key), n = 0;
+        blockmem_status rs = blockmem_read(run->store, key, klen, buf, CW_MAX_SIZE, &n);
+        check_saw_status(rs);
+        run->reads++;
+        if (rs == BLOCKMEM_STATUS_OK) {
+            run->found++;
+            if (!CHECK(payload_check(k, buf, n, 1)))
+                fprintf(stderr, "  torn or wrong block for key %u (%zu bytes)\n", k, n);
+        } else {
+            CHECK_STATUS(rs, BLOCKMEM_STATUS_NOT_FOUND);
+        }
+        run->samples++;
+    } while (atomic_load(&run->writers_left) > 0);
+    free(buf);
+}
+
+static void rule_cache_mode_evicts_within_the_cap_under_concurrent_writers(void)
+{
+    struct cache_run run = {0};
+    struct cache_worker ws[CW_WRITERS];
+    blockmem_cache_stats cs = {.struct_size = sizeof cs};
+    uint64_t count = 0, size = 0, verified = 0, absent = 0;
+    uint8_t *buf = malloc(CW_MAX_SIZE);
+    if (!CHECK(buf != NULL))
+        return;
+    run.store = new_store_evicting(CW_CAP, 0, 0, true);
+    run.writes_each = ops_per_thread / 50 + 1;
+    atomic_store(&run.writers_left, CW_WRITERS);
+    for (uint32_t i = 0; i < CW_WRITERS; i++) {
+        ws[i] = (struct cache_worker){&run, i, 0xC0FFEEu + i * 7919u, 0};
+        if (pthread_create(&ws[i].thread, NULL, cache_write, &ws[i]) != 0) {
+            fprintf(stderr, "pthread_create failed\n");
+            exit(2);
+        }
+    }
+    cache_sample(&run, 0x5EED5u);
+    for (int i = 0; i < CW_WRITERS; i++)
+        pthread_join(ws[i].thread, NULL);
+
+    CHECK(atomic_load(&run.writes_ok) == CW_WRITERS * run.writes_each);
+    CHECK(recount(run.store, 7, &count, &size));
+    CHECK(counters_are(run.store, count, size));
+    CHECK(size <= CW_CAP && count > 0);
+    CHECK_STATUS(blockmem_store_cache_stats(run.store, &cs), BLOCKMEM_STATUS_OK);
+    if (!CHECK(cs.evictions > 0))
+        fprintf(stderr, "  no eviction: the test did not exercise the cap\n");
+    CHECK(cs.evicted_bytes >= cs.evictions * HDR && cs.evicted_bytes <= cs.evictions * CW_MAX_SIZE);
+    /* Only the sampler read: one hit per block found, one miss per other. */
+    CHECK(cs.hits == run.found && cs.misses == run.reads - run.found);
+
+    /* Every block left is the last its writer wrote under the key. */
+    for (uint32_t k = 0; k < CW_NKEYS; k++) {
+        uint8_t key[16];
+        uint32_t hdr[4];
+        size_t klen = cache_key(k, key), n = 0;
+        blockmem_status st = blockmem_read(run.store, key, klen, buf, CW_MAX_SIZE, &n);
+        if (st == BLOCKMEM_STATUS_NOT_FOUND) {
+            absent++;
+            continue;
+        }
+        if (!CHECK_STATUS(st, BLOCKMEM_STATUS_OK))
+            continue;
+        memcpy(hdr, buf, sizeof hdr);
+        if (!CHECK(payload_check(k, buf, n, 1) && run.last[k] != 0 && hdr[2] == run.last[k]))
+            fprintf(stderr, "  key %u holds version %u, last written %u\n", k, hdr[2],
+                    run.last[k]);
+        verified++;
+    }
+    CHECK(verified == count);
+    CHECK_STATUS(blockmem_store_cache_stats(run.store, &cs), BLOCKMEM_STATUS_OK);
+    CHECK(cs.hits == run.found + verified && cs.misses == run.reads - run.found + absent);
+    printf("       %lu writes, %llu evictions (%llu bytes), %llu blocks left; "
+           "%lu samples\n",
+           atomic_load(&run.writes_ok), (unsigned long long)cs.evictions,
+           (unsigned long long)cs.evicted_bytes, (unsigned long long)count, run.samples);
+    free(buf);
+    blockmem_store_free(run.store);
+}
+
 /* ---- stats is one snapshot ----
  *
  * Readers poll blockmem_store_stats while the main thread writes 8-byte
@@ -872,6 +1046,7 @@ int main(void)
     RUN(rule_concurrent_operations_never_tear_and_counters_match_a_recount);
     RUN(rule_operations_racing_with_close_finish_or_return_store_closed);
     RUN(rule_capped_store_never_exceeds_max_bytes_under_concurrent_writers);
+    RUN(rule_cache_mode_evicts_within_the_cap_under_concurrent_writers);
     RUN(rule_stats_is_one_snapshot_even_racing_close);
     RUN(rule_a_write_copies_its_data_outside_the_lock);
     RUN(rule_a_read_copies_its_data_outside_the_lock);

@@ -1,6 +1,7 @@
 package memory_test
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -263,6 +264,137 @@ func TestCappedStoreConcurrentWriters(t *testing.T) {
 	}
 	wantCounts(t, s, wantBlocks, wantBytes)
 	t.Logf("%d writes accepted, %d rejected with ErrStoreFull, %d samples of TotalSize", accepted.Load(), full.Load(), samples.Load())
+}
+
+// In cache mode, writers of mixed sizes (a few bytes to 64 KiB), each
+// with keys of its own, never get an error: eviction makes room. A
+// sampler meanwhile finds TotalSize and Stats within the cap and the
+// eviction counters never going down, and reads random keys (a block
+// found verifies). Afterwards the counters equal what listings find (a
+// walk of ListPage, and ListByPrefix with a Stat of each key), blocks
+// were evicted, every block left is the last one its writer wrote under
+// its key, and the read counters add up to the sampler's reads.
+func TestCacheModeConcurrentWritersStayWithinTheCap(t *testing.T) {
+	const (
+		capBytes = 256 << 10 // about 40% of what the keys would hold
+		writers  = 4
+		keysEach = 16
+		opsEach  = 300
+	)
+	sizes := []int{64, 1 << 10, 8 << 10, 64 << 10}
+	s := newStore(t, memory.Options{MaxBytes: capBytes, Evict: true})
+	defer s.Close()
+	var done atomic.Bool
+	var samples, reads, found int64 // the sampler's
+	sampler := make(chan struct{})
+	go func() {
+		defer close(sampler)
+		rng := rand.New(rand.NewPCG(99, 11))
+		var last memory.Stats
+		for first := true; first || !done.Load(); first = false {
+			if n := s.TotalSize(); n > capBytes {
+				t.Errorf("TotalSize() = %d over the cap %d", n, capBytes)
+			}
+			st := s.Stats()
+			if st.TotalSize > capBytes || st.BlockCount > writers*keysEach {
+				t.Errorf("Stats() = %+v: over the cap %d or the %d keys", st, capBytes, writers*keysEach)
+			}
+			if st.Evictions < last.Evictions || st.EvictedBytes < last.EvictedBytes {
+				t.Errorf("eviction counters went down: %+v after %+v", st, last)
+			}
+			last = st
+			k := fmt.Sprintf("cache/w%d/k%02d", rng.IntN(writers), rng.IntN(keysEach))
+			b, err := s.ReadBlock(bg, k)
+			switch {
+			case err == nil:
+				found++
+				if !payload.Verify(k, b) {
+					t.Errorf("ReadBlock(%q): %d bytes fail verification", k, len(b))
+				}
+			case err != store.ErrBlockNotFound:
+				t.Errorf("ReadBlock(%q): %v", k, err)
+			}
+			reads++
+			samples++
+			runtime.Gosched()
+		}
+	}()
+
+	// Each writer owns its keys, so it knows what each must hold.
+	want := make([]map[string][]byte, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		want[w] = map[string][]byte{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 11))
+			for i := range opsEach {
+				k := fmt.Sprintf("cache/w%d/k%02d", w, rng.IntN(keysEach))
+				size := payload.MinSize + rng.IntN(sizes[rng.IntN(len(sizes))]-payload.MinSize+1)
+				data := payload.New(k, uint64(i), size)
+				if err := s.WriteBlock(bg, k, data); err != nil {
+					t.Errorf("WriteBlock(%q, %d bytes): %v", k, size, err)
+					return
+				}
+				want[w][k] = data
+			}
+		}()
+	}
+	wg.Wait()
+	done.Store(true)
+	<-sampler
+
+	st := s.Stats()
+	if st.Evictions == 0 {
+		t.Fatalf("Stats() = %+v: no eviction, the test did not exercise the cap", st)
+	}
+	if st.EvictedBytes < st.Evictions*payload.MinSize || st.EvictedBytes > st.Evictions*(64<<10) {
+		t.Errorf("%d evictions of %d bytes: sizes out of range", st.Evictions, st.EvictedBytes)
+	}
+	if st.Hits != found || st.Misses != reads-found {
+		t.Errorf("%d hits, %d misses; the sampler found %d of %d", st.Hits, st.Misses, found, reads)
+	}
+	n, size := recount(t, s)
+	wantCounts(t, s, n, size)
+	if size > capBytes {
+		t.Errorf("%d bytes stored, over the cap %d", size, capBytes)
+	}
+	keys, err := s.ListByPrefix(bg, "")
+	if err != nil || len(keys) != n {
+		t.Fatalf("ListByPrefix: %d keys, %v; the walk found %d", len(keys), err, n)
+	}
+	var statted int64
+	for _, k := range keys {
+		sz, err := s.Stat(bg, k)
+		if err != nil {
+			t.Fatalf("Stat(%q) of a listed key: %v", k, err)
+		}
+		statted += sz
+	}
+	if statted != s.TotalSize() {
+		t.Errorf("Stat of every listed key sums to %d, TotalSize() = %d", statted, s.TotalSize())
+	}
+	var left int
+	for w := range writers {
+		for k := range keysEach {
+			key := fmt.Sprintf("cache/w%d/k%02d", w, k)
+			got, err := s.ReadBlock(bg, key)
+			switch {
+			case err == store.ErrBlockNotFound:
+			case err != nil:
+				t.Errorf("ReadBlock(%q): %v", key, err)
+			case !bytes.Equal(got, want[w][key]):
+				t.Errorf("%s: %d bytes, not the last block written (%d bytes)", key, len(got), len(want[w][key]))
+			default:
+				left++
+			}
+		}
+	}
+	if left != n {
+		t.Errorf("%d blocks read back, %d listed", left, n)
+	}
+	t.Logf("%d writes, %d evictions (%d bytes), %d blocks left; %d samples", writers*opsEach, st.Evictions, st.EvictedBytes, n, samples)
 }
 
 // A Store used only for one call may become unreachable while that call

@@ -8,13 +8,16 @@ package memory_test
 // *ArgumentError and *NativeError, nil versus empty slices, Go-only inputs
 // (negative offsets and lengths, negative options and limits, contexts),
 // isolation of Go slices, allocations, out of memory, the binding's short
-// and long range paths, Page.Next and Entries. Streaming, nil arguments,
-// concurrency, fuzzing and the rest have files of their own.
+// and long range paths, the read counters on each of them, exact eviction
+// counters, Page.Next and Entries. Streaming, nil arguments, concurrency,
+// fuzzing and the rest have files of their own.
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"math"
 	"os"
 	"slices"
@@ -344,6 +347,243 @@ func TestNewWithOptions(t *testing.T) {
 	}
 	if got := memory.New().Stats(); got != (memory.Stats{MaxKeyLen: memory.DefaultMaxKeyLen}) {
 		t.Fatalf("New().Stats() = %+v", got)
+	}
+}
+
+// Every read method counts one hit when a block is stored under its key,
+// whatever it returns then (ErrBufferTooSmall, ErrInvalidRange), and one
+// miss when none is, on each of its paths: short and pinned ranges,
+// buffers below and above the size from which the binding copies in Go.
+// Stat and Exists count neither, nor does a call refused before the key
+// is looked up: a done context, a negative offset or length, a nil
+// writer, an invalid key, a closed store. The counts are kept after
+// Close. The same in every mode, cache or not.
+func TestReadsCountOneHitOrOneMiss(t *testing.T) {
+	small, mid, large := make([]byte, 1<<10), make([]byte, 16<<10), make([]byte, 64<<10)
+	past := int64(1 << 20) // an offset past the end of both blocks
+	type result struct{ small, large error }
+	reads := []struct {
+		name string
+		want result // for "small" (100 bytes) and "large" (40 KiB)
+		read func(s *memory.Store, ctx context.Context, key string) error
+	}{
+		{"ReadBlock", result{}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlock(ctx, k)
+			return err
+		}},
+		{"ReadBlockRange short", result{}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlockRange(ctx, k, 1, 100)
+			return err
+		}},
+		{"ReadBlockRange short past the end", result{store.ErrInvalidRange, store.ErrInvalidRange}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlockRange(ctx, k, past, 100)
+			return err
+		}},
+		{"ReadBlockRange long", result{}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlockRange(ctx, k, 1, 32<<10)
+			return err
+		}},
+		{"ReadBlockRange long past the end", result{store.ErrInvalidRange, store.ErrInvalidRange}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlockRange(ctx, k, past, 32<<10)
+			return err
+		}},
+		{"ReadBlockInto 1 KiB", result{nil, store.ErrBufferTooSmall}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlockInto(ctx, k, small)
+			return err
+		}},
+		{"ReadBlockInto 16 KiB", result{nil, store.ErrBufferTooSmall}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlockInto(ctx, k, mid)
+			return err
+		}},
+		{"ReadBlockInto 64 KiB", result{}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlockInto(ctx, k, large)
+			return err
+		}},
+		{"ReadBlockRangeInto 1 KiB", result{}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlockRangeInto(ctx, k, 1, small)
+			return err
+		}},
+		{"ReadBlockRangeInto 1 KiB past the end", result{store.ErrInvalidRange, store.ErrInvalidRange}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlockRangeInto(ctx, k, past, small)
+			return err
+		}},
+		{"ReadBlockRangeInto 64 KiB", result{}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlockRangeInto(ctx, k, 1, large)
+			return err
+		}},
+		{"ReadBlockRangeInto 64 KiB past the end", result{store.ErrInvalidRange, store.ErrInvalidRange}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlockRangeInto(ctx, k, past, large)
+			return err
+		}},
+		{"ReadBlockTo", result{}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlockTo(ctx, k, io.Discard)
+			return err
+		}},
+		{"ReadBlockRangeTo", result{}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlockRangeTo(ctx, k, 1, 100, io.Discard)
+			return err
+		}},
+		{"ReadBlockRangeTo past the end", result{store.ErrInvalidRange, store.ErrInvalidRange}, func(s *memory.Store, ctx context.Context, k string) error {
+			_, err := s.ReadBlockRangeTo(ctx, k, past, 100, io.Discard)
+			return err
+		}},
+	}
+	// Calls that count nothing, whatever the key.
+	uncounted := map[string]func(s *memory.Store, k string) error{
+		"Stat":   func(s *memory.Store, k string) error { _, err := s.Stat(bg, k); return err },
+		"Exists": func(s *memory.Store, k string) error { _, err := s.Exists(bg, k); return err },
+		"ReadBlockRange negative offset": func(s *memory.Store, k string) error {
+			_, err := s.ReadBlockRange(bg, k, -1, 1)
+			return err
+		},
+		"ReadBlockRange negative length": func(s *memory.Store, k string) error {
+			_, err := s.ReadBlockRange(bg, k, 0, -1)
+			return err
+		},
+		"ReadBlockRangeInto negative offset": func(s *memory.Store, k string) error {
+			_, err := s.ReadBlockRangeInto(bg, k, -1, small)
+			return err
+		},
+		"ReadBlockRangeTo negative length": func(s *memory.Store, k string) error {
+			_, err := s.ReadBlockRangeTo(bg, k, 0, -1, io.Discard)
+			return err
+		},
+		"ReadBlockTo nil writer": func(s *memory.Store, k string) error { _, err := s.ReadBlockTo(bg, k, nil); return err },
+	}
+	for _, read := range reads {
+		uncounted[read.name+" done context"] = func(s *memory.Store, k string) error { return read.read(s, canceled, k) }
+		uncounted[read.name+" invalid key"] = func(s *memory.Store, k string) error {
+			if err := read.read(s, bg, ""); err != store.ErrInvalidKey {
+				return fmt.Errorf("empty key: %v", err)
+			}
+			return nil
+		}
+	}
+
+	for _, mode := range []struct {
+		name string
+		opts memory.Options
+	}{
+		{"no cap", memory.Options{}},
+		{"cap", memory.Options{MaxBytes: 1 << 20}},
+		{"cache", memory.Options{MaxBytes: 1 << 20, Evict: true}},
+		{"evict without a cap", memory.Options{Evict: true}},
+	} {
+		s := newStore(t, mode.opts)
+		mustWrite(t, s, "small", payload.New("small", 1, 100))
+		mustWrite(t, s, "large", payload.New("large", 2, 40<<10))
+		var hits, misses int64
+		counted := func(what string) {
+			t.Helper()
+			st := s.Stats()
+			if st.Hits != hits || st.Misses != misses || st.Evictions != 0 || st.EvictedBytes != 0 {
+				t.Errorf("%s, %s: %d hits, %d misses, %d evictions; want %d, %d, 0", mode.name, what, st.Hits, st.Misses, st.Evictions, hits, misses)
+				hits, misses = st.Hits, st.Misses // report each step once
+			}
+		}
+		counted("after the writes")
+		for _, r := range reads {
+			for key, want := range map[string]error{"small": r.want.small, "large": r.want.large, "missing": store.ErrBlockNotFound} {
+				if err := r.read(s, bg, key); err != want {
+					t.Errorf("%s: %s(%q) = %v, want %v", mode.name, r.name, key, err, want)
+				}
+				if key == "missing" {
+					misses++
+				} else {
+					hits++
+				}
+				counted(fmt.Sprintf("%s(%q)", r.name, key))
+			}
+		}
+		for name, call := range uncounted {
+			for _, key := range []string{"small", "large", "missing"} {
+				call(s, key)
+				counted(fmt.Sprintf("%s(%q)", name, key))
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range reads {
+			if err := r.read(s, bg, "small"); err != store.ErrStoreClosed {
+				t.Errorf("%s: %s after Close: %v", mode.name, r.name, err)
+			}
+		}
+		counted("after Close")
+	}
+}
+
+// Cache mode's eviction counters, exactly, in one goroutine: a cap of 10
+// bytes holds one of two 6-byte blocks; a block larger than the cap is
+// refused, written whole or streamed, and evicts nothing; a replacement
+// evicts nothing; a streamed write evicts like a whole one. The counters
+// are kept after Close.
+func TestEvictionsAreCountedExactly(t *testing.T) {
+	s := newStore(t, memory.Options{MaxBytes: 10, Evict: true})
+	evicted := func(what string, evictions, bytes int64) {
+		t.Helper()
+		if st := s.Stats(); st.Evictions != evictions || st.EvictedBytes != bytes {
+			t.Errorf("%s: %d evictions of %d bytes, want %d of %d", what, st.Evictions, st.EvictedBytes, evictions, bytes)
+		}
+	}
+	mustWrite(t, s, "a", []byte("aaaaaa"))
+	mustWrite(t, s, "b", []byte("bbbbbb"))
+	evicted("two 6-byte blocks", 1, 6)
+	wantCounts(t, s, 1, 6)
+	if _, err := s.ReadBlock(bg, "a"); err != store.ErrBlockNotFound {
+		t.Errorf("the evicted block: %v", err)
+	}
+	if got := mustRead(t, s, "b"); string(got) != "bbbbbb" {
+		t.Errorf("b = %q", got)
+	}
+	if err := s.WriteBlock(bg, "big", make([]byte, 11)); err != store.ErrStoreFull {
+		t.Errorf("WriteBlock of 11 bytes: %v, want ErrStoreFull", err)
+	}
+	if err := s.WriteBlockFrom(bg, "big", bytes.NewReader(make([]byte, 11)), 11); err != store.ErrStoreFull {
+		t.Errorf("WriteBlockFrom of 11 bytes: %v, want ErrStoreFull", err)
+	}
+	evicted("a block over the cap", 1, 6)
+	mustWrite(t, s, "b", []byte("BBBBBBBBBB"))
+	evicted("a replacement", 1, 6)
+	wantCounts(t, s, 1, 10)
+	if err := s.WriteBlockFrom(bg, "c", strings.NewReader("cccc"), 4); err != nil {
+		t.Fatal(err)
+	}
+	evicted("a streamed write", 2, 16)
+	wantCounts(t, s, 1, 4)
+	if st := s.Stats(); st.Hits != 1 || st.Misses != 1 {
+		t.Errorf("Stats() = %+v, want 1 hit and 1 miss", st)
+	}
+	s.Close()
+	if st := s.Stats(); st.Evictions != 2 || st.EvictedBytes != 16 || st.Hits != 1 || st.Misses != 1 || !st.Closed {
+		t.Errorf("after Close: Stats() = %+v", st)
+	}
+}
+
+// Options.Evict without MaxBytes is no cache: however much is written,
+// nothing is evicted or refused.
+func TestEvictWithoutMaxBytesEvictsNothing(t *testing.T) {
+	s := newStore(t, memory.Options{Evict: true})
+	defer s.Close()
+	const blocks, size = 64, 64 << 10 // 4 MiB
+	for i := range blocks {
+		k := fmt.Sprintf("k%02d", i)
+		data := payload.New(k, uint64(i), size)
+		if i%2 == 0 {
+			mustWrite(t, s, k, data)
+		} else if err := s.WriteBlockFrom(bg, k, bytes.NewReader(data), size); err != nil {
+			t.Fatalf("WriteBlockFrom(%q): %v", k, err)
+		}
+	}
+	wantCounts(t, s, blocks, blocks*size)
+	for i := range blocks {
+		k := fmt.Sprintf("k%02d", i)
+		if got := mustRead(t, s, k); !payload.Verify(k, got) {
+			t.Fatalf("%s fails verification", k)
+		}
+	}
+	if st := s.Stats(); st.Evictions != 0 || st.EvictedBytes != 0 || st.MaxBytes != 0 || st.Hits != blocks || st.Misses != 0 {
+		t.Errorf("Stats() = %+v; want no cap, no eviction, %d hits", st, blocks)
 	}
 }
 

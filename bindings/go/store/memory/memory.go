@@ -595,7 +595,8 @@ type Stats struct {
 }
 
 // Stats returns the counters and effective limits as one snapshot. After
-// Close the counters are 0 and Closed is true. A nil *Store, or a Store
+// Close BlockCount and TotalSize are 0 and Closed is true (the read and
+// eviction counters keep their values). A nil *Store, or a Store
 // not made by New, has nothing and can do nothing: it reports Closed and
 // zeros everywhere else.
 func (s *Store) Stats() Stats {

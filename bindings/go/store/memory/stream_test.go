@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"runtime/debug"
@@ -99,6 +100,73 @@ func TestReadToBytesSurviveReplaceDeleteClose(t *testing.T) {
 		if err != nil || n != int64(len(want)) || seen != len(want) {
 			t.Errorf("%s: %d, %v (Write saw %d bytes)", change.name, n, err, seen)
 		}
+		s.Close()
+	}
+}
+
+// In cache mode, a block evicted while ReadBlockTo or ReadBlockRangeTo
+// hands it to Write stays pinned: Write evicts it, writing other blocks
+// until the key is gone, and the bytes it was given are unchanged, also
+// after more writes have reused the memory freed meanwhile.
+func TestReadToBytesSurviveEviction(t *testing.T) {
+	const capBytes, size, filler = 1 << 20, 256 << 10, 64 << 10
+	for _, tc := range []struct {
+		name  string
+		read  func(s *memory.Store, w io.Writer) (int64, error)
+		start int
+		end   int
+	}{
+		{"ReadBlockTo", func(s *memory.Store, w io.Writer) (int64, error) { return s.ReadBlockTo(bg, "k", w) }, 0, size},
+		{"ReadBlockRangeTo", func(s *memory.Store, w io.Writer) (int64, error) {
+			return s.ReadBlockRangeTo(bg, "k", 1000, 100000, w)
+		}, 1000, 101000},
+	} {
+		s := newStore(t, memory.Options{MaxBytes: capBytes, Evict: true})
+		block := payload.New("k", 1, size)
+		mustWrite(t, s, "k", block)
+		want := block[tc.start:tc.end]
+		var seen, writes int
+		n, err := tc.read(s, writerFunc(func(p []byte) (int, error) {
+			// The stream was a read of "k", so each filler is read once
+			// too: a policy that keeps read blocks must choose among
+			// equals.
+			for present := true; present; writes++ {
+				if writes == 1000 {
+					t.Fatalf("%s: %d writes of %d bytes did not evict the block being streamed", tc.name, writes, filler)
+				}
+				other := fmt.Sprintf("other/%d", writes)
+				mustWrite(t, s, other, payload.New(other, uint64(writes), filler))
+				if _, err := s.ReadBlockRange(bg, other, 0, 1); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				if present, err = s.Exists(bg, "k"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.ReadBlock(bg, "k"); err != store.ErrBlockNotFound {
+				t.Errorf("%s: the evicted block reads with %v", tc.name, err)
+			}
+			if st := s.Stats(); st.Evictions == 0 || st.EvictedBytes < size || st.TotalSize > capBytes {
+				t.Errorf("%s: Stats() = %+v after the eviction", tc.name, st)
+			}
+			// Churn the allocator so freed memory would be reused.
+			for i := range 2 * writes {
+				other := fmt.Sprintf("more/%d", i)
+				mustWrite(t, s, other, payload.New(other, uint64(i), filler))
+			}
+			mustWrite(t, s, "k", payload.New("k", 2, size))
+			runtime.GC()
+			if !bytes.Equal(p, want) {
+				t.Errorf("%s: the bytes changed under Write", tc.name)
+			}
+			seen = len(p)
+			return len(p), nil
+		}))
+		if err != nil || n != int64(len(want)) || seen != len(want) {
+			t.Errorf("%s: %d, %v (Write saw %d bytes)", tc.name, n, err, seen)
+		}
+		t.Logf("%s: evicted by %d writes of %d bytes", tc.name, writes, filler)
 		s.Close()
 	}
 }
