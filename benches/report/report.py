@@ -7,6 +7,9 @@ Reads, from the run directory that run.sh fills:
   go-<name>.csv, go-<name>.txt          benchstat output (CSV and text)
   cache.csv, cache.md                   benches/cache's hit-ratio run (the
                                         cache phase; older runs lack them)
+  go-cache-speed.csv, go-cache-speed.txt  benchstat output of the cache-speed
+                                        phase (benches/cache/speed; older
+                                        runs lack them)
 and, from the scaling directory, <N>-cores.csv tables written by scaling.c
 (this machine's and any committed from others), and targets.toml next to
 this script. Tables are the tools' own numbers; the only arithmetic here is
@@ -90,6 +93,9 @@ def load_scaling(path, quiet=False):
 
 # The caches blockmem's cache mode is compared with (benches/cache).
 CACHE_BASELINES = ("lru", "otter", "ristretto")
+# The Go set of the cache-speed phase (benches/cache/speed), reported in a
+# section of its own rather than with the binding's Go sets.
+SPEED_SET = "cache-speed"
 
 
 def load_cache(run_dir):
@@ -180,7 +186,7 @@ def check_targets(run, targets):
         note = None
         if "ratio" in t:
             a, b = (run.get(n) for n in t["ratio"])
-            value = a / b if a is not None and b else None
+            value = a / b * t.get("scale", 1) if a is not None and b else None
             unit = "x"
         else:
             (value, note), unit = run.detail(t["value"]), " " + t.get("unit", "")
@@ -330,6 +336,46 @@ def cache_section(run_dir, out_dir):
     return out
 
 
+def speed_section(run_dir, out_dir):
+    """The cache-speed phase's benchstat tables with what they measure, or
+    a note that the run has none."""
+    out = ["## Cache mode: speed (Go)", ""]
+    path = os.path.join(run_dir, f"go-{SPEED_SET}.txt")
+    if not os.path.exists(path):
+        print(f"note: no go-{SPEED_SET}.txt in {run_dir}: the report says its cache speed section is missing")
+        return out + [f"Missing from this run: its directory has no `go-{SPEED_SET}.txt`, which the",
+                      f"`{SPEED_SET}` phase of `run.sh` writes (runs from before that phase lack it).",
+                      "Run `make bench` again.", ""]
+    with open(path) as f:
+        body = f.read().strip()
+    src = os.path.relpath(os.path.join(HERE, "..", "cache", "speed", "speed_test.go"), out_dir)
+    raw = os.path.relpath(os.path.join(run_dir, f"raw-go-{SPEED_SET}.txt"), out_dir)
+    return out + [
+        f"Go benchmarks of the cache mode through the binding ([speed_test.go]({src}),",
+        "`-tags blockmem_cache`), one column per implementation: `store` is blockmem in",
+        "store mode (`Options{MaxBytes: 1 GiB}`), `cache` in cache mode (`Evict: true`,",
+        "the same cap, far above the data), `otter` otter v2 bounded by weight",
+        "(`GetIfPresent`, then a copy into the caller's buffer), `copy` a plain copy",
+        "from the block's own Go slice (the machine's limit).",
+        "",
+        "- `Hit/<size>/<g>g`: reads into the caller's buffer (`ReadBlockInto`), each of",
+        "  g goroutines on its own 64 keys in rotation. The `2g` rows' time per op is",
+        "  wall time over both goroutines' operations, so `1g` time / `2g` time is the",
+        "  speedup (ideal 2); the goroutines claim batches of 64 operations from a",
+        "  shared counter, so one held up by the runtime or the OS (a 2-core machine",
+        "  has no spare core) does not hold up the run. A busy machine lowers every",
+        "  column's 2-goroutine speedup; the `copy` column's shows what it allowed.",
+        "- `Write/1KB`: overwrites of 64 stored keys in rotation (nothing evicts).",
+        "- `SteadyWrite/64KB`: a write into 64 MiB held at steady state. `cache`: capped",
+        "  at 64 MiB, written 2,048 keys (twice the cap) in a shuffled cycle, so about",
+        "  every write evicts a block (`evictions/op`); `store`: overwrites of random",
+        "  keys among 1,024 blocks (64 MiB).",
+        "",
+        "Every row also reports GCs/op and faults/op (minor page faults). Raw output:",
+        f"[{raw}]({raw}).",
+        "", "```", body, "```", ""]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", required=True, help="run directory")
@@ -349,8 +395,15 @@ def main():
     if not run.cache:
         print(f"note: no cache.csv in {args.dir} (the cache phase's numbers):"
               f" its {len(cache_targets)} targets are not measured")
+    # The same for the cache-speed phase's set.
+    speed_targets = {t["name"] for t in expand(targets)
+                     if any(n.startswith(f"go:{SPEED_SET}:") for n in t.get("ratio", [t.get("value", "")]))}
+    if SPEED_SET not in run.go:
+        print(f"note: no go-{SPEED_SET}.csv in {args.dir} (the {SPEED_SET} phase's numbers):"
+              f" its {len(speed_targets)} targets are not measured")
+    missing = (cache_targets if not run.cache else set()) | (speed_targets if SPEED_SET not in run.go else set())
     for name, _, measured, _ in results:
-        if measured == "not measured" and not (name in cache_targets and not run.cache):
+        if measured == "not measured" and name not in missing:
             print(f"warning: target not measured (missing benchmark or misspelt name): {name}")
 
     with open(os.path.join(args.dir, "meta.txt")) as f:
@@ -380,8 +433,11 @@ def main():
         with open(path) as f:
             body = f.read().strip()
         name = os.path.basename(path)[3:-4]
+        if name == SPEED_SET:
+            continue  # its own section, below
         out += [f"## Go: `{name}` (benchstat)", "", "```", body, "```", ""]
     out += cache_section(args.dir, args.out)
+    out += speed_section(args.dir, args.out)
 
     with open(os.path.join(args.out, "REPORT.md"), "w") as f:
         f.write("\n".join(out))

@@ -4,15 +4,18 @@
 #   run.sh PHASE...   phases: build (run info, the C program), build-all
 #                     (the Rust and Go benchmarks), scaling, criterion, go,
 #                     benchstat, cache (hit ratios of the store's cache mode
-#                     against Go caches: benches/cache, built and run here)
+#                     against Go caches: benches/cache, built and run here),
+#                     cache-speed (the cache mode's Go speed benchmarks,
+#                     benches/cache/speed, and their benchstat tables)
 #
 #   DIR             run directory (raw outputs, meta.txt)
 #   SCALING_DIR     where scaling writes <cores>-cores.csv
 #   QUICK           1 for the reduced set (cache: hitratio -quick)
 #   SCALING_ARGS    scaling's DURATION_MS RUNS
 #   CRITERION_ARGS  extra criterion arguments
-#   COUNT           Go rounds, each a separate process per run kind
-#   BENCHTIME       Go -benchtime
+#   COUNT           Go rounds (go and cache-speed), each a separate
+#                   process per run kind
+#   BENCHTIME       Go -benchtime (go and cache-speed)
 #   MEMLIMIT_ENV    Go settings of the memlimit run (equal GC pacing)
 #   BENCHSTAT       benchstat binary
 set -euo pipefail
@@ -37,12 +40,29 @@ GO_STREAM='^Benchmark(ReadBlockToCRC32|ReadBlockToTCP|WriteBlockFrom)$'
 # from earlier benchmarks changes how often it collects and faults.
 GO_LARGE='^BenchmarkLargeSet$'
 
+# The cache-speed set (benches/cache/speed): hits, small writes and the
+# 2-goroutine rows in one process; the steady-state write, which holds
+# 64 MiB of blocks, in a process of its own, as the real-size set is.
+SPEED_HITS='^Benchmark(Hit|Write)$'
+SPEED_STEADY='^BenchmarkSteadyWrite$'
+
 meta() { echo "$1: $2" >> meta.txt; }
 go_bench() { # output-name regex benchtime [env...]
   local name=$1 regex=$2 benchtime=$3
   shift 3
   env "$@" ./memory.test -test.run '^$' -test.bench "$regex" -test.benchmem \
     -test.benchtime "$benchtime" | tee -a "raw-go-$name.txt"
+}
+speed_bench() { # regex: the cache-speed set, as go_bench runs the binding's
+  ./speed.test -test.run '^$' -test.bench "$1" -test.benchmem \
+    -test.benchtime "${BENCHTIME:?}" | tee -a raw-go-cache-speed.txt
+}
+bench_stat() { # set-name column: benchstat's text and CSV of raw-go-<set>.txt
+  "${BENCHSTAT:?}" -col "$2" "raw-go-$1.txt" > "go-$1.txt" 2> /dev/null
+  "$BENCHSTAT" -col "$2" -format csv "raw-go-$1.txt" > "go-$1.csv" 2> /dev/null
+}
+lib_stamp() { # the first 16 hex digits of the Go binding's archive checksum
+  sed -n 's/.*sha256 \([0-9a-f]\{16\}\).*/\1/p' "$ROOT/bindings/go/store/memory/libblockmem_stamp.h"
 }
 
 for phase in "$@"; do
@@ -98,8 +118,7 @@ for phase in "$@"; do
       name=${name%.txt}
       col=/impl
       [ "$name" != stream ] || col=/path
-      "${BENCHSTAT:?}" -col "$col" "$raw" > "go-$name.txt" 2> /dev/null
-      "$BENCHSTAT" -col "$col" -format csv "$raw" > "go-$name.csv" 2> /dev/null
+      bench_stat "$name" "$col"
     done
     meta "benchstat" "$("$GO" version -m "$BENCHSTAT" | awk '$1 == "mod" {print $2 " " $3}')"
     ;;
@@ -113,8 +132,22 @@ for phase in "$@"; do
     mv cache.csv.tmp cache.csv
     mv cache.md.tmp cache.md
     awk '/^## Hit ratio \(/ {p = 1} /^## Byte/ {p = 0} p' cache.md
-    meta "cache phase library" "bindings/go libblockmem.a, sha256 $(sed -n \
-      's/.*sha256 \([0-9a-f]\{16\}\).*/\1/p' "$ROOT/bindings/go/store/memory/libblockmem_stamp.h")..."
+    meta "cache phase library" "bindings/go libblockmem.a, sha256 $(lib_stamp)..."
+    ;;
+  cache-speed)
+    # benches/cache/speed's benchmarks: cache mode beside store mode, otter
+    # and a plain copy (columns impl=...). Rounds as in the go phase, each
+    # process fresh; this phase runs after the benchstat phase, so it makes
+    # its own tables (a later benchstat phase remakes them alike).
+    (cd "$ROOT/benches/cache" && "$GO" test -c -tags blockmem_cache -o "$DIR/speed.test" ./speed)
+    rm -f raw-go-cache-speed.txt
+    for i in $(seq "${COUNT:?}"); do
+      echo "-- round $i"
+      speed_bench "$SPEED_HITS"
+      speed_bench "$SPEED_STEADY"
+    done
+    bench_stat cache-speed /impl
+    meta "cache-speed library" "bindings/go libblockmem.a, sha256 $(lib_stamp)..."
     ;;
   *)
     echo "run.sh: unknown phase $phase" >&2
