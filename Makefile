@@ -119,6 +119,7 @@ lint-go:
 ifeq ($(HAVE_GO),yes)
 	$(MAKE) -C bindings/go lint
 	$(MAKE) -C bindings/go lint-dir DIR=$(abspath tools/godist)
+	$(MAKE) -C bindings/go lint-dir DIR=$(abspath benches/cache)
 else
 	@$(NO_GO)
 endif
@@ -161,6 +162,7 @@ test-clone: build
 test-go: build
 ifeq ($(HAVE_GO),yes)
 	$(MAKE) -C bindings/go test
+	$(MAKE) -C benches/cache test-blockmem
 else
 	@$(NO_GO)
 endif

@@ -44,8 +44,9 @@ func TestBlockSizes(t *testing.T) {
 	// A pure function of (seed, salt, key), and the seed matters.
 	same, differ := 0, 0
 	for i := range 100 {
-		if BlockSize(1, saltHotSize, i) != BlockSize(1, saltHotSize, i) {
-			t.Fatalf("key %d: two sizes", i)
+		first, again := BlockSize(1, saltHotSize, i), BlockSize(1, saltHotSize, i)
+		if first != again {
+			t.Fatalf("key %d: two sizes, %d and %d", i, first, again)
 		}
 		if BlockSize(1, saltHotSize, i) == BlockSize(2, saltHotSize, i) {
 			same++
