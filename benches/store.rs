@@ -403,8 +403,9 @@ fn large_index(c: &mut Criterion) {
 }
 
 /// Cache mode against store mode, side by side:
-/// - `store_*` / `cache_*` 1KB and 64KB: overwrites and hits on 64 keys
-///   (the cache's cap far above what they hold, so nothing is evicted);
+/// - `store_*` / `cache_*` 1KB and 64KB: overwrites and hits on 64 keys,
+///   both stores with the same cap (far above what they hold, so nothing
+///   is evicted), so the difference is what cache mode adds;
 /// - `cache_*_threads` 1KB hits from 1 and 2 threads, each on its own 64
 ///   keys, for the scaling efficiency of a hit;
 /// - `store_overwrite/64KB`: a store-mode overwrite of a random key among
@@ -413,20 +414,24 @@ fn large_index(c: &mut Criterion) {
 ///   order, so at steady state about every write evicts a block.
 fn cache(c: &mut Criterion) {
     let mut g = c.benchmark_group("cache");
-    let cached = |max_bytes: u64| {
+    let capped = |max_bytes: u64, evict: bool| {
         MemoryStore::with_options(Options {
             max_bytes,
-            evict: true,
+            evict,
             ..Options::default()
         })
     };
+    let cached = |max_bytes: u64| capped(max_bytes, true);
     let keys: Vec<String> = (0..64)
         .map(|i| format!("share/content/file-0/block-{i}"))
         .collect();
     for (name, size) in [("1KB", KIB), ("64KB", 64 * KIB)] {
         g.throughput(Throughput::Bytes(size as u64));
         let data = payload(size);
-        for (mode, store) in [("store", MemoryStore::new()), ("cache", cached(1 << 40))] {
+        for (mode, store) in [
+            ("store", capped(1 << 40, false)),
+            ("cache", cached(1 << 40)),
+        ] {
             for k in &keys {
                 store.write(k, &data).unwrap();
             }

@@ -179,6 +179,9 @@ pub(crate) enum Verdict {
     Keep(u64),
 }
 
+/// On cache lines of its own, apart from the store's read-mostly fields
+/// (see `KeyOrder`).
+#[repr(align(128))]
 pub(crate) struct Cache {
     queues: Mutex<Queues>,
     /// Held by the one eviction in progress; keeps its key buffer.

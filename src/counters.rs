@@ -23,6 +23,19 @@ struct Stripe {
     misses: AtomicU64,
 }
 
+/// A value on cache lines of its own: the capped total is written by every
+/// write, and must not share a line with what readers read (the stripes'
+/// address, the store's limits and closed flag).
+#[repr(align(128))]
+struct Own<T>(T);
+
+impl<T> std::ops::Deref for Own<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// Hands each thread a stripe number, round-robin, on first use.
 static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
 
@@ -52,7 +65,7 @@ pub(crate) fn my_stripe() -> usize {
 pub(crate) struct Counters {
     stripes: Box<[Stripe]>,
     /// Bytes stored, kept only when a cap is set (`max_bytes != 0`).
-    capped: Option<AtomicU64>,
+    capped: Option<Own<AtomicU64>>,
     max_bytes: u64,
 }
 
@@ -66,7 +79,7 @@ impl Counters {
         });
         Counters {
             stripes: (0..stripes).map(|_| Stripe::default()).collect(),
-            capped: (max_bytes != 0).then(|| AtomicU64::new(0)),
+            capped: (max_bytes != 0).then(|| Own(AtomicU64::new(0))),
             max_bytes,
         }
     }

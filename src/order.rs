@@ -39,7 +39,12 @@ pub(crate) const BATCH: usize = 256;
 const LEAF_KEYS: usize = 64;
 const LEAF_BYTES: usize = 2048;
 
+/// On cache lines of its own (as the index shards are): its lock word is
+/// written by every listing, prefix deletion, creation and removal of a
+/// key, and must not share a line with the store's read-mostly fields,
+/// which every operation reads.
 #[derive(Default)]
+#[repr(align(128))]
 pub(crate) struct KeyOrder {
     leaves: RwLock<Leaves>,
 }
