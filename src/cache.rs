@@ -128,16 +128,14 @@ struct Ghost {
 impl Ghost {
     /// Whether `hash` was there; removes it.
     fn take(&mut self, hash: u64) -> bool {
-        match self.counts.get_mut(&hash) {
-            Some(n) => {
-                *n -= 1;
-                if *n == 0 {
-                    self.counts.remove(&hash);
-                }
-                true
-            }
-            None => false,
+        let Some(n) = self.counts.get_mut(&hash) else {
+            return false;
+        };
+        *n -= 1;
+        if *n == 0 {
+            self.counts.remove(&hash);
         }
+        true
     }
 
     /// Adds `hash`, keeping at most `max` hashes. Fails quietly when memory
@@ -147,12 +145,7 @@ impl Ghost {
             let Some(old) = self.order.pop_front() else {
                 break;
             };
-            if let Some(n) = self.counts.get_mut(&old) {
-                *n -= 1;
-                if *n == 0 {
-                    self.counts.remove(&old);
-                }
-            }
+            self.take(old);
         }
         if self.order.try_reserve(1).is_err() || self.counts.try_reserve(1).is_err() {
             return;
@@ -210,36 +203,32 @@ impl Queues {
         }
     }
 
-    fn push_head(&mut self, slot: u32, q: Queue) {
+    /// Links `slot` into queue `q` as its newest entry (`newest`) or its
+    /// oldest.
+    fn push(&mut self, slot: u32, q: Queue, newest: bool) {
         let size = self.entries[slot as usize].size;
         let list = self.list(q);
-        let old_head = list.head.replace(slot);
-        list.tail.get_or_insert(slot);
+        let (end, other) = if newest {
+            (&mut list.head, &mut list.tail)
+        } else {
+            (&mut list.tail, &mut list.head)
+        };
+        let next = end.replace(slot);
+        other.get_or_insert(slot);
         list.len += 1;
         list.bytes += size;
-        if let Some(h) = old_head {
-            self.entries[h as usize].newer = slot;
+        let next = next.unwrap_or(NO_SLOT);
+        if next != NO_SLOT {
+            let n = &mut self.entries[next as usize];
+            *(if newest { &mut n.newer } else { &mut n.older }) = slot;
         }
         let e = &mut self.entries[slot as usize];
         e.queue = q;
-        e.newer = NO_SLOT;
-        e.older = old_head.unwrap_or(NO_SLOT);
-    }
-
-    fn push_tail(&mut self, slot: u32, q: Queue) {
-        let size = self.entries[slot as usize].size;
-        let list = self.list(q);
-        let old_tail = list.tail.replace(slot);
-        list.head.get_or_insert(slot);
-        list.len += 1;
-        list.bytes += size;
-        if let Some(t) = old_tail {
-            self.entries[t as usize].older = slot;
-        }
-        let e = &mut self.entries[slot as usize];
-        e.queue = q;
-        e.older = NO_SLOT;
-        e.newer = old_tail.unwrap_or(NO_SLOT);
+        (e.newer, e.older) = if newest {
+            (NO_SLOT, next)
+        } else {
+            (next, NO_SLOT)
+        };
     }
 
     fn unlink(&mut self, slot: u32) {
@@ -330,9 +319,9 @@ impl Cache {
         if queue == Queue::Small && size > q.unit() {
             // Larger than a unit and not seen lately: next in line to go,
             // unless it is read before the next eviction.
-            q.push_tail(slot, queue);
+            q.push(slot, queue, false);
         } else {
-            q.push_head(slot, queue);
+            q.push(slot, queue, true);
         }
         Ok(slot)
     }
@@ -391,43 +380,38 @@ impl Cache {
     /// its entry accordingly. On [`Verdict::Evict`] the entry is gone, and
     /// a key evicted from the small queue is remembered in the ghost queue.
     pub(crate) fn decide(&self, slot: u32, word: u64, size: u64, hash: u64) -> Verdict {
-        let mut q = self.queues.lock();
-        let q = &mut *q;
+        let mut guard = self.queues.lock();
+        let q = &mut *guard;
         let e = &mut q.entries[slot as usize];
         let queue = e.queue;
         let old_size = std::mem::replace(&mut e.size, size);
         let list = q.list(queue);
         list.bytes = list.bytes - old_size + size;
-        // A block counts as read only if it was read once per unit of its
-        // size (a block of up to one unit: once).
+        // A block counts as read only if it was read more than once per
+        // whole unit of its size (a block under one unit: once).
         let freq = match freq_of(word) {
             f if f > size / q.unit() => f,
             _ => 0,
         };
-        match queue {
-            Queue::Small if freq > 0 => {
-                q.unlink(slot);
-                q.push_head(slot, Queue::Main);
-                Verdict::Keep(with_freq(word, 0))
-            }
-            Queue::Main if freq > 0 => {
-                q.unlink(slot);
-                q.push_head(slot, Queue::Main);
-                Verdict::Keep(with_freq(word, freq - 1))
-            }
-            Queue::Small => {
+        let keep = match queue {
+            Queue::Small if freq > 0 => with_freq(word, 0),
+            Queue::Main if freq > 0 => with_freq(word, freq - 1),
+            Queue::Small | Queue::Main => {
+                if queue == Queue::Small {
+                    let max = q.main.len * GHOST_SHARE_PERCENT / 100;
+                    q.ghost.add(hash, max);
+                }
+                // The entry's key is freed once the lock is released.
                 let key = q.release(slot);
-                let max = q.main.len * GHOST_SHARE_PERCENT / 100;
-                q.ghost.add(hash, max);
+                drop(guard);
                 drop(key);
-                Verdict::Evict
-            }
-            Queue::Main => {
-                drop(q.release(slot));
-                Verdict::Evict
+                return Verdict::Evict;
             }
             Queue::Free => unreachable!("a stored block's entry is never free"),
-        }
+        };
+        q.unlink(slot);
+        q.push(slot, Queue::Main, true);
+        Verdict::Keep(keep)
     }
 
     /// Counts an eviction (under [`evicting`](Self::evicting)).
