@@ -432,32 +432,16 @@ func writeMarkdown(w io.Writer, s *settings, traces []*sim.Trace, rows []row, el
 	writeRatioTable(w, s, rows, byteRatio)
 
 	if s.repeat > 1 {
-		fmt.Fprintf(w, "\n## Hit ratio range over %d runs (lowest - highest, %% of requests)\n\n", s.repeat)
-		head, sep := cacheColumns(s, "trace", "cap")
-		fmt.Fprintln(w, head)
-		fmt.Fprintln(w, sep)
-		for _, r := range rows {
-			line := fmt.Sprintf("| %s | %s%% |", r.trace.Name, fmtPct(r.pct))
-			for _, c := range s.caches {
-				line += fmt.Sprintf(" %.1f - %.1f |", r.spread[c].lo, r.spread[c].hi)
-			}
-			fmt.Fprintln(w, line)
-		}
+		title := fmt.Sprintf("Hit ratio range over %d runs (lowest - highest, %% of requests)", s.repeat)
+		writeCellTable(w, s, rows, title, func(r row, c string) string {
+			return fmt.Sprintf("%.1f - %.1f", r.spread[c].lo, r.spread[c].hi)
+		})
 	}
-
-	fmt.Fprintln(w, "\n## Bytes held at the end / peak after any write, % of capacity (largest over the runs)")
-	fmt.Fprintln(w)
-	head, sep := cacheColumns(s, "trace", "cap")
-	fmt.Fprintln(w, head)
-	fmt.Fprintln(w, sep)
-	for _, r := range rows {
-		line := fmt.Sprintf("| %s | %s%% |", r.trace.Name, fmtPct(r.pct))
-		for _, c := range s.caches {
+	writeCellTable(w, s, rows, "Bytes held at the end / peak after any write, % of capacity (largest over the runs)",
+		func(r row, c string) string {
 			res := r.results[c]
-			line += fmt.Sprintf(" %.1f / %.1f |", pctOf(res.Held, r.capacity), pctOf(res.PeakHeld, r.capacity))
-		}
-		fmt.Fprintln(w, line)
-	}
+			return fmt.Sprintf("%.1f / %.1f", pctOf(res.Held, r.capacity), pctOf(res.PeakHeld, r.capacity))
+		})
 	over := false
 	for _, r := range rows {
 		for _, c := range s.caches {
@@ -472,18 +456,9 @@ func writeMarkdown(w io.Writer, s *settings, traces []*sim.Trace, rows []row, el
 		fmt.Fprintln(w, "\nNo cache exceeded its capacity after any write.")
 	}
 
-	fmt.Fprintln(w, "\n## Replay time (s, mean over the runs)")
-	fmt.Fprintln(w)
-	head, sep = cacheColumns(s, "trace", "cap")
-	fmt.Fprintln(w, head)
-	fmt.Fprintln(w, sep)
-	for _, r := range rows {
-		line := fmt.Sprintf("| %s | %s%% |", r.trace.Name, fmtPct(r.pct))
-		for _, c := range s.caches {
-			line += fmt.Sprintf(" %.2f |", r.results[c].Elapsed.Seconds())
-		}
-		fmt.Fprintln(w, line)
-	}
+	writeCellTable(w, s, rows, "Replay time (s, mean over the runs)", func(r row, c string) string {
+		return fmt.Sprintf("%.2f", r.results[c].Elapsed.Seconds())
+	})
 
 	if s.verbose {
 		fmt.Fprintln(w, "\n## Cache counters")
@@ -564,4 +539,20 @@ func writeCSVFile(path string, s *settings, traces []*sim.Trace, rows []row, ela
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// writeCellTable writes a section titled title with a row per (trace,
+// capacity) and a column per cache, each cell given by cell.
+func writeCellTable(w io.Writer, s *settings, rows []row, title string, cell func(row, string) string) {
+	fmt.Fprintf(w, "\n## %s\n\n", title)
+	head, sep := cacheColumns(s, "trace", "cap")
+	fmt.Fprintln(w, head)
+	fmt.Fprintln(w, sep)
+	for _, r := range rows {
+		line := fmt.Sprintf("| %s | %s%% |", r.trace.Name, fmtPct(r.pct))
+		for _, c := range s.caches {
+			line += " " + cell(r, c) + " |"
+		}
+		fmt.Fprintln(w, line)
+	}
 }
