@@ -49,10 +49,12 @@ use crate::large::{self, LARGE_MIN};
 use crate::recycle;
 
 /// Lives at the start of every block allocation (`refs` at offset 0, see the
-/// module docs), followed by the key bytes, for a cache-mode block its
-/// [`Policy`] word at the next 8-byte aligned offset, zero to 15 padding
-/// bytes, and at a 16-byte aligned offset (see [`DATA_ALIGN`]) the data
-/// bytes, or for a large block the address of its data.
+/// module docs), followed by the key bytes, zero to 15 padding bytes, at a
+/// 16-byte aligned offset (see [`DATA_ALIGN`]) the data bytes, or for a
+/// large block the address of its data, and for a cache-mode block its
+/// [`Policy`] word at the next 8-byte aligned offset. The word comes last
+/// so that where the data starts does not depend on it: a read finds the
+/// data as fast in either mode.
 #[repr(C)]
 struct Header {
     refs: AtomicU32,
@@ -110,21 +112,27 @@ pub(crate) const DATA_ALIGN: usize = recycle::ALIGN;
 const _: () =
     assert!(HEADER.is_multiple_of(DATA_ALIGN) && DATA_ALIGN >= std::mem::align_of::<Header>());
 
-/// Offset of a cache-mode block's [`Policy`] word: after the header and
-/// the key, 8-byte aligned.
-fn policy_offset(key_len: usize) -> Option<usize> {
-    Some(HEADER.checked_add(key_len)?.checked_add(POLICY - 1)? & !(POLICY - 1))
+/// Offset of the data from the allocation start: after the header and the
+/// key, padded to [`DATA_ALIGN`].
+fn data_offset(key_len: usize) -> Option<usize> {
+    Some(HEADER.checked_add(key_len)?.checked_add(DATA_ALIGN - 1)? & !(DATA_ALIGN - 1))
 }
 
-/// Offset of the data from the allocation start: after the header, the
-/// key and the policy word if there is one, padded to [`DATA_ALIGN`].
-fn data_offset(key_len: usize, policy: bool) -> Option<usize> {
-    let end = if policy {
-        policy_offset(key_len)?.checked_add(POLICY)?
+/// Bytes the block's first allocation holds at [`data_offset`]: the data
+/// of a small block, the address of a large block's data.
+fn inline_len(data_len: usize) -> usize {
+    if is_large(data_len) {
+        std::mem::size_of::<*mut u8>()
     } else {
-        HEADER.checked_add(key_len)?
-    };
-    Some(end.checked_add(DATA_ALIGN - 1)? & !(DATA_ALIGN - 1))
+        data_len
+    }
+}
+
+/// Offset of a cache-mode block's [`Policy`] word: after what the first
+/// allocation holds at the data offset, 8-byte aligned.
+fn policy_offset(key_len: usize, data_len: usize) -> Option<usize> {
+    let end = data_offset(key_len)?.checked_add(inline_len(data_len))?;
+    Some(end.checked_add(POLICY - 1)? & !(POLICY - 1))
 }
 
 /// Whether a block of `data_len` bytes keeps its data in a separate
@@ -137,13 +145,12 @@ fn is_large(data_len: usize) -> bool {
 /// size is rounded for the per-thread recycling cache (see
 /// [`crate::recycle::round`]).
 fn layout_for(key_len: usize, data_len: usize, policy: bool) -> Option<Layout> {
-    let inline = if is_large(data_len) {
-        std::mem::size_of::<*mut u8>()
+    let end = if policy {
+        policy_offset(key_len, data_len)?.checked_add(POLICY)?
     } else {
-        data_len
+        data_offset(key_len)?.checked_add(inline_len(data_len))?
     };
-    let size = recycle::round(data_offset(key_len, policy)?.checked_add(inline)?)?;
-    Layout::from_size_align(size, DATA_ALIGN).ok()
+    Layout::from_size_align(recycle::round(end)?, DATA_ALIGN).ok()
 }
 
 impl Block {
@@ -156,9 +163,15 @@ impl Block {
 
     /// [`try_new`](Self::try_new) for a store that holds more than the
     /// cache when `cold` (see [`large::copy_in`]), with a [`Policy`] word
-    /// when `policy`.
+    /// when `policy`. Inlined, so that a caller's constant `policy`
+    /// picks its `alloc` at compile time.
+    #[inline]
     pub(crate) fn try_new_in(key: &[u8], data: &[u8], cold: bool, policy: bool) -> Result<Block> {
-        let mut block = Block::alloc(key, data.len(), false, policy)?;
+        let mut block = if policy {
+            Block::alloc::<true>(key, data.len(), false)?
+        } else {
+            Block::alloc::<false>(key, data.len(), false)?
+        };
         // SAFETY: `alloc` left exactly `data.len()` writable bytes after the
         // key; the block is not shared yet.
         unsafe { large::copy_in(block.data_ptr_mut(), data.as_ptr(), data.len(), cold) };
@@ -168,13 +181,20 @@ impl Block {
     /// A new block of `len` zero bytes under `key`, for the caller to fill
     /// through [`Block::data_mut`] before sharing it.
     pub(crate) fn try_zeroed(key: &[u8], len: usize, policy: bool) -> Result<Block> {
-        Block::alloc(key, len, true, policy)
+        if policy {
+            Block::alloc::<true>(key, len, true)
+        } else {
+            Block::alloc::<false>(key, len, true)
+        }
     }
 
     /// Allocates a block with its header and key written and room for
     /// `data_len` data bytes, zeroed if `zeroed` (left uninitialised
-    /// otherwise: the caller must write them before reading).
-    fn alloc(key: &[u8], data_len: usize, zeroed: bool, policy: bool) -> Result<Block> {
+    /// otherwise: the caller must write them before reading), with a
+    /// [`Policy`] word if `POLICY` (a constant, so that store-mode writes
+    /// carry no branch for it).
+    fn alloc<const POLICY: bool>(key: &[u8], data_len: usize, zeroed: bool) -> Result<Block> {
+        let policy = POLICY;
         let key_len = u32::try_from(key.len()).map_err(|_| Error::InvalidKey {
             len: key.len(),
             max_len: MAX_KEY_LEN,
@@ -215,11 +235,13 @@ impl Block {
             });
             ptr::copy_nonoverlapping(key.as_ptr(), raw.add(HEADER), key.len());
             if policy {
-                let at = raw.add(policy_offset(key.len()).expect("checked by layout_for"));
-                at.cast::<Policy>().write(Policy::new(u64::from(u32::MAX)));
+                let at = policy_offset(key.len(), data_len).expect("checked by layout_for");
+                raw.add(at)
+                    .cast::<Policy>()
+                    .write(Policy::new(u64::from(u32::MAX)));
             }
             if large {
-                let at = raw.add(data_offset(key.len(), policy).expect("checked by layout_for"));
+                let at = raw.add(data_offset(key.len()).expect("checked by layout_for"));
                 at.cast::<*mut u8>().write(data.as_ptr());
             }
         }
@@ -266,27 +288,27 @@ impl Block {
             return None;
         }
         // The offset was computed without overflow when the block was made.
-        let offset = (HEADER + self.header().key_len as usize + POLICY - 1) & !(POLICY - 1);
+        let end = self.data_offset() + inline_len(self.len());
+        let offset = (end + POLICY - 1) & !(POLICY - 1);
         // SAFETY: a block with HAS_POLICY was allocated with an initialised
         // policy word, 8-byte aligned, at this offset; it is only ever
         // accessed atomically.
         Some(unsafe { &*self.ptr.as_ptr().cast::<u8>().add(offset).cast::<Policy>() })
     }
 
+    /// [`data_offset`] of this block.
+    #[inline]
+    fn data_offset(&self) -> usize {
+        // Computed without overflow when the block was made.
+        (HEADER + self.header().key_len as usize + DATA_ALIGN - 1) & !(DATA_ALIGN - 1)
+    }
+
     fn data_start(&self) -> *const u8 {
-        let h = self.header();
-        // The offset was computed without overflow when the block was made.
-        let end = if self.has_policy() {
-            ((HEADER + h.key_len as usize + POLICY - 1) & !(POLICY - 1)) + POLICY
-        } else {
-            HEADER + h.key_len as usize
-        };
-        let offset = (end + DATA_ALIGN - 1) & !(DATA_ALIGN - 1);
         // SAFETY: the data, or for a large block its address (written at
         // allocation and never changed), starts at this offset, inside the
         // allocation.
         unsafe {
-            let at = self.ptr.as_ptr().cast::<u8>().add(offset);
+            let at = self.ptr.as_ptr().cast::<u8>().add(self.data_offset());
             if is_large(self.len()) {
                 at.cast::<*const u8>().read()
             } else {

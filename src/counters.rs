@@ -18,9 +18,6 @@ const STRIPES_PER_CORE: usize = 4;
 struct Stripe {
     count: AtomicI64,
     bytes: AtomicI64,
-    /// Reads that found their key, and reads that did not (never reset).
-    hits: AtomicU64,
-    misses: AtomicU64,
 }
 
 /// A value on cache lines of its own: the capped total is written by every
@@ -174,32 +171,6 @@ impl Counters {
             .fold(0i64, |acc, s| acc.wrapping_add(field(s).load(Relaxed)));
         // Racing updates can make a momentary sum negative.
         sum.max(0) as u64
-    }
-
-    /// Counts a read that found its key.
-    #[inline]
-    pub(crate) fn hit(&self) {
-        self.stripe().hits.fetch_add(1, Relaxed);
-    }
-
-    /// Counts a read that did not.
-    #[inline]
-    pub(crate) fn miss(&self) {
-        self.stripe().misses.fetch_add(1, Relaxed);
-    }
-
-    pub(crate) fn hits(&self) -> u64 {
-        self.stripes
-            .iter()
-            .map(|s| s.hits.load(Relaxed))
-            .fold(0, u64::wrapping_add)
-    }
-
-    pub(crate) fn misses(&self) -> u64 {
-        self.stripes
-            .iter()
-            .map(|s| s.misses.load(Relaxed))
-            .fold(0, u64::wrapping_add)
     }
 
     pub(crate) fn blocks(&self) -> u64 {

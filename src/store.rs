@@ -286,14 +286,14 @@ impl MemoryStore {
         self.check_open()?;
         match shard.get(key) {
             Some(block) => {
-                self.counters.hit();
+                shard.hit();
                 if let Some(policy) = block.policy() {
                     cache::touch(policy);
                 }
                 Ok(f(block))
             }
             None => {
-                self.counters.miss();
+                shard.miss();
                 Err(Error::NotFound)
             }
         }
@@ -982,8 +982,8 @@ impl MemoryStore {
             max_key_len: options.max_key_len,
             closed: self.is_closed(),
             evict: options.evict,
-            hits: self.counters.hits(),
-            misses: self.counters.misses(),
+            hits: self.index.hits(),
+            misses: self.index.misses(),
             evictions,
             evicted_bytes,
         }
