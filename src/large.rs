@@ -125,17 +125,31 @@ fn arena_flags() -> std::ffi::c_int {
 /// stage); `None` if jemalloc refuses.
 #[cfg(not(feature = "system-alloc"))]
 fn create_arena() -> Option<u32> {
+    use tikv_jemalloc_sys as je;
     let mut index: u32 = 0;
     let mut len = std::mem::size_of::<u32>();
+    // With the huge-page hooks when there are any (see `huge_page_hooks`),
+    // else jemalloc's own.
+    let (mut hooks, hooks_len) = match huge_page_hooks() {
+        Some(hooks) => (hooks, std::mem::size_of::<*mut je::extent_hooks_t>()),
+        None => (std::ptr::null_mut(), 0),
+    };
+    let new = if hooks.is_null() {
+        std::ptr::null_mut()
+    } else {
+        (&raw mut hooks).cast()
+    };
     // SAFETY: "arenas.create" writes the new arena's index, an unsigned
-    // int, through `oldp`, whose size `oldlenp` gives; no new value.
+    // int, through `oldp`, whose size `oldlenp` gives; its new value, when
+    // given, is an `extent_hooks_t *` to a table that lives for the rest
+    // of the process.
     let rc = unsafe {
-        tikv_jemalloc_sys::mallctl(
+        je::mallctl(
             c"arenas.create".as_ptr(),
             (&raw mut index).cast(),
             &mut len,
-            std::ptr::null_mut(),
-            0,
+            new,
+            hooks_len,
         )
     };
     if rc != 0 {
@@ -149,6 +163,99 @@ fn create_arena() -> Option<u32> {
         }
     }
     Some(index)
+}
+
+/// jemalloc's own extent hooks (arena 0's, which every arena starts with),
+/// read once; the huge-page hooks call them.
+#[cfg(not(feature = "system-alloc"))]
+static DEFAULT_HOOKS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// Extent hooks for the block arenas: jemalloc's own, except that each new
+/// mapping is marked for transparent huge pages (`MADV_HUGEPAGE`), so that
+/// the kernel backs block data with 2 MiB pages where it can. Over a store
+/// far larger than the TLB covers, a read of a random 64 KiB block then
+/// takes one TLB miss instead of sixteen, and a fresh mapping faults once
+/// per 2 MiB instead of once per 4 KiB. The mark applies to these arenas'
+/// mappings only, never to the program's own memory, and changes nothing
+/// where the system has huge pages switched off ("never") or always on.
+/// Memory still goes back to the system as before: a purge of part of a
+/// huge page splits it. `None` when jemalloc's hooks cannot be read.
+#[cfg(not(feature = "system-alloc"))]
+fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
+    use std::sync::OnceLock;
+    use tikv_jemalloc_sys as je;
+
+    /// The hooks table, at a fixed address for the rest of the process.
+    struct Hooks(je::extent_hooks_t);
+    // SAFETY: the table is written once, before it is shared, and then
+    // only read (by jemalloc, on any thread).
+    unsafe impl Sync for Hooks {}
+    // SAFETY: as for Sync: it holds function pointers only, which any
+    // thread may call.
+    unsafe impl Send for Hooks {}
+    static HOOKS: OnceLock<Option<Box<Hooks>>> = OnceLock::new();
+
+    /// jemalloc's own `alloc`, then the huge-page mark on what it mapped.
+    unsafe extern "C" fn alloc(
+        _hooks: *mut je::extent_hooks_t,
+        new_addr: *mut std::ffi::c_void,
+        size: usize,
+        alignment: usize,
+        zero: *mut bool,
+        commit: *mut bool,
+        arena: std::ffi::c_uint,
+    ) -> *mut std::ffi::c_void {
+        // Set before these hooks were installed; never panics (a panic
+        // here could not unwind into jemalloc).
+        let Some(&default) = DEFAULT_HOOKS.get() else {
+            return std::ptr::null_mut();
+        };
+        let default = default as *mut je::extent_hooks_t;
+        // SAFETY: `default` is jemalloc's own table, which lives for the
+        // process; its `alloc` takes exactly these arguments (it is what
+        // jemalloc would have called without these hooks).
+        let p = unsafe {
+            match (*default).alloc {
+                Some(f) => f(default, new_addr, size, alignment, zero, commit, arena),
+                None => std::ptr::null_mut(),
+            }
+        };
+        if !p.is_null() {
+            // SAFETY: a hint on a mapping jemalloc has just made; it
+            // changes no byte, and a refusal (no huge-page support) is
+            // harmless.
+            unsafe { libc::madvise(p, size, libc::MADV_HUGEPAGE) };
+        }
+        p
+    }
+
+    HOOKS
+        .get_or_init(|| {
+            let mut default: *mut je::extent_hooks_t = std::ptr::null_mut();
+            let mut len = std::mem::size_of::<*mut je::extent_hooks_t>();
+            // SAFETY: a read of an `extent_hooks_t *` through `oldp`, whose
+            // size `oldlenp` gives.
+            let rc = unsafe {
+                je::mallctl(
+                    c"arena.0.extent_hooks".as_ptr(),
+                    (&raw mut default).cast(),
+                    &mut len,
+                    std::ptr::null_mut(),
+                    0,
+                )
+            };
+            if rc != 0 || default.is_null() {
+                return None;
+            }
+            DEFAULT_HOOKS.get_or_init(|| default as usize);
+            // SAFETY: jemalloc's table, valid for the process.
+            let mut table = unsafe { *default };
+            table.alloc?;
+            table.alloc = Some(alloc);
+            Some(Box::new(Hooks(table)))
+        })
+        .as_ref()
+        .map(|h| (&raw const h.0).cast_mut())
 }
 
 /// Writes `value` to the jemalloc control `name`, best effort: every
