@@ -6,7 +6,9 @@ Reads, from the run directory that run.sh fills:
   criterion/**/new/estimates.json       criterion's own estimates
   go-<name>.csv, go-<name>.txt          benchstat output (CSV and text)
   cache.csv, cache.md                   benches/cache's hit-ratio run (the
-                                        cache phase; older runs lack them)
+                                        cache phase; older runs lack them,
+                                        and runs that could not fetch its
+                                        file trace lack that trace's rows)
   go-cache-speed.csv, go-cache-speed.txt  benchstat output of the cache-speed
                                         phase (benches/cache/speed; older
                                         runs lack them)
@@ -96,6 +98,20 @@ CACHE_BASELINES = ("lru", "otter", "ristretto")
 # The Go set of the cache-speed phase (benches/cache/speed), reported in a
 # section of its own rather than with the binding's Go sets.
 SPEED_SET = "cache-speed"
+# The cache phase's file traces (run.sh fetches them; they are not in the
+# repository), by trace name: where each comes from, for the report.
+FILE_TRACES = {
+    "cloudPhysicsIO": [
+        "`cloudPhysicsIO` is a recorded block I/O trace, not a synthetic one: CloudPhysics'",
+        "vSCSI trace sample `cloudPhysicsIO.csv` (113,872 requests; CloudPhysics is the",
+        "company behind the SHARDS paper, Waldspurger et al., FAST 2015), as shipped in the",
+        "`data/` directory of [libCacheSim](https://github.com/1a1a11a/libCacheSim) (GPL-3.0).",
+        "The cache phase fetches it from the libcachesim 0.3.3 sdist on PyPI and checks it by",
+        "SHA-256; it is not part of this repository. Each request, read or write alike, is",
+        "the object (lbn, size) of `size` bytes, as libCacheSim maps this trace: 56,629",
+        "distinct objects of 512 bytes to 68 KiB.",
+    ],
+}
 
 
 def load_cache(run_dir):
@@ -129,6 +145,11 @@ def cache_margin(cells, trace, versus):
     return worst or (None, None)
 
 
+def cache_traces(cells):
+    """The trace names that have cells in cache.csv."""
+    return {trace for trace, _ in cells}
+
+
 class Run:
     """Every measurement of one run, looked up by the names targets.toml uses."""
 
@@ -150,6 +171,8 @@ class Run:
             versus = {"blockmem-best": "best", "blockmem-lru": "lru"}.get(metric)
             if versus is None:
                 raise ValueError(f"unknown cache measurement in {name!r}")
+            if trace in FILE_TRACES and self.cache and trace not in cache_traces(self.cache):
+                return None, "file trace not in this run"
             return cache_margin(self.cache, trace, versus)
         return self.get(name), None
 
@@ -193,7 +216,7 @@ def check_targets(run, targets):
         goals = [f"≥ {t['min']:g}{unit}"] if "min" in t else []
         goals += [f"≤ {t['max']:g}{unit}"] if "max" in t else []
         if value is None:
-            measured, result = "not measured", "–"
+            measured, result = "not measured" + (f" ({note})" if note else ""), "–"
         else:
             ok = t.get("min", value) <= value <= t.get("max", value)
             # Differences in percentage points read best signed, to the
@@ -314,12 +337,24 @@ def cache_section(run_dir, out_dir):
     raw = os.path.relpath(path, out_dir)
     readme = os.path.relpath(os.path.join(HERE, "..", "cache", "README.md"), out_dir)
     out += ["blockmem's cache mode (`Options{MaxBytes, Evict: true}` through the Go binding)",
-            "against Go caches of the same byte capacity on synthetic Zipf block traces:",
-            "every request reads its key and, on a miss, writes the block",
+            "against Go caches of the same byte capacity on synthetic Zipf block traces and a",
+            "recorded block I/O trace: every request reads its key and, on a miss, writes the block",
             f"([benches/cache]({readme}), `cmd/hitratio`). The hit ratio counts requests;",
             "the byte hit ratio weights each request by its block's size. The run's whole",
             f"output (bytes held, replay times) is in [{raw}]({raw}), its numbers in `cache.csv`.",
             ""] + [line for line in preamble if line.strip()] + [""]
+    # Where each file trace comes from, or that this run lacks it.
+    traces = sections.get("Traces", [])
+    for name, source in FILE_TRACES.items():
+        out += source + [""]
+        if not any(line.startswith(f"| {name} |") for line in traces):
+            print(f"note: no file trace {name} in {path}: the report says it is missing")
+            out += [f"**Missing from this run:** the file trace `{name}`: the cache phase could not",
+                    "fetch it (it printed why, and the Run table's `cache file trace` row says so), or",
+                    "the run predates it. Its rows and targets are absent. Run `make bench` again with",
+                    f"network access, or put the file at `benches/report/out/traces/{name}.csv` first",
+                    "(run.sh checks its SHA-256).",
+                    ""]
     for title in CACHE_TABLES:
         body = sections.get(title)
         if body is None:
@@ -401,9 +436,16 @@ def main():
     if SPEED_SET not in run.go:
         print(f"note: no go-{SPEED_SET}.csv in {args.dir} (the {SPEED_SET} phase's numbers):"
               f" its {len(speed_targets)} targets are not measured")
-    missing = (cache_targets if not run.cache else set()) | (speed_targets if SPEED_SET not in run.go else set())
+    # The same for a file trace the cache phase could not fetch.
+    absent = sorted(t for t in FILE_TRACES if run.cache and t not in cache_traces(run.cache))
+    file_targets = {t["name"] for t in expand(targets)
+                    if any(t.get("value", "").startswith(f"cache:{trace}:") for trace in absent)}
+    if absent:
+        print(f"note: no rows of the file trace {', '.join(absent)} in {args.dir}/cache.csv (not fetched, or the run predates it):"
+              f" its {len(file_targets)} targets are not measured")
+    missing = (cache_targets if not run.cache else file_targets) | (speed_targets if SPEED_SET not in run.go else set())
     for name, _, measured, _ in results:
-        if measured == "not measured" and name not in missing:
+        if measured.startswith("not measured") and name not in missing:
             print(f"warning: target not measured (missing benchmark or misspelt name): {name}")
 
     with open(os.path.join(args.dir, "meta.txt")) as f:

@@ -4,7 +4,9 @@
 #   run.sh PHASE...   phases: build (run info, the C program), build-all
 #                     (the Rust and Go benchmarks), scaling, criterion, go,
 #                     benchstat, cache (hit ratios of the store's cache mode
-#                     against Go caches: benches/cache, built and run here),
+#                     against Go caches: benches/cache, built and run here,
+#                     on its synthetic traces and a block I/O trace file
+#                     that it fetches into TRACE_DIR on first use),
 #                     cache-speed (the cache mode's Go speed benchmarks,
 #                     benches/cache/speed, and their benchstat tables)
 #
@@ -18,6 +20,8 @@
 #   BENCHTIME       Go -benchtime (go and cache-speed)
 #   MEMLIMIT_ENV    Go settings of the memlimit run (equal GC pacing)
 #   BENCHSTAT       benchstat binary
+#   TRACE_DIR       where the cache phase keeps the block I/O trace it
+#                   fetches (default benches/report/out/traces)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,6 +29,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CARGO=${CARGO:-cargo}
 GO=${GO:-go}
 CC=${CC:-cc}
+TRACE_DIR=${TRACE_DIR:-$ROOT/benches/report/out/traces}
 export BLOCKMEM_BENCH_QUICK=${QUICK:-}
 mkdir -p "$DIR" "$SCALING_DIR"
 cd "$DIR"
@@ -46,7 +51,45 @@ GO_LARGE='^BenchmarkLargeSet$'
 SPEED_HITS='^Benchmark(Hit|Write)$'
 SPEED_STEADY='^BenchmarkSteadyWrite$'
 
+# The cache phase's file trace: CloudPhysics' vSCSI block I/O trace sample
+# cloudPhysicsIO.csv (CloudPhysics: the SHARDS paper, Waldspurger et al.,
+# FAST 2015), as shipped in the data/ directory of libCacheSim (GPL-3.0),
+# taken from the libcachesim 0.3.3 sdist on PyPI. Fetched, not shipped with
+# this repository; the download and the file are each checked against
+# their SHA-256. See benches/cache/README.md.
+TRACE_URL=https://files.pythonhosted.org/packages/7e/c0/70ab287f0c262b35204b49dd4513e7c2f6b96e79e78044991126ae9682d1/libcachesim-0.3.3.tar.gz
+TRACE_URL_SHA256=3255bf6c52c6f7b7836fca554bb68ca74aea063215c67d980ef7355821b00ba7
+TRACE_MEMBER=libcachesim-0.3.3/src/libCacheSim/data/cloudPhysicsIO.csv
+TRACE_SHA256=987ff2213050e47d24e8ba6e010d4b3127e51aafef6a76a8a6d43d13b9156fa1
+TRACE_FILE=$TRACE_DIR/${TRACE_MEMBER##*/}
+
 meta() { echo "$1: $2" >> meta.txt; }
+sha256_is() { # file sum: whether file exists and its SHA-256 is sum
+  [ -f "$1" ] && [ "$(sha256sum < "$1" | cut -d' ' -f1)" = "$2" ]
+}
+fetch_trace() { # TRACE_FILE, downloaded and extracted unless already there;
+  # on failure sets trace_error to why and returns 1
+  trace_error=
+  sha256_is "$TRACE_FILE" "$TRACE_SHA256" && return 0
+  local tmp
+  if ! mkdir -p "$TRACE_DIR" || ! tmp=$(mktemp -d "$TRACE_DIR/fetch.XXXXXX"); then
+    trace_error="cannot write to $TRACE_DIR"
+    return 1
+  fi
+  if ! curl -fsS --retry 2 --connect-timeout 20 --max-time 900 -o "$tmp/sdist.tar.gz" "$TRACE_URL" 2> "$tmp/err"; then
+    trace_error="download failed: $(tail -1 "$tmp/err")"
+  elif ! sha256_is "$tmp/sdist.tar.gz" "$TRACE_URL_SHA256"; then
+    trace_error="the download's sha256 is not $TRACE_URL_SHA256"
+  elif ! tar -xzf "$tmp/sdist.tar.gz" -O "$TRACE_MEMBER" > "$tmp/trace.csv" 2> "$tmp/err"; then
+    trace_error="cannot extract $TRACE_MEMBER: $(tail -1 "$tmp/err")"
+  elif ! sha256_is "$tmp/trace.csv" "$TRACE_SHA256"; then
+    trace_error="the extracted file's sha256 is not $TRACE_SHA256"
+  else
+    mv "$tmp/trace.csv" "$TRACE_FILE"
+  fi
+  rm -rf "$tmp"
+  [ -z "$trace_error" ]
+}
 go_bench() { # output-name regex benchtime [env...]
   local name=$1 regex=$2 benchtime=$3
   shift 3
@@ -124,11 +167,21 @@ for phase in "$@"; do
     ;;
   cache)
     # benches/cache's hit-ratio run with blockmem (its default settings, or
-    # -quick): the markdown tables on stdout and the CSV beside them, from
-    # one run; progress on stderr. The binding links the archive make
-    # go-lib wrote; its stamp header makes go relink when that changes.
+    # -quick) on the synthetic traces and, when it can be fetched, the
+    # file trace (replayed whole either way): the markdown tables on stdout
+    # and the CSV beside them, from one run; progress on stderr. The
+    # binding links the archive make go-lib wrote; its stamp header makes
+    # go relink when that changes.
     (cd "$ROOT/benches/cache" && "$GO" build -tags blockmem_cache -o "$DIR/hitratio" ./cmd/hitratio)
-    ./hitratio ${QUICK:+-quick} -csv cache.csv.tmp > cache.md.tmp
+    io_trace=
+    if fetch_trace; then
+      io_trace=$TRACE_FILE
+      meta "cache file trace" "${TRACE_FILE##*/} from libcachesim 0.3.3 (PyPI sdist), sha256 ${TRACE_SHA256:0:16}..."
+    else
+      echo "cache: no file trace ${TRACE_FILE##*/} ($trace_error); replaying the synthetic traces alone"
+      meta "cache file trace" "missing: ${TRACE_FILE##*/} could not be fetched ($trace_error)"
+    fi
+    ./hitratio ${QUICK:+-quick} ${io_trace:+-io-traces "$io_trace"} -csv cache.csv.tmp > cache.md.tmp
     mv cache.csv.tmp cache.csv
     mv cache.md.tmp cache.md
     awk '/^## Hit ratio \(/ {p = 1} /^## Byte/ {p = 0} p' cache.md

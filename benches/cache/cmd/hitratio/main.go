@@ -1,27 +1,35 @@
-// Command hitratio replays synthetic block traces through several caches
-// of the same byte capacity and reports their request and byte hit ratios.
+// Command hitratio replays block traces through several caches of the
+// same byte capacity and reports their request and byte hit ratios.
 //
 // Every request reads a key; on a miss it writes the block, as a program
-// using the cache in front of slower storage would. Traces are Zipf
-// popularity over keys of fixed, log-uniform sizes (1 KiB to 1 MiB) or all
-// of 64 KiB (-64k traces), with and without periodic one-pass scans of
-// cold keys; capacities are percentages of a trace's unique bytes. See
-// README.md.
+// using the cache in front of slower storage would. Synthetic traces
+// (-traces) are Zipf popularity over keys of fixed, log-uniform sizes
+// (1 KiB to 1 MiB) or all of 64 KiB (-64k traces), with and without
+// periodic one-pass scans of cold keys. File traces (-io-traces) are block
+// I/O traces in CSV (version,time,op,size,lbn, such as CloudPhysics'
+// cloudPhysicsIO.csv), replayed after the synthetic ones: each request,
+// read or write alike, is the object (lbn, size) of size bytes. Capacities
+// are percentages of a trace's unique bytes. See README.md.
 //
 //	go run ./cmd/hitratio                       # lru, otter, ristretto
 //	go run -tags blockmem_cache ./cmd/hitratio  # and blockmem's cache mode
 //	go run ./cmd/hitratio -quick -format csv
 //	go run ./cmd/hitratio -csv out.csv > out.md # both formats from one run
+//	go run ./cmd/hitratio -traces '' -io-traces cloudPhysicsIO.csv
 package main
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -42,6 +50,7 @@ func main() {
 
 type settings struct {
 	traces    []string
+	ioTraces  []fileTrace
 	caps      []float64 // percent of unique bytes
 	keys      int
 	requests  int
@@ -64,6 +73,27 @@ var defaultTraces = []string{"zipf-0.9", "zipf-1.0", "zipf-0.9-scan", "zipf-1.0-
 
 const defaultRequests = 400000
 
+// fileTrace is a block I/O trace file given with -io-traces: its path, the
+// trace's name (the file's base name without its extension) and, once
+// loaded, the file's SHA-256 in hexadecimal.
+type fileTrace struct {
+	path, name, sha256 string
+}
+
+// fileTraceName is what a file trace's name may be, so that it reads
+// plainly in the markdown tables and the CSV.
+var fileTraceName = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]*$`)
+
+// file returns the file trace called name, or nil.
+func (s *settings) file(name string) *fileTrace {
+	for i := range s.ioTraces {
+		if s.ioTraces[i].name == name {
+			return &s.ioTraces[i]
+		}
+	}
+	return nil
+}
+
 // Sizes -quick uses for whatever the command line leaves unset.
 const (
 	quickKeys      = 2000
@@ -75,7 +105,9 @@ func parse(args []string, stderr io.Writer) (*settings, error) {
 	fs := flag.NewFlagSet("hitratio", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	traces := fs.String("traces", strings.Join(defaultTraces, ","),
-		"comma-separated traces: zipf-<exponent>[-64k][-scan] (-64k: every block 64 KiB)")
+		"comma-separated synthetic traces: zipf-<exponent>[-64k][-scan] (-64k: every block 64 KiB); may be empty with -io-traces")
+	ioTraces := fs.String("io-traces", "", "comma-separated block I/O trace files (CSV: "+sim.IOTraceHeader+
+		"), replayed whole after the synthetic traces, whatever -quick, -keys and -requests; each trace is named after its file, without the extension")
 	caps := fs.String("caps", "1,5,10", "comma-separated capacities in percent of each trace's unique bytes")
 	keys := fs.Int("keys", 20000, "hot keys the Zipf popularity ranges over")
 	requests := fs.Int("requests", defaultRequests, "hot (Zipf) requests per trace; scan requests come on top")
@@ -91,7 +123,7 @@ func parse(args []string, stderr io.Writer) (*settings, error) {
 	repeat := fs.Int("repeat", 1, "replay each (trace, capacity, cache) this many times and report the mean ratios and their spread "+
 		"(otter and ristretto vary from run to run; lru does not)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: hitratio [flags]\n\nReplays Zipf block traces (read; on a miss, write) through caches of equal byte capacity\nand reports their request and byte hit ratios.")
+		fmt.Fprintln(fs.Output(), "usage: hitratio [flags]\n\nReplays synthetic Zipf block traces and block I/O trace files (read; on a miss, write)\nthrough caches of equal byte capacity and reports their request and byte hit ratios.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -121,8 +153,18 @@ func parse(args []string, stderr io.Writer) (*settings, error) {
 		}
 		s.traces = append(s.traces, name)
 	}
-	if len(s.traces) == 0 {
-		return nil, errors.New("no traces listed")
+	for _, path := range splitList(*ioTraces) {
+		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		switch {
+		case !fileTraceName.MatchString(name):
+			return nil, fmt.Errorf("-io-traces: %s gives the trace name %q: want letters, digits, '.', '_' and '-' only, not starting with '.'", path, name)
+		case slices.Contains(s.traces, name) || s.file(name) != nil:
+			return nil, fmt.Errorf("-io-traces: %s gives the trace name %s, which another trace has", path, name)
+		}
+		s.ioTraces = append(s.ioTraces, fileTrace{path: path, name: name})
+	}
+	if len(s.traces)+len(s.ioTraces) == 0 {
+		return nil, errors.New("no traces listed (-traces or -io-traces)")
 	}
 	for _, c := range splitList(*caps) {
 		p, err := strconv.ParseFloat(strings.TrimSuffix(c, "%"), 64)
@@ -219,10 +261,36 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// File traces are read first, so that a bad file fails the run before
+	// any replay.
+	files := make([]*sim.Trace, len(s.ioTraces))
+	for i := range s.ioTraces {
+		if files[i], err = loadIOTrace(&s.ioTraces[i]); err != nil {
+			return err
+		}
+	}
 	var (
 		traces []*sim.Trace
 		rows   []row
 	)
+	replayTrace := func(t *sim.Trace) error {
+		traces = append(traces, t)
+		for _, pct := range s.caps {
+			r := row{trace: t, pct: pct, capacity: int64(pct / 100 * float64(t.UniqueBytes)),
+				results: map[string]sim.Result{}, spread: map[string]spread{}}
+			if r.capacity < 1 {
+				return fmt.Errorf("%s: %g%% of %d unique bytes is no capacity", t.Name, pct, t.UniqueBytes)
+			}
+			for _, c := range s.caches {
+				if err := r.replay(s, c, stderr); err != nil {
+					return err
+				}
+			}
+			rows = append(rows, r)
+		}
+		runtime.GC() // drop the previous trace's keys before the next
+		return nil
+	}
 	for _, name := range s.traces {
 		spec, _ := sim.ParseTraceName(name)
 		cfg := sim.TraceConfig{Exponent: spec.Exponent, Keys: s.keys, Requests: s.requests, Seed: s.seed, BlockSize: spec.BlockSize()}
@@ -233,21 +301,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		traces = append(traces, t)
-		for _, pct := range s.caps {
-			r := row{trace: t, pct: pct, capacity: int64(pct / 100 * float64(t.UniqueBytes)),
-				results: map[string]sim.Result{}, spread: map[string]spread{}}
-			if r.capacity < 1 {
-				return fmt.Errorf("%s: %g%% of %d unique bytes is no capacity", name, pct, t.UniqueBytes)
-			}
-			for _, c := range s.caches {
-				if err := r.replay(s, c, stderr); err != nil {
-					return err
-				}
-			}
-			rows = append(rows, r)
+		if err := replayTrace(t); err != nil {
+			return err
 		}
-		runtime.GC() // drop the previous trace's keys before the next
+	}
+	for _, t := range files {
+		if err := replayTrace(t); err != nil {
+			return err
+		}
 	}
 	elapsed := time.Since(start)
 	if s.csvFile != "" {
@@ -260,6 +321,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	writeMarkdown(stdout, s, traces, rows, elapsed)
 	return nil
+}
+
+// loadIOTrace reads the block I/O trace file ft and records its SHA-256.
+func loadIOTrace(ft *fileTrace) (*sim.Trace, error) {
+	f, err := os.Open(ft.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	t, err := sim.LoadIOTrace(ft.name, io.TeeReader(bufio.NewReader(f), h))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ft.path, err)
+	}
+	ft.sha256 = hex.EncodeToString(h.Sum(nil))
+	return t, nil
 }
 
 func fmtPct(p float64) string { return strconv.FormatFloat(p, 'g', -1, 64) }
@@ -316,7 +393,7 @@ func settingsLines(s *settings) []string {
 	if s.quick {
 		mode = " (-quick)"
 	}
-	return []string{
+	lines := []string{
 		fmt.Sprintf("settings%s: keys=%d requests=%d (hot; scan requests on top) seed=%d scan-every=%d scan-pct=%s caps=%s%% caches=%s repeat=%d",
 			mode, s.keys, s.requests, s.seed, s.scanEvery, fmtPct(s.scanPct), joinPcts(s.caps), strings.Join(s.caches, ","), s.repeat),
 		fmt.Sprintf("environment: %s %s/%s GOMAXPROCS=%d NumCPU=%d", runtime.Version(), runtime.GOOS, runtime.GOARCH,
@@ -328,6 +405,16 @@ func settingsLines(s *settings) []string {
 		"hit ratio: hits / all requests (hot and scan); byte hit ratio: bytes of the hits / bytes of all requests; with -repeat, means over the runs; every request reads, every miss writes the block",
 		"otter: synchronous maintenance; ristretto: Wait after every Set; held: bytes by each cache's own accounting",
 	}
+	if len(s.ioTraces) > 0 {
+		files := make([]string, len(s.ioTraces))
+		for i, ft := range s.ioTraces {
+			files[i] = fmt.Sprintf("%s (%s, sha256 %s)", ft.name, filepath.Base(ft.path), ft.sha256)
+		}
+		lines = append(lines, "file traces (-io-traces): "+strings.Join(files, ", ")+"; block I/O traces replayed whole, whatever -quick,"+
+			" -keys and -requests: every line is a request, read or write alike, for the object (lbn, size) of size bytes, key"+
+			" vscsi/lbn-<lbn>-<size>; all their keys count as hot, and they have no scans")
+	}
+	return lines
 }
 
 func joinPcts(ps []float64) string {
@@ -420,13 +507,23 @@ func writeMarkdown(w io.Writer, s *settings, traces []*sim.Trace, rows []row, el
 
 	fmt.Fprintln(w, "\n## Traces")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| trace | requests | hot + scan | distinct hot keys | unique bytes | scans | scan bytes | no-eviction bound | byte no-eviction bound |")
-	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "| trace | source | requests | hot + scan | distinct hot keys | unique bytes | scans | scan bytes | no-eviction bound | byte no-eviction bound |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+	anyFile := false
 	for _, t := range traces {
-		fmt.Fprintf(w, "| %s | %d | %d + %d | %d | %s | %d | %s | %.1f%% | %.1f%% |\n", t.Name, len(t.Requests), t.HotRequests,
-			t.ScanRequests, t.UniqueHotKeys, mib(t.UniqueBytes), t.Scans, mib(t.ScanBytes), coldBound(t), byteColdBound(t))
+		source, split, scans, scanBytes := "synthetic", fmt.Sprintf("%d + %d", t.HotRequests, t.ScanRequests), strconv.Itoa(t.Scans), mib(t.ScanBytes)
+		if t.FromFile {
+			anyFile = true
+			source, split, scans, scanBytes = "file "+filepath.Base(s.file(t.Name).path), "-", "-", "-"
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %d | %s | %s | %s | %.1f%% | %.1f%% |\n", t.Name, source, len(t.Requests), split,
+			t.UniqueHotKeys, mib(t.UniqueBytes), scans, scanBytes, coldBound(t), byteColdBound(t))
 	}
 	fmt.Fprintln(w, "\nThe no-eviction bound is the hit ratio of an unbounded cache (every distinct key misses once), of requests and of bytes.")
+	if anyFile {
+		fmt.Fprintln(w, "A file trace is a block I/O trace replayed as recorded: every request, read or write alike, is the object (lbn, size) of size bytes;",
+			"all its keys count as hot (distinct hot keys: its distinct objects), and it has no scans.")
+	}
 
 	writeRatioTable(w, s, rows, requestRatio)
 	writeRatioTable(w, s, rows, byteRatio)
@@ -491,9 +588,14 @@ func writeCSV(w io.Writer, s *settings, traces []*sim.Trace, rows []row, elapsed
 		fmt.Fprintf(bw, "# %s\n", l)
 	}
 	for _, t := range traces {
-		fmt.Fprintf(bw, "# trace %s: requests=%d hot=%d scan=%d requested_bytes=%d distinct_hot_keys=%d unique_bytes=%d scans=%d scan_bytes=%d block_size=%s\n",
+		source := "synthetic"
+		if t.FromFile {
+			ft := s.file(t.Name)
+			source = fmt.Sprintf("file:%s sha256=%s", filepath.Base(ft.path), ft.sha256)
+		}
+		fmt.Fprintf(bw, "# trace %s: requests=%d hot=%d scan=%d requested_bytes=%d distinct_hot_keys=%d unique_bytes=%d scans=%d scan_bytes=%d block_size=%s source=%s\n",
 			t.Name, len(t.Requests), t.HotRequests, t.ScanRequests, t.RequestedBytes, t.UniqueHotKeys, t.UniqueBytes, t.Scans, t.ScanBytes,
-			blockSizeNote(t))
+			blockSizeNote(t), source)
 	}
 	fmt.Fprintf(bw, "# %s\n", footer(elapsed))
 	cw := csv.NewWriter(bw)
@@ -522,6 +624,9 @@ func writeCSV(w io.Writer, s *settings, traces []*sim.Trace, rows []row, elapsed
 }
 
 func blockSizeNote(t *sim.Trace) string {
+	if t.FromFile {
+		return "per-request"
+	}
 	if t.Config.BlockSize > 0 {
 		return strconv.Itoa(int(t.Config.BlockSize))
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -174,9 +176,128 @@ func TestBadFlags(t *testing.T) {
 		{"-scan-every", "0"},
 		{"-repeat", "0"},
 		{"extra"},
+		{"-traces", ""},
+		{"-traces", " , ", "-io-traces", " , "},
+		{"-io-traces", "/nonexistent/sample.csv"},
+		{"-io-traces", "dir/a b.csv"},
+		{"-io-traces", "dir/a|b.csv"},
+		{"-io-traces", "dir/.csv"},
+		{"-io-traces", "/"},
+		{"-traces", "zipf-1.0", "-io-traces", "dir/zipf-1.0.csv"},
+		{"-traces", "", "-io-traces", "a/sample.csv,b/sample.txt"},
 	} {
 		if err := run(args, io.Discard, io.Discard); err == nil {
 			t.Errorf("%q accepted", args)
 		}
+	}
+}
+
+// writeIOTrace writes a block I/O trace of 3000 requests over 200 objects
+// of 512 bytes to 4 KiB, low ids the most requested, into dir as name, and
+// returns its path and SHA-256.
+func writeIOTrace(t *testing.T, dir, name string) (path, sum string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("version,time,op,size,lbn\n")
+	for i := range 3000 {
+		x := i * 7919 % 1000
+		id := x * x / 5000
+		op := "28"
+		if i%3 == 0 {
+			op = "2a"
+		}
+		fmt.Fprintf(&b, "1,%d,%s,%d,%d\n", 1000+i, op, 512*(1+id%8), 1000+8*id)
+	}
+	path = filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256([]byte(b.String()))
+	return path, hex.EncodeToString(h[:])
+}
+
+// A file trace alone (-traces empty): named after its file, replayed whole
+// whatever -quick says, one CSV record per capacity and cache, with its
+// source and checksum in the # lines.
+func TestIOTraceCSV(t *testing.T) {
+	path, sum := writeIOTrace(t, t.TempDir(), "sample.csv")
+	var out bytes.Buffer
+	args := []string{"-quick", "-traces", "", "-io-traces", path, "-caps", "10,50", "-caches", "lru,otter", "-format", "csv"}
+	if err := run(args, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"# file traces (-io-traces): sample (sample.csv, sha256 " + sum + ");",
+		"# trace sample: requests=3000 hot=3000 scan=0 ",
+		" scans=0 scan_bytes=0 block_size=per-request source=file:sample.csv sha256=" + sum + "\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("CSV lacks %q:\n%s", want, out.String())
+		}
+	}
+	recs := readCSV(t, out.String())
+	if len(recs) != 4 {
+		t.Fatalf("%d records, want 4:\n%s", len(recs), out.String())
+	}
+	for i, rec := range recs {
+		if rec["trace"] != "sample" || rec["cap_pct"] != []string{"10", "50"}[i/2] || rec["cache"] != []string{"lru", "otter"}[i%2] {
+			t.Errorf("record %d: %v", i, rec)
+		}
+		hit, byteHit := num(t, rec, "hit_pct"), num(t, rec, "byte_hit_pct")
+		if !(hit > 0 && hit < 100) || !(byteHit > 0 && byteHit < 100) || rec["requests"] != "3000" {
+			t.Errorf("%v", rec)
+		}
+		if peak := num(t, rec, "peak_held_bytes"); peak <= 0 || peak > num(t, rec, "capacity_bytes") {
+			t.Errorf("%v: peak %v bytes", rec, peak)
+		}
+	}
+}
+
+// File traces follow the synthetic ones; the trace table shows each
+// trace's source, and no hot + scan split or scans for a file trace.
+func TestIOTraceMarkdown(t *testing.T) {
+	path, _ := writeIOTrace(t, t.TempDir(), "sample.csv")
+	var out bytes.Buffer
+	args := []string{"-quick", "-traces", "zipf-1.0", "-io-traces", path, "-caps", "10", "-caches", "lru"}
+	if err := run(args, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	md := out.String()
+	for _, want := range []string{
+		"| trace | source | requests | hot + scan |",
+		"| zipf-1.0 | synthetic | 40000 | 40000 + 0 |",
+		"| sample | file sample.csv | 3000 | - | ",
+		"| - | - |",
+		"A file trace is a block I/O trace",
+		"- file traces (-io-traces): sample (sample.csv, sha256 ",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	for _, table := range []string{"## Hit ratio (% of requests)", "## Byte hit ratio (% of bytes requested)", "## Replay time"} {
+		_, body, _ := strings.Cut(md, table)
+		synthetic, file := strings.Index(body, "| zipf-1.0 | 10% |"), strings.Index(body, "| sample | 10% |")
+		if synthetic < 0 || file < synthetic {
+			t.Errorf("%s: zipf-1.0 at %d, sample at %d:\n%s", table, synthetic, file, md)
+		}
+	}
+}
+
+// A malformed file trace fails the run before any replay, naming the file
+// and the line.
+func TestBadIOTrace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(path, []byte("version,time,op,size,lbn\n1,1,28,512,7\n1,2,28,2097152,7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	err := run([]string{"-quick", "-io-traces", path, "-caches", "lru"}, io.Discard, &progress)
+	if err == nil || !strings.Contains(err.Error(), path+": trace bad: line 3: size") {
+		t.Errorf("error %v", err)
+	}
+	if progress.Len() > 0 {
+		t.Errorf("replayed before failing:\n%s", progress.String())
 	}
 }
