@@ -17,7 +17,8 @@
 //! [`Error::OutOfMemory`] instead of an abort.
 //!
 //! A block of a store in cache mode also carries one atomic word of
-//! eviction state ([`Policy`]) after its key, which a hit updates in
+//! eviction state ([`Policy`]) after its data (or, for a large block,
+//! after its data's address), which a hit updates in
 //! place (blocks are otherwise immutable); the top bit of the header's
 //! length field says whether the word is there, so other blocks pay
 //! nothing for it.
