@@ -43,7 +43,11 @@ struct Shard {
     misses: AtomicU64,
 }
 
-const _: () = assert!(std::mem::offset_of!(Shard, misses) + 8 <= 64);
+const _: () = assert!(
+    std::mem::offset_of!(Shard, keys) + 8 <= 64
+        && std::mem::offset_of!(Shard, hits) + 8 <= 64
+        && std::mem::offset_of!(Shard, misses) + 8 <= 64
+);
 
 pub(crate) struct Index {
     shards: Box<[Shard]>,

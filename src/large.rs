@@ -165,6 +165,16 @@ fn create_arena() -> Option<u32> {
     Some(index)
 }
 
+/// A transparent huge page on x86-64 Linux.
+#[cfg(not(feature = "system-alloc"))]
+const HUGE_PAGE: usize = 2 << 20;
+
+/// The smallest mapping the huge-page hooks mark: jemalloc grows each
+/// arena's mappings from 2 MiB up, so a store reaches this size after
+/// some tens of MiB of blocks, and a small store keeps 4 KiB pages.
+#[cfg(not(feature = "system-alloc"))]
+const HUGE_MAPPING_MIN: usize = 8 << 20;
+
 /// jemalloc's own extent hooks (arena 0's, which every arena starts with),
 /// read once; the huge-page hooks call them.
 #[cfg(not(feature = "system-alloc"))]
@@ -220,7 +230,12 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
                 None => std::ptr::null_mut(),
             }
         };
-        if !p.is_null() {
+        // Only data mappings of a store past a few MiB: the arena's own
+        // metadata comes 2 MiB-aligned, and the unused tail of a small
+        // mapping would otherwise fill a whole huge page on first touch
+        // (a store of one block would hold megabytes).
+        #[cfg(target_os = "linux")]
+        if !p.is_null() && alignment < HUGE_PAGE && size >= HUGE_MAPPING_MIN {
             // SAFETY: a hint on a mapping jemalloc has just made; it
             // changes no byte, and a refusal (no huge-page support) is
             // harmless.
