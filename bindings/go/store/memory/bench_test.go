@@ -52,17 +52,21 @@ var benchImpls = []struct {
 }
 
 // benchLargeImpls adds, for the real-size set, blockmem with
-// Options.PaceGC (column "paced").
-var benchLargeImpls = append(benchImpls[:len(benchImpls):len(benchImpls)], struct {
+// Options.PaceGC (column "paced") and the copy limit (column "limit",
+// slabStore: writes and ReadBlockInto only).
+var benchLargeImpls = append(benchImpls[:len(benchImpls):len(benchImpls)], []struct {
 	name string
 	new  func() benchStore
-}{"paced", func() benchStore {
-	s, err := memory.NewWithOptions(memory.Options{PaceGC: true})
-	if err != nil {
-		panic(err)
-	}
-	return s
-}})
+}{
+	{"paced", func() benchStore {
+		s, err := memory.NewWithOptions(memory.Options{PaceGC: true})
+		if err != nil {
+			panic(err)
+		}
+		return s
+	}},
+	{"limit", func() benchStore { return newSlabStore() }},
+}...)
 
 const (
 	benchKiB = 1024
@@ -635,6 +639,9 @@ func BenchmarkLargeSet(b *testing.B) {
 		for _, op := range benchLargeSetOps {
 			b.Run(size.name+"/"+op.name, func(b *testing.B) {
 				for _, impl := range benchLargeImpls {
+					if impl.name == "limit" && op.name != "write" && op.name != "into" {
+						continue
+					}
 					var s benchStore // made on the first run, reused by the later ones
 					b.Run("impl="+impl.name, func(b *testing.B) {
 						if s == nil {
