@@ -474,6 +474,24 @@ mod tests {
     }
 
     #[test]
+    fn zeroed_cache_blocks_start_without_a_queue() {
+        for len in [0, 3, 4096, LARGE_MIN - 1, LARGE_MIN, 64 << 10] {
+            let mut z = Block::try_zeroed(b"some/key", len, true).unwrap();
+            let bytes = z.data_mut().unwrap();
+            assert!(bytes.iter().all(|&x| x == 0), "len {len}");
+            bytes.fill(0xff);
+            let p = z.policy().expect("a policy word");
+            assert_eq!(p as *const Policy as usize % POLICY, 0);
+            assert_eq!(
+                p.load(atomic::Ordering::Relaxed),
+                u64::from(u32::MAX),
+                "len {len}: the zeroing or the data reached the policy word"
+            );
+            assert_eq!((z.key(), z.len()), (&b"some/key"[..], len));
+        }
+    }
+
+    #[test]
     fn empty_data() {
         let b = Block::try_new(b"k", b"").unwrap();
         assert_eq!(b.data(), b"");

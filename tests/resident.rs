@@ -6,6 +6,7 @@
 //! - after everything is deleted, it falls back to where it started within
 //!   [`GIVE_BACK`] (freed block memory goes back to the system after about
 //!   a second, see `src/large.rs`);
+//! - a store of a few large blocks costs their bytes plus at most 1 MiB;
 //! - an aborted reservation of a large block leaves nothing resident (its
 //!   data comes from jemalloc, which the allocator-counting tests of
 //!   `contract.rs` do not see).
@@ -22,6 +23,7 @@ use blockmem::MemoryStore;
 const PER_BLOCK: u64 = 90;
 const TOTAL: usize = 256 << 20;
 const GIVE_BACK: Duration = Duration::from_secs(10);
+const SMALL_STORE_SLACK: u64 = 1 << 20;
 
 fn resident() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("read /proc/self/statm");
@@ -103,6 +105,38 @@ fn check(size: usize) {
     );
 }
 
+/// A small store costs about what it holds: the first large blocks of a
+/// process (whose block arenas, and their metadata, are made for them) add
+/// at most [`SMALL_STORE_SLACK`] besides their bytes. Marking every new
+/// mapping for huge pages would fail this: each would pin a whole 2 MiB
+/// page for a few kilobytes of metadata (see `src/large.rs`).
+fn a_small_store_costs_what_it_holds() {
+    let start = resident();
+    let store = MemoryStore::new();
+    let sizes = [64 << 10, 1 << 20, 100 << 10];
+    for (i, &size) in sizes.iter().enumerate() {
+        store
+            .write(format!("small/{i}"), vec![i as u8 + 1; size])
+            .unwrap();
+    }
+    let held: u64 = sizes.iter().map(|&s| s as u64).sum();
+    let used = resident().saturating_sub(start);
+    println!(
+        "a store of {held} bytes in {} blocks: {used} bytes resident",
+        sizes.len()
+    );
+    assert!(
+        used <= held + SMALL_STORE_SLACK,
+        "a store of {held} bytes added {used} bytes resident (allowed: {SMALL_STORE_SLACK} more)"
+    );
+    for (i, &size) in sizes.iter().enumerate() {
+        assert_eq!(
+            store.read(format!("small/{i}")).unwrap(),
+            vec![i as u8 + 1; size]
+        );
+    }
+}
+
 /// Eight aborted 32 MiB reservations, each filled (so resident), must not
 /// leave eight times that resident.
 fn aborted_large_reservations_leave_nothing() {
@@ -124,6 +158,8 @@ fn aborted_large_reservations_leave_nothing() {
 
 #[test]
 fn large_blocks_cost_their_size_and_go_back_after_delete() {
+    // First: it measures what a process's first large blocks cost.
+    a_small_store_costs_what_it_holds();
     aborted_large_reservations_leave_nothing();
     for size in [64 << 10, 1 << 20] {
         check(size);
