@@ -180,18 +180,93 @@ const HUGE_MAPPING_MIN: usize = 8 << 20;
 #[cfg(not(feature = "system-alloc"))]
 static DEFAULT_HOOKS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
 
+/// The most mappings marked for huge pages at once (see [`Marked`]):
+/// jemalloc grows an arena's mappings geometrically, so even a store of
+/// terabytes makes a few dozen per arena. Past this, new mappings simply
+/// keep 4 KiB pages.
+#[cfg(not(feature = "system-alloc"))]
+const MARKED_MAX: usize = 1024;
+
+/// The block arenas' mappings that carry `MADV_HUGEPAGE` (start, length;
+/// `(0, 0)` is a free slot). A fixed table behind a std mutex: the hooks
+/// run inside jemalloc, which may also be the program's allocator, so they
+/// must not allocate.
+#[cfg(not(feature = "system-alloc"))]
+static MARKED: std::sync::Mutex<[(usize, usize); MARKED_MAX]> =
+    std::sync::Mutex::new([(0, 0); MARKED_MAX]);
+
+/// Records a new mapping for [`unmark`], if there is room; `false` (do not
+/// mark it) if not.
+#[cfg(not(feature = "system-alloc"))]
+fn record_marked(start: usize, len: usize) -> bool {
+    let mut marked = MARKED.lock().unwrap_or_else(|e| e.into_inner());
+    match marked.iter_mut().find(|slot| slot.1 == 0) {
+        Some(slot) => {
+            *slot = (start, len);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Forgets every marked mapping that overlaps `[start, start + len)`,
+/// first clearing its huge-page mark (`MADV_NOHUGEPAGE`) if `clear`.
+#[cfg(not(feature = "system-alloc"))]
+fn unmark(start: usize, len: usize, clear: bool) {
+    forget_overlapping(
+        &mut MARKED.lock().unwrap_or_else(|e| e.into_inner())[..],
+        start,
+        len,
+        clear,
+    );
+}
+
+/// [`unmark`] on the locked table.
+#[cfg(not(feature = "system-alloc"))]
+fn forget_overlapping(marked: &mut [(usize, usize)], start: usize, len: usize, clear: bool) {
+    let end = start.saturating_add(len);
+    for slot in marked.iter_mut() {
+        let (s, l) = *slot;
+        if l != 0 && s < end && start < s + l {
+            #[cfg(target_os = "linux")]
+            if clear {
+                // SAFETY: a hint on a mapping that jemalloc made and still
+                // holds (one it unmaps is forgotten in the same hold of
+                // the table's lock, in `dalloc` and `destroy`); it changes
+                // no byte.
+                unsafe { libc::madvise(s as *mut std::ffi::c_void, l, libc::MADV_NOHUGEPAGE) };
+            }
+            #[cfg(not(target_os = "linux"))]
+            let _ = clear;
+            *slot = (0, 0);
+        }
+    }
+}
+
 /// Extent hooks for the block arenas: jemalloc's own, except that each new
-/// mapping is marked for transparent huge pages (`MADV_HUGEPAGE`), so that
-/// the kernel backs block data with 2 MiB pages where it can. Over a store
-/// far larger than the TLB covers, a read of a random 64 KiB block then
-/// takes one TLB miss instead of sixteen, and a fresh mapping faults once
-/// per 2 MiB instead of once per 4 KiB. The mark applies to these arenas'
-/// mappings only, never to the program's own memory, and changes nothing
-/// where the system has huge pages switched off ("never") or always on.
-/// Memory still goes back to the system as before: a purge of part of a
-/// huge page splits it. `None` when jemalloc's hooks cannot be read.
+/// data mapping is marked for transparent huge pages (`MADV_HUGEPAGE`) until
+/// jemalloc first returns part of it to the system.
+///
+/// - While marked, the kernel backs block data with 2 MiB pages where it
+///   can. Over a store far larger than the TLB covers, a read of a random
+///   64 KiB block then takes one TLB miss instead of sixteen, and a fresh
+///   mapping faults once per 2 MiB instead of once per 4 KiB.
+/// - A purge of part of a huge page (freed blocks that nothing reused, see
+///   [`DECAY_MS`]) splits it and gives the freed part back. But in a marked
+///   mapping the kernel's `khugepaged` would later fill such a part again,
+///   to make the huge page whole: a store that kept one 64 KiB block in
+///   every 2 MiB would creep back to 2 MiB resident per block (measured: 28
+///   MiB resident after deleting down to 8 MiB, then 16 MiB more every 10
+///   seconds). So the first purge in a mapping clears its mark: the huge
+///   pages it has stay until they are split, and none is made again there.
+/// - Only these arenas' mappings are marked, never the program's own
+///   memory, and nothing changes where the system has huge pages switched
+///   off ("never") or always on.
+///
+/// `None` when jemalloc's hooks cannot be read.
 #[cfg(not(feature = "system-alloc"))]
 fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
+    use std::ffi::{c_uint, c_void};
     use std::sync::OnceLock;
     use tikv_jemalloc_sys as je;
 
@@ -205,22 +280,25 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
     unsafe impl Send for Hooks {}
     static HOOKS: OnceLock<Option<Box<Hooks>>> = OnceLock::new();
 
+    /// jemalloc's own table. Set before these hooks were installed; the
+    /// hooks never panic (a panic could not unwind into jemalloc).
+    fn default() -> Option<*mut je::extent_hooks_t> {
+        DEFAULT_HOOKS.get().map(|&d| d as *mut je::extent_hooks_t)
+    }
+
     /// jemalloc's own `alloc`, then the huge-page mark on what it mapped.
     unsafe extern "C" fn alloc(
         _hooks: *mut je::extent_hooks_t,
-        new_addr: *mut std::ffi::c_void,
+        new_addr: *mut c_void,
         size: usize,
         alignment: usize,
         zero: *mut bool,
         commit: *mut bool,
-        arena: std::ffi::c_uint,
-    ) -> *mut std::ffi::c_void {
-        // Set before these hooks were installed; never panics (a panic
-        // here could not unwind into jemalloc).
-        let Some(&default) = DEFAULT_HOOKS.get() else {
+        arena: c_uint,
+    ) -> *mut c_void {
+        let Some(default) = default() else {
             return std::ptr::null_mut();
         };
-        let default = default as *mut je::extent_hooks_t;
         // SAFETY: `default` is jemalloc's own table, which lives for the
         // process; its `alloc` takes exactly these arguments (it is what
         // jemalloc would have called without these hooks).
@@ -235,13 +313,124 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
         // mapping would otherwise fill a whole huge page on first touch
         // (a store of one block would hold megabytes).
         #[cfg(target_os = "linux")]
-        if !p.is_null() && alignment < HUGE_PAGE && size >= HUGE_MAPPING_MIN {
+        if !p.is_null()
+            && alignment < HUGE_PAGE
+            && size >= HUGE_MAPPING_MIN
+            && record_marked(p.addr(), size)
+        {
             // SAFETY: a hint on a mapping jemalloc has just made; it
             // changes no byte, and a refusal (no huge-page support) is
             // harmless.
             unsafe { libc::madvise(p, size, libc::MADV_HUGEPAGE) };
         }
         p
+    }
+
+    /// jemalloc's own purge (`lazy` or forced), then, if it purged, the
+    /// end of the huge-page mark of the mapping it purged in.
+    unsafe fn purge(
+        lazy: bool,
+        addr: *mut c_void,
+        size: usize,
+        offset: usize,
+        length: usize,
+        arena: c_uint,
+    ) -> bool {
+        let Some(default) = default() else {
+            return true; // not purged
+        };
+        // SAFETY: as in `alloc`: jemalloc's own hook, with the arguments
+        // jemalloc passed.
+        let failed = unsafe {
+            let f = if lazy {
+                (*default).purge_lazy
+            } else {
+                (*default).purge_forced
+            };
+            match f {
+                Some(f) => f(default, addr, size, offset, length, arena),
+                None => true,
+            }
+        };
+        if !failed {
+            unmark(addr.addr().saturating_add(offset), length, true);
+        }
+        failed
+    }
+
+    unsafe extern "C" fn purge_lazy(
+        _hooks: *mut je::extent_hooks_t,
+        addr: *mut c_void,
+        size: usize,
+        offset: usize,
+        length: usize,
+        arena: c_uint,
+    ) -> bool {
+        // SAFETY: the arguments jemalloc passed.
+        unsafe { purge(true, addr, size, offset, length, arena) }
+    }
+
+    unsafe extern "C" fn purge_forced(
+        _hooks: *mut je::extent_hooks_t,
+        addr: *mut c_void,
+        size: usize,
+        offset: usize,
+        length: usize,
+        arena: c_uint,
+    ) -> bool {
+        // SAFETY: the arguments jemalloc passed.
+        unsafe { purge(false, addr, size, offset, length, arena) }
+    }
+
+    /// jemalloc's own `dalloc`; a mapping it unmaps is forgotten under the
+    /// same hold of the table's lock, so that a new mapping at the same
+    /// address, which records itself only after that, is never taken for
+    /// it. (On Linux jemalloc keeps its mappings: the default declines,
+    /// and jemalloc purges the memory instead, which `purge` sees.)
+    unsafe extern "C" fn dalloc(
+        _hooks: *mut je::extent_hooks_t,
+        addr: *mut c_void,
+        size: usize,
+        committed: bool,
+        arena: c_uint,
+    ) -> bool {
+        let Some(default) = default() else {
+            return true; // kept
+        };
+        let mut marked = MARKED.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: as in `alloc`.
+        let kept = unsafe {
+            match (*default).dalloc {
+                Some(f) => f(default, addr, size, committed, arena),
+                None => true,
+            }
+        };
+        if !kept {
+            forget_overlapping(&mut marked[..], addr.addr(), size, false);
+        }
+        kept
+    }
+
+    /// jemalloc's own `destroy` (it always unmaps), forgetting the mapping
+    /// as `dalloc` does.
+    unsafe extern "C" fn destroy(
+        _hooks: *mut je::extent_hooks_t,
+        addr: *mut c_void,
+        size: usize,
+        committed: bool,
+        arena: c_uint,
+    ) {
+        let Some(default) = default() else {
+            return;
+        };
+        let mut marked = MARKED.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: as in `alloc`.
+        unsafe {
+            if let Some(f) = (*default).destroy {
+                f(default, addr, size, committed, arena);
+            }
+        }
+        forget_overlapping(&mut marked[..], addr.addr(), size, false);
     }
 
     HOOKS
@@ -267,6 +456,20 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
             let mut table = unsafe { *default };
             table.alloc?;
             table.alloc = Some(alloc);
+            // Each wrapper calls jemalloc's own hook, and stands in only
+            // where jemalloc has one (a missing hook means "not done").
+            if table.purge_lazy.is_some() {
+                table.purge_lazy = Some(purge_lazy);
+            }
+            if table.purge_forced.is_some() {
+                table.purge_forced = Some(purge_forced);
+            }
+            if table.dalloc.is_some() {
+                table.dalloc = Some(dalloc);
+            }
+            if table.destroy.is_some() {
+                table.destroy = Some(destroy);
+            }
             Some(Box::new(Hooks(table)))
         })
         .as_ref()

@@ -7,6 +7,8 @@
 //!   [`GIVE_BACK`] (freed block memory goes back to the system after about
 //!   a second, see `src/large.rs`);
 //! - a store of a few large blocks costs their bytes plus at most 1 MiB;
+//! - memory given back after deletes loses the huge-page mark, so the
+//!   kernel does not fill it again;
 //! - an aborted reservation of a large block leaves nothing resident (its
 //!   data comes from jemalloc, which the allocator-counting tests of
 //!   `contract.rs` do not see).
@@ -137,6 +139,92 @@ fn a_small_store_costs_what_it_holds() {
     }
 }
 
+/// The memory areas (VMAs) of the process that carry the huge-page mark
+/// (`hg` in their `VmFlags`), as address ranges.
+fn huge_page_areas() -> Vec<(usize, usize)> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").expect("read /proc/self/smaps");
+    let mut areas = Vec::new();
+    let mut current = None;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-') {
+            if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
+                current = Some((a, b));
+                continue;
+            }
+        }
+        if let (Some(flags), Some(area)) = (line.strip_prefix("VmFlags:"), current) {
+            if flags.split_whitespace().any(|f| f == "hg") {
+                areas.push(area);
+            }
+        }
+    }
+    areas
+}
+
+/// Once the allocator has given back part of a mapping that was marked for
+/// huge pages, the mapping loses the mark. Otherwise the kernel's
+/// `khugepaged` would fill the given-back part again to make its huge
+/// pages whole, and a store that deleted most of its blocks would creep
+/// back towards its old size (see `src/large.rs`). That takes minutes to
+/// show, so this checks the cause: the mark.
+fn given_back_memory_loses_the_huge_page_mark() {
+    const SIZE: usize = 64 << 10;
+    let store = MemoryStore::new();
+    let key = |i: usize| format!("sparse/{i:05}");
+    let blocks = (128 << 20) / SIZE;
+    for i in 0..blocks {
+        store.write(key(i), vec![i as u8; SIZE]).unwrap();
+    }
+    // Blocks kept, one in 32, and those of them in marked areas.
+    let areas = huge_page_areas();
+    let in_marked = |p: usize| areas.iter().any(|&(a, b)| (a..b).contains(&p));
+    let kept: Vec<usize> = (0..blocks).step_by(32).collect();
+    let marked: Vec<usize> = kept
+        .iter()
+        .copied()
+        .filter(|&i| in_marked(store.read(key(i)).unwrap().as_ptr().addr()))
+        .collect();
+    if marked.is_empty() {
+        println!("no huge-page marks (transparent huge pages off here): skipped");
+        return;
+    }
+    for i in (0..blocks).filter(|i| i % 32 != 0) {
+        store.delete(key(i)).unwrap();
+    }
+    // The freed memory goes back within about a second (`DECAY_MS`).
+    let since = Instant::now();
+    loop {
+        let areas = huge_page_areas();
+        let still: Vec<usize> = marked
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let p = store.read(key(i)).unwrap().as_ptr().addr();
+                areas.iter().any(|&(a, b)| (a..b).contains(&p))
+            })
+            .collect();
+        if still.is_empty() {
+            break;
+        }
+        assert!(
+            since.elapsed() < GIVE_BACK,
+            "{} of {} kept blocks still in areas marked for huge pages {GIVE_BACK:?} after the deletes",
+            still.len(),
+            marked.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!(
+        "{} kept blocks in marked areas: unmarked after {:?}",
+        marked.len(),
+        since.elapsed()
+    );
+    for &i in &kept {
+        assert_eq!(store.read(key(i)).unwrap(), vec![i as u8; SIZE]);
+    }
+}
+
 /// Eight aborted 32 MiB reservations, each filled (so resident), must not
 /// leave eight times that resident.
 fn aborted_large_reservations_leave_nothing() {
@@ -160,6 +248,7 @@ fn aborted_large_reservations_leave_nothing() {
 fn large_blocks_cost_their_size_and_go_back_after_delete() {
     // First: it measures what a process's first large blocks cost.
     a_small_store_costs_what_it_holds();
+    given_back_memory_loses_the_huge_page_mark();
     aborted_large_reservations_leave_nothing();
     for size in [64 << 10, 1 << 20] {
         check(size);
