@@ -227,7 +227,7 @@ fn forget_overlapping(marked: &mut [(usize, usize)], start: usize, len: usize, c
     let end = start.saturating_add(len);
     for slot in marked.iter_mut() {
         let (s, l) = *slot;
-        if l != 0 && s < end && start < s + l {
+        if l != 0 && s < end && start < s.saturating_add(l) {
             #[cfg(target_os = "linux")]
             if clear {
                 // SAFETY: a hint on a mapping that jemalloc made and still
