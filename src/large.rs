@@ -180,26 +180,50 @@ const HUGE_MAPPING_MIN: usize = 8 << 20;
 #[cfg(not(feature = "system-alloc"))]
 static DEFAULT_HOOKS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
 
-/// The most mappings marked for huge pages at once (see [`Marked`]):
+/// The most mappings marked for huge pages at once (see [`MARKED`]):
 /// jemalloc grows an arena's mappings geometrically, so even a store of
 /// terabytes makes a few dozen per arena. Past this, new mappings simply
 /// keep 4 KiB pages.
 #[cfg(not(feature = "system-alloc"))]
 const MARKED_MAX: usize = 1024;
 
-/// The block arenas' mappings that carry `MADV_HUGEPAGE` (start, length;
-/// `(0, 0)` is a free slot). A fixed table behind a std mutex: the hooks
-/// run inside jemalloc, which may also be the program's allocator, so they
-/// must not allocate.
+/// The most bytes of mappings marked for huge pages at once (see
+/// [`record_marked`]). [`purged`] may give each 2 MiB region of them a
+/// mark of its own, and each such region can be a memory area (VMA) of the
+/// process; the system limits how many a process has (`vm.max_map_count`,
+/// 65,530 by default), so the marked regions stay at 8,192. Mappings past
+/// this keep 4 KiB pages.
 #[cfg(not(feature = "system-alloc"))]
-static MARKED: std::sync::Mutex<[(usize, usize); MARKED_MAX]> =
+const MARKED_BYTES_MAX: usize = 8192 * HUGE_PAGE;
+
+/// A mapping marked for huge pages: start and length (0 for a free slot).
+#[cfg(not(feature = "system-alloc"))]
+type Mapping = (usize, usize);
+
+/// The block arenas' mappings that carry `MADV_HUGEPAGE`. A fixed table
+/// behind a std mutex: the hooks run inside jemalloc, which may also be
+/// the program's allocator, so they must not allocate. The lock is taken
+/// only inside the hooks, with nothing else held but jemalloc's own locks,
+/// and never around a call into jemalloc.
+#[cfg(not(feature = "system-alloc"))]
+static MARKED: std::sync::Mutex<[Mapping; MARKED_MAX]> =
     std::sync::Mutex::new([(0, 0); MARKED_MAX]);
 
-/// Records a new mapping for [`unmark`], if there is room; `false` (do not
-/// mark it) if not.
 #[cfg(not(feature = "system-alloc"))]
+fn marked() -> std::sync::MutexGuard<'static, [Mapping; MARKED_MAX]> {
+    MARKED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Records a new mapping for [`purged`], if there is room in the table
+/// and under [`MARKED_BYTES_MAX`]; `false` (do not mark it) if not.
+#[cfg(not(feature = "system-alloc"))]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn record_marked(start: usize, len: usize) -> bool {
-    let mut marked = MARKED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut marked = marked();
+    let total = marked.iter().map(|m| m.1).sum::<usize>();
+    if total.saturating_add(len) > MARKED_BYTES_MAX {
+        return false;
+    }
     match marked.iter_mut().find(|slot| slot.1 == 0) {
         Some(slot) => {
             *slot = (start, len);
@@ -209,59 +233,122 @@ fn record_marked(start: usize, len: usize) -> bool {
     }
 }
 
-/// Forgets every marked mapping that overlaps `[start, start + len)`,
-/// first clearing its huge-page mark (`MADV_NOHUGEPAGE`) if `clear`.
+/// Forgets the marked mappings that overlap `[start, start + len)` (which
+/// jemalloc is unmapping), on the locked table.
 #[cfg(not(feature = "system-alloc"))]
-fn unmark(start: usize, len: usize, clear: bool) {
-    forget_overlapping(
-        &mut MARKED.lock().unwrap_or_else(|e| e.into_inner())[..],
-        start,
-        len,
-        clear,
-    );
-}
-
-/// [`unmark`] on the locked table.
-#[cfg(not(feature = "system-alloc"))]
-fn forget_overlapping(marked: &mut [(usize, usize)], start: usize, len: usize, clear: bool) {
+fn forget(marked: &mut [Mapping], start: usize, len: usize) {
     let end = start.saturating_add(len);
     for slot in marked.iter_mut() {
-        let (s, l) = *slot;
-        if l != 0 && s < end && start < s.saturating_add(l) {
-            #[cfg(target_os = "linux")]
-            if clear {
-                // SAFETY: a hint on a mapping that jemalloc made and still
-                // holds (one it unmaps is forgotten in the same hold of
-                // the table's lock, in `dalloc` and `destroy`); it changes
-                // no byte.
-                unsafe { libc::madvise(s as *mut std::ffi::c_void, l, libc::MADV_NOHUGEPAGE) };
-            }
-            #[cfg(not(target_os = "linux"))]
-            let _ = clear;
+        if slot.1 != 0 && slot.0 < end && start < slot.0.saturating_add(slot.1) {
             *slot = (0, 0);
         }
     }
 }
 
-/// Extent hooks for the block arenas: jemalloc's own, except that each new
-/// data mapping is marked for transparent huge pages (`MADV_HUGEPAGE`) until
-/// jemalloc first returns part of it to the system.
+/// Whether no page of the 2 MiB region at `region` is resident (`mincore`):
+/// then nothing in it is in use, and `khugepaged` will not fill it. `false`
+/// where that cannot be told.
+#[cfg(all(target_os = "linux", not(feature = "system-alloc")))]
+fn is_empty(region: usize) -> bool {
+    const MAX_PAGES: usize = 512;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let Ok(page) = usize::try_from(page) else {
+        return false;
+    };
+    if page == 0 || HUGE_PAGE / page > MAX_PAGES {
+        return false;
+    }
+    let mut resident = [0u8; MAX_PAGES];
+    // SAFETY: `region` is page-aligned and mapped (part of a mapping that
+    // jemalloc holds, under the table's lock); the vector has a byte for
+    // each of its HUGE_PAGE / page pages.
+    let rc = unsafe {
+        libc::mincore(
+            region as *mut std::ffi::c_void,
+            HUGE_PAGE,
+            resident.as_mut_ptr(),
+        )
+    };
+    rc == 0 && resident[..HUGE_PAGE / page].iter().all(|&b| b & 1 == 0)
+}
+
+/// After jemalloc gave `[start, start + len)` back to the system: keeps the
+/// kernel from filling it again, in every marked mapping it touches.
 ///
-/// - While marked, the kernel backs block data with 2 MiB pages where it
-///   can. Over a store far larger than the TLB covers, a read of a random
-///   64 KiB block then takes one TLB miss instead of sixteen, and a fresh
-///   mapping faults once per 2 MiB instead of once per 4 KiB.
+/// The 2 MiB regions the range covers whole are empty now, and `khugepaged`
+/// never fills an empty region, so they keep (or get back) the mark: the
+/// next blocks written there fault in huge pages again. A region the range
+/// covers only in part (at most one at each end) may still hold other
+/// blocks, and `khugepaged` would fill the returned part to make the huge
+/// page whole; unless it is now empty ([`is_empty`]), it loses the mark
+/// (`MADV_NOHUGEPAGE`) until a later purge leaves it empty.
+#[cfg(all(target_os = "linux", not(feature = "system-alloc")))]
+fn purged(start: usize, len: usize) {
+    use std::ffi::c_void;
+    let end = start.saturating_add(len);
+    let advise = |from: usize, to: usize, advice: libc::c_int| {
+        // SAFETY: a hint on part of a mapping that jemalloc made and still
+        // holds (one it unmaps is forgotten under the same lock, in
+        // `dalloc` and `destroy`); it changes no byte.
+        unsafe { libc::madvise(from as *mut c_void, to - from, advice) };
+    };
+    let down = |a: usize| a & !(HUGE_PAGE - 1);
+    let up = |a: usize| down(a.saturating_add(HUGE_PAGE - 1));
+    let marked = marked();
+    for &(m_start, m_len) in marked.iter() {
+        let m_end = m_start.saturating_add(m_len);
+        if m_len == 0 || m_end <= start || end <= m_start {
+            continue;
+        }
+        let (lo, hi) = (start.max(m_start), end.min(m_end));
+        let (whole_lo, whole_hi) = (up(lo), down(hi));
+        if whole_lo < whole_hi {
+            advise(whole_lo, whole_hi, libc::MADV_HUGEPAGE);
+        }
+        // The partly returned regions at each end; only a region wholly
+        // inside the mapping can ever be a huge page.
+        let settle = |region: usize| {
+            if region >= m_start && region.saturating_add(HUGE_PAGE) <= m_end {
+                let advice = if is_empty(region) {
+                    libc::MADV_HUGEPAGE
+                } else {
+                    libc::MADV_NOHUGEPAGE
+                };
+                advise(region, region + HUGE_PAGE, advice);
+            }
+        };
+        let (head, tail) = (down(lo), down(hi));
+        if lo != head || (whole_lo >= whole_hi && hi != tail) {
+            settle(head);
+        }
+        if hi != tail && tail != head {
+            settle(tail);
+        }
+    }
+}
+
+/// Extent hooks for the block arenas: jemalloc's own, except that each new
+/// data mapping is marked for transparent huge pages (`MADV_HUGEPAGE`), and
+/// that memory jemalloc gives back is kept from being filled again.
+///
+/// - Marked, the kernel backs block data with 2 MiB pages where it can.
+///   Over a store far larger than the TLB covers, a read of a random 64 KiB
+///   block then takes one TLB miss instead of sixteen, and a fresh mapping
+///   faults once per 2 MiB instead of once per 4 KiB.
 /// - A purge of part of a huge page (freed blocks that nothing reused, see
 ///   [`DECAY_MS`]) splits it and gives the freed part back. But in a marked
-///   mapping the kernel's `khugepaged` would later fill such a part again,
+///   region the kernel's `khugepaged` would later fill such a part again,
 ///   to make the huge page whole: a store that kept one 64 KiB block in
 ///   every 2 MiB would creep back to 2 MiB resident per block (measured: 28
 ///   MiB resident after deleting down to 8 MiB, then 16 MiB more every 10
-///   seconds). So the first purge in a mapping clears its mark: the huge
-///   pages it has stay until they are split, and none is made again there.
+///   seconds). So after each purge the 2 MiB regions it returned only in
+///   part lose the mark, and those it returned whole get it back
+///   ([`purged`]).
 /// - Only these arenas' mappings are marked, never the program's own
-///   memory, and nothing changes where the system has huge pages switched
-///   off ("never") or always on.
+///   memory. Where the system has huge pages switched off ("never") no
+///   mark has an effect; where they are always on, the regions returned in
+///   part are unmarked all the same, for the same reason.
 ///
 /// `None` when jemalloc's hooks cannot be read.
 #[cfg(not(feature = "system-alloc"))]
@@ -352,8 +439,9 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
                 None => true,
             }
         };
+        #[cfg(target_os = "linux")]
         if !failed {
-            unmark(addr.addr().saturating_add(offset), length, true);
+            purged(addr.addr().saturating_add(offset), length);
         }
         failed
     }
@@ -382,11 +470,13 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
         unsafe { purge(false, addr, size, offset, length, arena) }
     }
 
-    /// jemalloc's own `dalloc`; a mapping it unmaps is forgotten under the
-    /// same hold of the table's lock, so that a new mapping at the same
-    /// address, which records itself only after that, is never taken for
-    /// it. (On Linux jemalloc keeps its mappings: the default declines,
-    /// and jemalloc purges the memory instead, which `purge` sees.)
+    /// jemalloc's own `dalloc`. A mapping it unmaps is forgotten under the
+    /// same hold of the table's lock, so a new mapping at the same address,
+    /// which records itself only after that, is never taken for it. (On
+    /// Linux jemalloc keeps its mappings: the default declines, and
+    /// jemalloc purges the memory instead, which `purge` sees; where the
+    /// system does not overcommit it decommits instead, which maps fresh
+    /// memory over the range, without the mark.)
     unsafe extern "C" fn dalloc(
         _hooks: *mut je::extent_hooks_t,
         addr: *mut c_void,
@@ -397,7 +487,7 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
         let Some(default) = default() else {
             return true; // kept
         };
-        let mut marked = MARKED.lock().unwrap_or_else(|e| e.into_inner());
+        let mut marked = marked();
         // SAFETY: as in `alloc`.
         let kept = unsafe {
             match (*default).dalloc {
@@ -406,7 +496,7 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
             }
         };
         if !kept {
-            forget_overlapping(&mut marked[..], addr.addr(), size, false);
+            forget(&mut marked[..], addr.addr(), size);
         }
         kept
     }
@@ -423,14 +513,14 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
         let Some(default) = default() else {
             return;
         };
-        let mut marked = MARKED.lock().unwrap_or_else(|e| e.into_inner());
+        let mut marked = marked();
         // SAFETY: as in `alloc`.
         unsafe {
             if let Some(f) = (*default).destroy {
                 f(default, addr, size, committed, arena);
             }
         }
-        forget_overlapping(&mut marked[..], addr.addr(), size, false);
+        forget(&mut marked[..], addr.addr(), size);
     }
 
     HOOKS
