@@ -245,17 +245,30 @@ fn forget(marked: &mut [Mapping], start: usize, len: usize) {
     }
 }
 
+/// The system's page size (0 if unknown), read once. Hooks may call it:
+/// it does not allocate.
+#[cfg(all(target_os = "linux", not(feature = "system-alloc")))]
+fn page_size() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static PAGE: AtomicUsize = AtomicUsize::new(usize::MAX);
+    match PAGE.load(Ordering::Relaxed) {
+        usize::MAX => {
+            // SAFETY: sysconf has no preconditions.
+            let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(0);
+            PAGE.store(page, Ordering::Relaxed);
+            page
+        }
+        page => page,
+    }
+}
+
 /// Whether no page of the 2 MiB region at `region` is resident (`mincore`):
 /// then nothing in it is in use, and `khugepaged` will not fill it. `false`
 /// where that cannot be told.
 #[cfg(all(target_os = "linux", not(feature = "system-alloc")))]
 fn is_empty(region: usize) -> bool {
     const MAX_PAGES: usize = 512;
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    let Ok(page) = usize::try_from(page) else {
-        return false;
-    };
+    let page = page_size();
     if page == 0 || HUGE_PAGE / page > MAX_PAGES {
         return false;
     }
@@ -283,9 +296,23 @@ fn is_empty(region: usize) -> bool {
 /// blocks, and `khugepaged` would fill the returned part to make the huge
 /// page whole; unless it is now empty ([`is_empty`]), it loses the mark
 /// (`MADV_NOHUGEPAGE`) until a later purge leaves it empty.
+///
+/// A region marked while empty may later take blocks that fill it only in
+/// part, and then `khugepaged` may fill the rest: up to 2 MiB for each
+/// such region until a purge settles it again. jemalloc places new blocks
+/// at the lowest free addresses, so those are the few regions at the edge
+/// of what it has filled, as in a fresh mapping.
+///
+/// After a lazy purge (`MADV_FREE`, which jemalloc uses only if the
+/// arena's muzzy decay could not be set to 0) the pages stay mapped until
+/// the kernel needs them, so no region gets the mark back: `khugepaged`
+/// could otherwise collapse them into a huge page nobody can reclaim.
 #[cfg(all(target_os = "linux", not(feature = "system-alloc")))]
-fn purged(start: usize, len: usize) {
+fn purged(start: usize, len: usize, lazy: bool) {
     use std::ffi::c_void;
+    if len == 0 {
+        return;
+    }
     let end = start.saturating_add(len);
     let advise = |from: usize, to: usize, advice: libc::c_int| {
         // SAFETY: a hint on part of a mapping that jemalloc made and still
@@ -303,14 +330,14 @@ fn purged(start: usize, len: usize) {
         }
         let (lo, hi) = (start.max(m_start), end.min(m_end));
         let (whole_lo, whole_hi) = (up(lo), down(hi));
-        if whole_lo < whole_hi {
+        if whole_lo < whole_hi && !lazy {
             advise(whole_lo, whole_hi, libc::MADV_HUGEPAGE);
         }
         // The partly returned regions at each end; only a region wholly
         // inside the mapping can ever be a huge page.
         let settle = |region: usize| {
             if region >= m_start && region.saturating_add(HUGE_PAGE) <= m_end {
-                let advice = if is_empty(region) {
+                let advice = if !lazy && is_empty(region) {
                     libc::MADV_HUGEPAGE
                 } else {
                     libc::MADV_NOHUGEPAGE
@@ -399,16 +426,26 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
         // metadata comes 2 MiB-aligned, and the unused tail of a small
         // mapping would otherwise fill a whole huge page on first touch
         // (a store of one block would hold megabytes).
+        // Only its whole 2 MiB regions: a region it shares with a
+        // neighbouring mapping (the kernel merges neighbours with the same
+        // flags into one area) is never settled by `purged`, so it must
+        // not carry the mark. And only where the huge page is 2 MiB: with
+        // 4 KiB base pages.
         #[cfg(target_os = "linux")]
         if !p.is_null()
             && alignment < HUGE_PAGE
             && size >= HUGE_MAPPING_MIN
+            && page_size() == 4096
             && record_marked(p.addr(), size)
         {
-            // SAFETY: a hint on a mapping jemalloc has just made; it
-            // changes no byte, and a refusal (no huge-page support) is
-            // harmless.
-            unsafe { libc::madvise(p, size, libc::MADV_HUGEPAGE) };
+            let from = p.addr().next_multiple_of(HUGE_PAGE);
+            let to = (p.addr() + size) & !(HUGE_PAGE - 1);
+            if from < to {
+                // SAFETY: a hint on a mapping jemalloc has just made; it
+                // changes no byte, and a refusal (no huge-page support)
+                // is harmless.
+                unsafe { libc::madvise(p.with_addr(from), to - from, libc::MADV_HUGEPAGE) };
+            }
         }
         p
     }
@@ -441,7 +478,7 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
         };
         #[cfg(target_os = "linux")]
         if !failed {
-            purged(addr.addr().saturating_add(offset), length);
+            purged(addr.addr().saturating_add(offset), length, lazy);
         }
         failed
     }
