@@ -625,6 +625,96 @@ fn mallctl_write<T: Copy>(name: &std::ffi::CStr, mut value: T) {
 mod tests {
     use super::*;
 
+    /// Whether the page at `addr` lies in a memory area marked for huge
+    /// pages (`hg` in `/proc/self/smaps`).
+    #[cfg(all(target_os = "linux", not(feature = "system-alloc")))]
+    fn marked_at(addr: usize) -> bool {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut inside = false;
+        for line in smaps.lines() {
+            let first = line.split_whitespace().next().unwrap_or("");
+            if let Some((a, b)) = first.split_once('-') {
+                if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+                {
+                    inside = (a..b).contains(&addr);
+                    continue;
+                }
+            }
+            if let Some(flags) = line.strip_prefix("VmFlags:") {
+                if inside {
+                    return flags.split_whitespace().any(|f| f == "hg");
+                }
+            }
+        }
+        panic!("{addr:#x} is not mapped");
+    }
+
+    /// `purged` on a mapping of four 2 MiB regions of its own: a region a
+    /// purge returns in part keeps the mark only while it has no resident
+    /// page, and one a purge returns whole gets the mark back.
+    #[test]
+    #[cfg(all(target_os = "linux", not(feature = "system-alloc")))]
+    fn purges_settle_the_regions_they_touch() {
+        if !std::path::Path::new("/sys/kernel/mm/transparent_hugepage").exists()
+            || page_size() != 4096
+        {
+            return; // no transparent huge pages, or not of 2 MiB
+        }
+        const LEN: usize = 4 * HUGE_PAGE;
+        // SAFETY: a new private anonymous mapping, unmapped below.
+        let raw = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                LEN + HUGE_PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(raw, libc::MAP_FAILED);
+        let base = raw.addr().next_multiple_of(HUGE_PAGE);
+        let region = |i: usize| base + i * HUGE_PAGE;
+        assert!(record_marked(base, LEN));
+        // SAFETY: the part of the mapping recorded above.
+        assert_eq!(
+            unsafe { libc::madvise(raw.with_addr(base), LEN, libc::MADV_HUGEPAGE) },
+            0
+        );
+        let touch = |addr: usize| {
+            // SAFETY: inside the mapping, writable.
+            unsafe { raw.with_addr(addr).cast::<u8>().write_volatile(1) };
+        };
+        // A block left in region 1; regions 0 and 2 untouched.
+        touch(region(1) + 4096);
+        // Returned: the second half of region 0 and the first of region 1.
+        purged(region(0) + HUGE_PAGE / 2, HUGE_PAGE, false);
+        assert!(marked_at(region(0)), "region 0 is empty: it keeps the mark");
+        assert!(
+            !marked_at(region(1)),
+            "region 1 holds a block: it loses the mark"
+        );
+        assert!(marked_at(region(2)), "region 2 was not touched");
+        // Emptied and returned whole, region 1 gets the mark back.
+        // SAFETY: inside the mapping; zeroes pages nothing else uses.
+        unsafe { libc::madvise(raw.with_addr(region(1)), HUGE_PAGE, libc::MADV_DONTNEED) };
+        purged(region(1), HUGE_PAGE, false);
+        assert!(marked_at(region(1)), "region 1 is empty again");
+        // After a lazy purge (its pages stay mapped) every region it
+        // returns in part loses the mark, empty or not, and none gets it
+        // back.
+        touch(region(3));
+        purged(region(2) + 4096, HUGE_PAGE, true);
+        assert!(!marked_at(region(2)) && !marked_at(region(3)));
+        // SAFETY: as above.
+        unsafe { libc::madvise(raw.with_addr(region(3)), HUGE_PAGE, libc::MADV_DONTNEED) };
+        purged(region(3), HUGE_PAGE, true);
+        assert!(!marked_at(region(3)), "not marked again after a lazy purge");
+        forget(&mut marked()[..], base, LEN);
+        // SAFETY: the mapping made above, no longer recorded or used.
+        assert_eq!(unsafe { libc::munmap(raw, LEN + HUGE_PAGE) }, 0);
+    }
+
     #[test]
     fn cache_size_is_plausible() {
         let bytes = cache_bytes();
