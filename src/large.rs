@@ -677,10 +677,8 @@ mod tests {
         let region = |i: usize| base + i * HUGE_PAGE;
         assert!(record_marked(base, LEN));
         // SAFETY: the part of the mapping recorded above.
-        assert_eq!(
-            unsafe { libc::madvise(raw.with_addr(base), LEN, libc::MADV_HUGEPAGE) },
-            0
-        );
+        let rc = unsafe { libc::madvise(raw.with_addr(base), LEN, libc::MADV_HUGEPAGE) };
+        assert_eq!(rc, 0);
         let touch = |addr: usize| {
             // SAFETY: inside the mapping, writable.
             unsafe { raw.with_addr(addr).cast::<u8>().write_volatile(1) };
