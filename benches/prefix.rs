@@ -267,7 +267,11 @@ fn prefix_interference(c: &mut Criterion) {
                 rounds
             })
         };
+        // Whether criterion ran the row (a filter that excludes it skips
+        // the closure, and then the prefix thread may never get to run).
+        let mut timed = false;
         g.bench_function(BenchmarkId::new(name, "1KB"), |b| {
+            timed = true;
             b.iter(|| {
                 i = (i + 1) % keys.len();
                 store.write(&keys[i], black_box(&data)).unwrap()
@@ -275,7 +279,7 @@ fn prefix_interference(c: &mut Criterion) {
         });
         stop.store(true, Ordering::Relaxed);
         let rounds = prefix_ops.join().unwrap();
-        assert!(rounds > 0, "the prefix thread never ran");
+        assert!(!timed || rounds > 0, "the prefix thread never ran");
     }
     g.finish();
 }
