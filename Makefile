@@ -35,7 +35,10 @@ MODULE     := github.com/blockmem/blockmem/bindings/go
 GOPROXY_DIR := target/dist/goproxy
 
 comma := ,
-SONAME_FLAG := $(if $(filter %-linux-gnu %-linux-musl,$(HOST)),-C link-arg=-Wl$(comma)-soname$(comma)libblockmem.so.$(SOMAJOR))
+# The shared library's SONAME, and -z nodelete: jemalloc's background
+# threads and the extent hooks it calls (src/large.rs) run code of the
+# library, so a dlclose must never unmap it.
+SONAME_FLAG := $(if $(filter %-linux-gnu %-linux-musl,$(HOST)),-C link-arg=-Wl$(comma)-soname$(comma)libblockmem.so.$(SOMAJOR) -C link-arg=-Wl$(comma)-z$(comma)nodelete)
 
 .PHONY: all build lib go-lib example test test-rust test-c test-go test-install \
         test-clone test-go-module test-readme lint lint-rust lint-go header-check \

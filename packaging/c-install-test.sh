@@ -41,6 +41,8 @@ test "$(readlink "$lib/libblockmem.so")" = "libblockmem.so.$major" || fail "libb
 test "$(readlink "$lib/libblockmem.so.$major")" = "libblockmem.so.$version" || fail "SONAME link"
 readelf -d "$lib/libblockmem.so.$version" | grep -q "SONAME.*\[libblockmem\.so\.$major\]" ||
   fail "libblockmem.so.$version has no SONAME libblockmem.so.$major"
+readelf -d "$lib/libblockmem.so.$version" | grep -q "FLAGS_1.*NODELETE" ||
+  fail "libblockmem.so.$version is not marked nodelete (it runs jemalloc's background threads)"
 for f in "$lib/libblockmem.so.$version" "$lib/libblockmem.a"; do
   if readelf -S -W "$f" | grep -q '\.debug_info'; then fail "$f is not stripped"; fi
 done

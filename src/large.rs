@@ -209,9 +209,38 @@ type Mapping = (usize, usize);
 static MARKED: std::sync::Mutex<[Mapping; MARKED_MAX]> =
     std::sync::Mutex::new([(0, 0); MARKED_MAX]);
 
+/// The locked table, or `None` in a child process made by `fork` (see
+/// [`FORKED`]), where the hooks keep no books.
 #[cfg(not(feature = "system-alloc"))]
-fn marked() -> std::sync::MutexGuard<'static, [Mapping; MARKED_MAX]> {
-    MARKED.lock().unwrap_or_else(|e| e.into_inner())
+fn marked() -> Option<std::sync::MutexGuard<'static, [Mapping; MARKED_MAX]>> {
+    if FORKED.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    Some(MARKED.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Set in a child process made by `fork` (by [`watch_fork`]'s handler).
+/// Another thread of the parent may have held [`MARKED`]'s lock at the
+/// fork; that thread does not exist in the child, so the lock would never
+/// be released there, and the child's first purge or new mapping in a
+/// block arena would wait for it forever. So in the child the hooks only
+/// call jemalloc's own, and mark and settle nothing: its mappings keep
+/// whatever marks they had at the fork.
+#[cfg(not(feature = "system-alloc"))]
+static FORKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Registers, once, the `pthread_atfork` handler that sets [`FORKED`] in
+/// the child; `false` if it could not be registered (then no hooks are
+/// installed).
+#[cfg(all(target_os = "linux", not(feature = "system-alloc")))]
+fn watch_fork() -> bool {
+    extern "C" fn in_child() {
+        FORKED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    // SAFETY: registers a child handler that only stores to an atomic,
+    // which is async-signal-safe as a forked child requires.
+    *REGISTERED.get_or_init(|| unsafe { libc::pthread_atfork(None, None, Some(in_child)) } == 0)
 }
 
 /// Records a new mapping for [`purged`], if there is room in the table
@@ -219,7 +248,9 @@ fn marked() -> std::sync::MutexGuard<'static, [Mapping; MARKED_MAX]> {
 #[cfg(not(feature = "system-alloc"))]
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn record_marked(start: usize, len: usize) -> bool {
-    let mut marked = marked();
+    let Some(mut marked) = marked() else {
+        return false;
+    };
     let total = marked.iter().map(|m| m.1).sum::<usize>();
     if total.saturating_add(len) > MARKED_BYTES_MAX {
         return false;
@@ -305,8 +336,10 @@ fn is_empty(region: usize) -> bool {
 ///
 /// After a lazy purge (`MADV_FREE`, which jemalloc uses only if the
 /// arena's muzzy decay could not be set to 0) the pages stay mapped until
-/// the kernel needs them, so no region gets the mark back: `khugepaged`
-/// could otherwise collapse them into a huge page nobody can reclaim.
+/// the kernel needs them, so every region it touches loses the mark, the
+/// whole ones included: `khugepaged` could otherwise collapse them into a
+/// huge page nobody can reclaim. A later forced purge of a whole region
+/// gives the mark back.
 #[cfg(all(target_os = "linux", not(feature = "system-alloc")))]
 fn purged(start: usize, len: usize, lazy: bool) {
     use std::ffi::c_void;
@@ -322,7 +355,9 @@ fn purged(start: usize, len: usize, lazy: bool) {
     };
     let down = |a: usize| a & !(HUGE_PAGE - 1);
     let up = |a: usize| down(a.saturating_add(HUGE_PAGE - 1));
-    let marked = marked();
+    let Some(marked) = marked() else {
+        return;
+    };
     for &(m_start, m_len) in marked.iter() {
         let m_end = m_start.saturating_add(m_len);
         if m_len == 0 || m_end <= start || end <= m_start {
@@ -330,8 +365,13 @@ fn purged(start: usize, len: usize, lazy: bool) {
         }
         let (lo, hi) = (start.max(m_start), end.min(m_end));
         let (whole_lo, whole_hi) = (up(lo), down(hi));
-        if whole_lo < whole_hi && !lazy {
-            advise(whole_lo, whole_hi, libc::MADV_HUGEPAGE);
+        if whole_lo < whole_hi {
+            let advice = if lazy {
+                libc::MADV_NOHUGEPAGE
+            } else {
+                libc::MADV_HUGEPAGE
+            };
+            advise(whole_lo, whole_hi, advice);
         }
         // The partly returned regions at each end; only a region wholly
         // inside the mapping can ever be a huge page.
@@ -532,7 +572,7 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
                 None => true,
             }
         };
-        if !kept {
+        if let (false, Some(marked)) = (kept, &mut marked) {
             forget(&mut marked[..], addr.addr(), size);
         }
         kept
@@ -557,11 +597,16 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
                 f(default, addr, size, committed, arena);
             }
         }
-        forget(&mut marked[..], addr.addr(), size);
+        if let Some(marked) = &mut marked {
+            forget(&mut marked[..], addr.addr(), size);
+        }
     }
 
     HOOKS
         .get_or_init(|| {
+            if !hooks_apply() {
+                return None;
+            }
             let mut default: *mut je::extent_hooks_t = std::ptr::null_mut();
             let mut len = std::mem::size_of::<*mut je::extent_hooks_t>();
             // SAFETY: a read of an `extent_hooks_t *` through `oldp`, whose
@@ -601,6 +646,47 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
         })
         .as_ref()
         .map(|h| (&raw const h.0).cast_mut())
+}
+
+/// Whether the huge-page hooks can do their work here, so that they are
+/// installed only where they do: Linux with 4 KiB pages and 2 MiB
+/// transparent huge pages (`hpage_pmd_size`; the regions [`purged`]
+/// settles are [`HUGE_PAGE`]s), jemalloc keeping its mappings rather than
+/// unmapping them (`opt.retain`, its default on Linux: without it
+/// jemalloc may unmap part of a marked mapping, and the table, which
+/// records whole mappings, would lose track of the rest), and the fork
+/// handler registered ([`FORKED`]).
+#[cfg(not(feature = "system-alloc"))]
+fn hooks_apply() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let pmd = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok());
+        page_size() == 4096 && pmd == Some(HUGE_PAGE) && jemalloc_retains() && watch_fork()
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
+}
+
+/// jemalloc's `opt.retain`: whether it keeps the mappings it no longer
+/// uses (purging their pages) instead of unmapping them.
+#[cfg(all(target_os = "linux", not(feature = "system-alloc")))]
+fn jemalloc_retains() -> bool {
+    let mut retain = false;
+    let mut len = std::mem::size_of::<bool>();
+    // SAFETY: a read of a bool control through `oldp`, whose size
+    // `oldlenp` gives; nothing is written.
+    let rc = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"opt.retain".as_ptr(),
+            (&raw mut retain).cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    rc == 0 && len == std::mem::size_of::<bool>() && retain
 }
 
 /// Writes `value` to the jemalloc control `name`, best effort: every
@@ -708,9 +794,73 @@ mod tests {
         unsafe { libc::madvise(raw.with_addr(region(3)), HUGE_PAGE, libc::MADV_DONTNEED) };
         purged(region(3), HUGE_PAGE, true);
         assert!(!marked_at(region(3)), "not marked again after a lazy purge");
-        forget(&mut marked()[..], base, LEN);
+        // A lazy purge takes the mark from the regions it returns whole too.
+        assert!(marked_at(region(0)));
+        purged(region(0), HUGE_PAGE, true);
+        assert!(
+            !marked_at(region(0)),
+            "a whole region returned lazily keeps the mark"
+        );
+        forget(&mut marked().expect("not a forked child")[..], base, LEN);
         // SAFETY: the mapping made above, no longer recorded or used.
         assert_eq!(unsafe { libc::munmap(raw, LEN + HUGE_PAGE) }, 0);
+    }
+
+    /// A child made by `fork` while another thread of the parent holds the
+    /// table's lock does not wait for it: what a purge and a new mapping in
+    /// a block arena do in the child returns at once, and marks nothing.
+    #[test]
+    #[cfg(all(target_os = "linux", not(feature = "system-alloc")))]
+    fn a_forked_child_never_waits_for_the_table() {
+        use std::sync::mpsc::channel;
+        assert!(watch_fork());
+        let (held, is_held) = channel();
+        let (release, released) = channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let _table = MARKED.lock();
+            held.send(()).unwrap();
+            let _ = released.recv();
+        });
+        is_held.recv().unwrap();
+        // SAFETY: the child runs only `purged` and `record_marked`, which
+        // allocate nothing, then `_exit`s.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            purged(HUGE_PAGE * 512, HUGE_PAGE, false);
+            let recorded = record_marked(HUGE_PAGE * 512, HUGE_MAPPING_MIN);
+            // SAFETY: ends the child without running the parent's exit code.
+            unsafe { libc::_exit(i32::from(recorded) + 10) };
+        }
+        assert!(pid > 0, "fork failed");
+        let mut status = 0;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let exited = loop {
+            // SAFETY: waits for the child made above, without blocking.
+            if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
+                break true;
+            }
+            if std::time::Instant::now() > deadline {
+                // SAFETY: ends and reaps the child made above.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, &mut status, 0);
+                }
+                break false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        assert!(exited, "the child waited 10 s for the table's lock");
+        assert!(
+            libc::WIFEXITED(status),
+            "the child did not exit: {status:#x}"
+        );
+        assert_eq!(
+            libc::WEXITSTATUS(status),
+            10,
+            "the child recorded a mapping"
+        );
     }
 
     #[test]
