@@ -204,7 +204,8 @@ type Mapping = (usize, usize);
 /// behind a std mutex: the hooks run inside jemalloc, which may also be
 /// the program's allocator, so they must not allocate. The lock is taken
 /// only inside the hooks, with nothing else held but jemalloc's own locks,
-/// and never around a call into jemalloc.
+/// and never around a call into jemalloc, except its own `dalloc` and
+/// `destroy` hooks (which only unmap: see [`huge_page_hooks`]).
 #[cfg(not(feature = "system-alloc"))]
 static MARKED: std::sync::Mutex<[Mapping; MARKED_MAX]> =
     std::sync::Mutex::new([(0, 0); MARKED_MAX]);
@@ -819,7 +820,11 @@ mod tests {
         let holder = std::thread::spawn(move || {
             let _table = MARKED.lock();
             held.send(()).unwrap();
-            let _ = released.recv();
+            // Gives up after 5 s: jemalloc's fork handler takes its own
+            // locks before the fork, and a thread inside a hook holding one
+            // of them may be waiting for this one (then the fork goes
+            // ahead once it is released, and the child may find it free).
+            let _ = released.recv_timeout(std::time::Duration::from_secs(5));
         });
         is_held.recv().unwrap();
         // SAFETY: the child runs only `purged` and `record_marked`, which

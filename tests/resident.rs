@@ -172,6 +172,27 @@ fn a_small_store_costs_what_it_holds() {
     }
 }
 
+/// Why blockmem installs no huge-page hooks here (`hooks_apply` in
+/// `src/large.rs`), or `None` where it does.
+fn no_hooks() -> Option<&'static str> {
+    if thp_mode().is_none() {
+        return Some("no transparent huge pages in this kernel");
+    }
+    let pmd = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size");
+    if pmd.ok().and_then(|s| s.trim().parse::<u64>().ok()) != Some(2 << 20) {
+        return Some("huge pages are not of 2 MiB");
+    }
+    // SAFETY: sysconf has no preconditions.
+    if unsafe { libc::sysconf(libc::_SC_PAGESIZE) } != 4096 {
+        return Some("pages are not of 4 KiB");
+    }
+    let conf = std::env::var("_RJEM_MALLOC_CONF").unwrap_or_default();
+    if conf.contains("retain:false") {
+        return Some("jemalloc set not to retain its mappings");
+    }
+    None
+}
+
 /// The system's transparent huge page mode ("always", "madvise" or
 /// "never"); `None` where the kernel has no transparent huge pages.
 fn thp_mode() -> Option<String> {
@@ -231,8 +252,8 @@ fn given_back_memory_loses_the_huge_page_mark() {
         .copied()
         .filter(|&i| in_marked(store.read(key(i)).unwrap().as_ptr().addr()))
         .collect();
-    if thp_mode().is_none() {
-        println!("no transparent huge pages in this kernel: skipped");
+    if let Some(why) = no_hooks() {
+        println!("{why}: skipped");
         return;
     }
     // The mark is set whatever the mode (it only takes effect under
