@@ -12,6 +12,8 @@ Reads, from the run directory that run.sh fills:
   go-cache-speed.csv, go-cache-speed.txt  benchstat output of the cache-speed
                                         phase (benches/cache/speed; older
                                         runs lack them)
+  large-c.csv                           the large-c phase's C real-size rows
+                                        (benches/large_set.c)
 and, from the scaling directory, <N>-cores.csv tables written by scaling.c
 (this machine's and any committed from others), and targets.toml next to
 this script. Tables are the tools' own numbers; the only arithmetic here is
@@ -114,6 +116,19 @@ FILE_TRACES = {
 }
 
 
+def load_large_c(run_dir):
+    """{(case, size): {field: value}} from the large-c phase's large-c.csv
+    ({} when the run has none)."""
+    path = os.path.join(run_dir, "large-c.csv")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return {
+            (r["case"], r["size"]): {k: float(v) for k, v in r.items() if k not in ("case", "size")}
+            for r in csv.DictReader(f)
+        }
+
+
 def load_cache(run_dir):
     """{(trace, cap_pct): {cache: hit_pct}} from the cache phase's cache.csv
     (# lines are settings), or None when the run has no cache.csv."""
@@ -161,6 +176,7 @@ class Run:
         own = os.path.join(scaling_dir, f"{len(os.sched_getaffinity(0))}-cores.csv")
         self.scaling = load_scaling(own, quiet=True)[1] if os.path.exists(own) else {}
         self.cache = load_cache(run_dir) or {}
+        self.large_c = load_large_c(run_dir)
 
     def detail(self, name):
         """(value, note) for a measurement name: the note says where a
@@ -190,6 +206,10 @@ class Run:
             where, field = rest.split(":")
             case, size, threads = where.split("/")
             return self.scaling.get((case, size, int(threads)), {}).get(field)
+        if kind == "clarge":
+            where, field = rest.split(":")
+            case, size = where.split("/")
+            return self.large_c.get((case, size), {}).get(field)
         raise ValueError(f"unknown measurement kind in {name!r}")
 
 
@@ -405,6 +425,11 @@ def speed_section(run_dir, out_dir):
         "  at 64 MiB, written 2,048 keys (twice the cap) in a shuffled cycle, so about",
         "  every write evicts a block (`evictions/op`); `store`: overwrites of random",
         "  keys among 1,024 blocks (64 MiB).",
+        "- `LargeHit/<size>/<g>g`: reads into the caller's buffer of random keys over",
+        "  256 MiB of blocks (4,096 of 64 KiB or 256 of 1 MiB), from g goroutines, as",
+        "  `Hit` (no `cache` column: cache mode reads as store mode does). Store mode",
+        "  against otter at a real store's size; the binding's `LargeSet` rows compare",
+        "  it with the map store.",
         "",
         "Every row also reports GCs/op and faults/op (minor page faults). Raw output:",
         f"[{raw}]({raw}).",

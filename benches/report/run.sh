@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs benchmark phases into one run directory; Makefile sets the knobs.
 #
-#   run.sh PHASE...   phases: build (run info, the C program), build-all
-#                     (the Rust and Go benchmarks), scaling, criterion, go,
+#   run.sh PHASE...   phases: build (run info, the C programs), build-all
+#                     (the Rust and Go benchmarks), scaling, large-c (the C
+#                     real-size rows, benches/large_set.c), criterion, go,
 #                     benchstat, cache (hit ratios of the store's cache mode
 #                     against Go caches: benches/cache, built and run here,
 #                     on its synthetic traces and a block I/O trace file
@@ -13,7 +14,7 @@
 #   DIR             run directory (raw outputs, meta.txt)
 #   SCALING_DIR     where scaling writes <cores>-cores.csv
 #   QUICK           1 for the reduced set (cache: hitratio -quick)
-#   SCALING_ARGS    scaling's DURATION_MS RUNS
+#   SCALING_ARGS    scaling's and large-c's DURATION_MS RUNS
 #   CRITERION_ARGS  extra criterion arguments
 #   COUNT           Go rounds (go and cache-speed), each a separate
 #                   process per run kind
@@ -47,9 +48,12 @@ GO_LARGE='^BenchmarkLargeSet$'
 
 # The cache-speed set (benches/cache/speed): hits, small writes and the
 # 2-goroutine rows in one process; the steady-state write, which holds
-# 64 MiB of blocks, in a process of its own, as the real-size set is.
+# 64 MiB of blocks, and the real-size reads, which hold 256 MiB, each in a
+# process of its own, as the binding's real-size set is.
 SPEED_HITS='^Benchmark(Hit|Write)$'
 SPEED_STEADY='^BenchmarkSteadyWrite$'
+# Store mode against otter at real size (256 MiB), in a process of its own.
+SPEED_LARGE='^BenchmarkLargeHit$'
 
 # The cache phase's file trace: CloudPhysics' vSCSI block I/O trace sample
 # cloudPhysicsIO.csv (CloudPhysics: the SHARDS paper, Waldspurger et al.,
@@ -113,7 +117,7 @@ for phase in "$@"; do
   start=$(date +%s)
   case $phase in
   build)
-    rm -f meta.txt raw-go-*.txt go-*.txt go-*.csv cache.md cache.csv
+    rm -f meta.txt raw-go-*.txt go-*.txt go-*.csv cache.md cache.csv large-c.csv
     meta "started" "$(date -u '+%Y-%m-%d %H:%M UTC')"
     meta "mode" "$([ -n "${QUICK:-}" ] && echo quick || echo full)"
     meta "CPU" "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) logical cores"
@@ -121,8 +125,10 @@ for phase in "$@"; do
     meta "kernel" "$(uname -r)"
     meta "load average at start" "$(cut -d' ' -f1-3 /proc/loadavg)"
     meta "toolchain" "$(rustc --version | cut -d' ' -f1-2), $($GO version | cut -d' ' -f3), $($CC --version | head -1)"
-    "$CC" -O2 -std=c11 -pthread -I"$ROOT/include" "$ROOT/benches/scaling.c" -o scaling-c \
-      "$ROOT/target/release/libblockmem.a" $(cat "$ROOT/target/release/blockmem-native-libs.txt")
+    for prog in scaling large_set; do
+      "$CC" -O2 -std=c11 -pthread -I"$ROOT/include" "$ROOT/benches/$prog.c" -o "$prog-c" \
+        "$ROOT/target/release/libblockmem.a" $(cat "$ROOT/target/release/blockmem-native-libs.txt")
+    done
     ;;
   build-all)
     (cd "$ROOT" && "$CARGO" bench --bench store --bench prefix --no-run)
@@ -134,6 +140,11 @@ for phase in "$@"; do
         "$(date -u +%Y-%m-%d)"; ./scaling-c "$(nproc)" ${SCALING_ARGS:?}; } > "$out.tmp"
     mv "$out.tmp" "$out"
     column -s, -t < "$out"
+    ;;
+  large-c)
+    ./large_set-c ${SCALING_ARGS:?} > large-c.csv.tmp
+    mv large-c.csv.tmp large-c.csv
+    column -s, -t < large-c.csv
     ;;
   criterion)
     (cd "$ROOT" && CRITERION_HOME="$DIR/criterion" \
@@ -198,6 +209,7 @@ for phase in "$@"; do
       echo "-- round $i"
       speed_bench "$SPEED_HITS"
       speed_bench "$SPEED_STEADY"
+      speed_bench "$SPEED_LARGE"
     done
     bench_stat cache-speed /impl
     meta "cache-speed library" "bindings/go libblockmem.a, sha256 $(lib_stamp)..."

@@ -449,3 +449,61 @@ func TestSteadyFixtures(t *testing.T) {
 		w.s.Close()
 	}
 }
+
+// largeSetBytes is the data BenchmarkLargeHit holds: a store of real size,
+// far larger than the last-level cache and than the TLB covers.
+const largeSetBytes = 256 * mib
+
+// scatter is a random index below n picked by goroutine g for its j-th
+// operation (splitmix64 of both), with no shared state between goroutines.
+func scatter(g, j, n int) int {
+	z := uint64(g)<<40 + uint64(j) + 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return int((z ^ z>>31) % uint64(n))
+}
+
+// BenchmarkLargeHit: reads of random keys over a store of real size,
+// largeSetBytes of 64 KiB or 1 MiB blocks (4,096 or 256 keys), into the
+// caller's buffer (ReadBlockInto, or otter's GetIfPresent and a copy),
+// rows LargeHit/<size>/<g>g from 1 and 2 goroutines. Store mode against
+// otter at real size (the binding's BenchmarkLargeSet compares it with the
+// map store); copy is a copy out of the block's own Go slice, picked the
+// same way (the machine's limit). Cache mode reads as store mode does
+// (BenchmarkHit), so it is left out here. One implementation is alive at
+// a time.
+func BenchmarkLargeHit(b *testing.B) {
+	for _, sz := range []size{{"64KB", 64 * kib}, {"1MB", mib}} {
+		n := largeSetBytes / sz.n
+		data := payload(sz.n)
+		for _, m := range impls {
+			if m.name == "cache" {
+				continue
+			}
+			im, err := filled(m.name, n, data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, g := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%s/%dg/impl=%s", sz.name, g, m.name), func(b *testing.B) {
+					if runtime.GOMAXPROCS(0) < g {
+						b.Skipf("GOMAXPROCS %d: fewer than %d goroutines can run at once", runtime.GOMAXPROCS(0), g)
+					}
+					b.SetBytes(int64(sz.n))
+					b.ReportAllocs()
+					runtime.GC()
+					defer reportRuntime(b)()
+					runSplit(b, g, sz.n, func(g, j int, buf []byte) error {
+						got, err := im.read(scatter(g, j, n), buf)
+						if err == nil && got != len(buf) {
+							err = fmt.Errorf("read %d bytes of %d", got, len(buf))
+						}
+						return err
+					})
+				})
+			}
+			im.close()
+			runtime.GC()
+		}
+	}
+}
