@@ -524,7 +524,9 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
         failed
     }
 
-    unsafe extern "C" fn purge_lazy(
+    /// `purge_lazy` (`LAZY`) or `purge_forced`: [`purge`] with the
+    /// arguments jemalloc passed.
+    unsafe extern "C" fn purge_hook<const LAZY: bool>(
         _hooks: *mut je::extent_hooks_t,
         addr: *mut c_void,
         size: usize,
@@ -533,28 +535,27 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
         arena: c_uint,
     ) -> bool {
         // SAFETY: the arguments jemalloc passed.
-        unsafe { purge(true, addr, size, offset, length, arena) }
+        unsafe { purge(LAZY, addr, size, offset, length, arena) }
     }
 
-    unsafe extern "C" fn purge_forced(
-        _hooks: *mut je::extent_hooks_t,
-        addr: *mut c_void,
-        size: usize,
-        offset: usize,
-        length: usize,
-        arena: c_uint,
-    ) -> bool {
-        // SAFETY: the arguments jemalloc passed.
-        unsafe { purge(false, addr, size, offset, length, arena) }
+    /// Runs `unmap` (jemalloc's own `dalloc` or `destroy`, which returns
+    /// whether it kept the mapping) under the table's lock, and forgets the
+    /// mapping if it was unmapped: a new mapping at the same address, which
+    /// records itself only after that, is never taken for it.
+    fn unmapping(addr: *mut c_void, size: usize, unmap: impl FnOnce() -> bool) -> bool {
+        let mut marked = marked();
+        let kept = unmap();
+        if let (false, Some(marked)) = (kept, &mut marked) {
+            forget(&mut marked[..], addr.addr(), size);
+        }
+        kept
     }
 
-    /// jemalloc's own `dalloc`. A mapping it unmaps is forgotten under the
-    /// same hold of the table's lock, so a new mapping at the same address,
-    /// which records itself only after that, is never taken for it. (On
-    /// Linux jemalloc keeps its mappings: the default declines, and
-    /// jemalloc purges the memory instead, which `purge` sees; where the
-    /// system does not overcommit it decommits instead, which maps fresh
-    /// memory over the range, without the mark.)
+    /// jemalloc's own `dalloc`, as [`unmapping`]. (On Linux jemalloc keeps
+    /// its mappings: the default declines, and jemalloc purges the memory
+    /// instead, which `purge` sees; where the system does not overcommit
+    /// it decommits instead, which maps fresh memory over the range,
+    /// without the mark.)
     unsafe extern "C" fn dalloc(
         _hooks: *mut je::extent_hooks_t,
         addr: *mut c_void,
@@ -565,22 +566,16 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
         let Some(default) = default() else {
             return true; // kept
         };
-        let mut marked = marked();
         // SAFETY: as in `alloc`.
-        let kept = unsafe {
+        unmapping(addr, size, || unsafe {
             match (*default).dalloc {
                 Some(f) => f(default, addr, size, committed, arena),
                 None => true,
             }
-        };
-        if let (false, Some(marked)) = (kept, &mut marked) {
-            forget(&mut marked[..], addr.addr(), size);
-        }
-        kept
+        })
     }
 
-    /// jemalloc's own `destroy` (it always unmaps), forgetting the mapping
-    /// as `dalloc` does.
+    /// jemalloc's own `destroy` (it always unmaps), as [`unmapping`].
     unsafe extern "C" fn destroy(
         _hooks: *mut je::extent_hooks_t,
         addr: *mut c_void,
@@ -591,16 +586,13 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
         let Some(default) = default() else {
             return;
         };
-        let mut marked = marked();
         // SAFETY: as in `alloc`.
-        unsafe {
+        unmapping(addr, size, || unsafe {
             if let Some(f) = (*default).destroy {
                 f(default, addr, size, committed, arena);
             }
-        }
-        if let Some(marked) = &mut marked {
-            forget(&mut marked[..], addr.addr(), size);
-        }
+            false
+        });
     }
 
     HOOKS
@@ -608,20 +600,10 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
             if !hooks_apply() {
                 return None;
             }
-            let mut default: *mut je::extent_hooks_t = std::ptr::null_mut();
-            let mut len = std::mem::size_of::<*mut je::extent_hooks_t>();
-            // SAFETY: a read of an `extent_hooks_t *` through `oldp`, whose
-            // size `oldlenp` gives.
-            let rc = unsafe {
-                je::mallctl(
-                    c"arena.0.extent_hooks".as_ptr(),
-                    (&raw mut default).cast(),
-                    &mut len,
-                    std::ptr::null_mut(),
-                    0,
-                )
-            };
-            if rc != 0 || default.is_null() {
+            let null: *mut je::extent_hooks_t = std::ptr::null_mut();
+            // SAFETY: "arena.0.extent_hooks" is an `extent_hooks_t *`.
+            let default = unsafe { mallctl_read(c"arena.0.extent_hooks", null) }?;
+            if default.is_null() {
                 return None;
             }
             DEFAULT_HOOKS.get_or_init(|| default as usize);
@@ -632,10 +614,10 @@ fn huge_page_hooks() -> Option<*mut tikv_jemalloc_sys::extent_hooks_t> {
             // Each wrapper calls jemalloc's own hook, and stands in only
             // where jemalloc has one (a missing hook means "not done").
             if table.purge_lazy.is_some() {
-                table.purge_lazy = Some(purge_lazy);
+                table.purge_lazy = Some(purge_hook::<true>);
             }
             if table.purge_forced.is_some() {
-                table.purge_forced = Some(purge_forced);
+                table.purge_forced = Some(purge_hook::<false>);
             }
             if table.dalloc.is_some() {
                 table.dalloc = Some(dalloc);
@@ -674,20 +656,32 @@ fn hooks_apply() -> bool {
 /// uses (purging their pages) instead of unmapping them.
 #[cfg(all(target_os = "linux", not(feature = "system-alloc")))]
 fn jemalloc_retains() -> bool {
-    let mut retain = false;
-    let mut len = std::mem::size_of::<bool>();
-    // SAFETY: a read of a bool control through `oldp`, whose size
-    // `oldlenp` gives; nothing is written.
+    // SAFETY: "opt.retain" is a bool.
+    unsafe { mallctl_read(c"opt.retain", false) }.unwrap_or(false)
+}
+
+/// Reads the jemalloc control `name` (`None` if jemalloc refuses), starting
+/// from `init`.
+///
+/// # Safety
+/// `T` is the control's type.
+#[cfg(not(feature = "system-alloc"))]
+unsafe fn mallctl_read<T: Copy>(name: &std::ffi::CStr, init: T) -> Option<T> {
+    let mut value = init;
+    let mut len = std::mem::size_of::<T>();
+    // SAFETY: a read through `oldp`, a live `T` whose size `oldlenp`
+    // gives, of a control of type `T` (the caller's promise); nothing is
+    // written.
     let rc = unsafe {
         tikv_jemalloc_sys::mallctl(
-            c"opt.retain".as_ptr(),
-            (&raw mut retain).cast(),
+            name.as_ptr(),
+            (&raw mut value).cast(),
             &mut len,
             std::ptr::null_mut(),
             0,
         )
     };
-    rc == 0 && len == std::mem::size_of::<bool>() && retain
+    (rc == 0 && len == std::mem::size_of::<T>()).then_some(value)
 }
 
 /// Writes `value` to the jemalloc control `name`, best effort: every
