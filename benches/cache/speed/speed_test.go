@@ -258,26 +258,33 @@ func BenchmarkHit(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			for _, g := range []int{1, 2} {
-				b.Run(fmt.Sprintf("%s/%dg/impl=%s", sz.name, g, m.name), func(b *testing.B) {
-					if runtime.GOMAXPROCS(0) < g {
-						b.Skipf("GOMAXPROCS %d: fewer than %d goroutines can run at once", runtime.GOMAXPROCS(0), g)
-					}
-					b.SetBytes(int64(sz.n))
-					b.ReportAllocs()
-					runtime.GC()
-					defer reportRuntime(b)()
-					runSplit(b, g, sz.n, func(g, j int, buf []byte) error {
-						n, err := im.read(g*hitKeys+j%hitKeys, buf)
-						if err == nil && n != len(buf) {
-							err = fmt.Errorf("read %d bytes of %d", n, len(buf))
-						}
-						return err
-					})
-				})
-			}
+			runReads(b, sz, m.name, im, func(g, j int) int { return g*hitKeys + j%hitKeys })
 			im.close()
 		}
+	}
+}
+
+// runReads runs rows <size>/<g>g/impl=<name> for 1 and 2 goroutines:
+// whole-block reads into each goroutine's buffer of block pick(g, j) of
+// im, for goroutine g's j-th operation (see runSplit).
+func runReads(b *testing.B, sz size, name string, im impl, pick func(g, j int) int) {
+	for _, g := range []int{1, 2} {
+		b.Run(fmt.Sprintf("%s/%dg/impl=%s", sz.name, g, name), func(b *testing.B) {
+			if runtime.GOMAXPROCS(0) < g {
+				b.Skipf("GOMAXPROCS %d: fewer than %d goroutines can run at once", runtime.GOMAXPROCS(0), g)
+			}
+			b.SetBytes(int64(sz.n))
+			b.ReportAllocs()
+			runtime.GC()
+			defer reportRuntime(b)()
+			runSplit(b, g, sz.n, func(g, j int, buf []byte) error {
+				n, err := im.read(pick(g, j), buf)
+				if err == nil && n != len(buf) {
+					err = fmt.Errorf("read %d bytes of %d", n, len(buf))
+				}
+				return err
+			})
+		})
 	}
 }
 
@@ -484,24 +491,7 @@ func BenchmarkLargeHit(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			for _, g := range []int{1, 2} {
-				b.Run(fmt.Sprintf("%s/%dg/impl=%s", sz.name, g, m.name), func(b *testing.B) {
-					if runtime.GOMAXPROCS(0) < g {
-						b.Skipf("GOMAXPROCS %d: fewer than %d goroutines can run at once", runtime.GOMAXPROCS(0), g)
-					}
-					b.SetBytes(int64(sz.n))
-					b.ReportAllocs()
-					runtime.GC()
-					defer reportRuntime(b)()
-					runSplit(b, g, sz.n, func(g, j int, buf []byte) error {
-						got, err := im.read(scatter(g, j, n), buf)
-						if err == nil && got != len(buf) {
-							err = fmt.Errorf("read %d bytes of %d", got, len(buf))
-						}
-						return err
-					})
-				})
-			}
+			runReads(b, sz, m.name, im, func(g, j int) int { return scatter(g, j, n) })
 			im.close()
 			runtime.GC()
 		}
