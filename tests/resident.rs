@@ -10,7 +10,8 @@
 //!   of anonymous memory (`RssAnon`: the pages of code a first write runs
 //!   are not the store's);
 //! - memory given back around kept blocks loses the huge-page mark, so the
-//!   kernel does not fill it again;
+//!   kernel does not fill it again; where jemalloc may unmap part of a
+//!   mapping (`retain:false`), nothing is marked;
 //! - an aborted reservation of a large block leaves nothing resident (its
 //!   data comes from jemalloc, which the allocator-counting tests of
 //!   `contract.rs` do not see).
@@ -327,4 +328,55 @@ fn large_blocks_cost_their_size_and_go_back_after_delete() {
     for size in [64 << 10, 1 << 20] {
         check(size);
     }
+}
+
+/// Set in the child process of `no_marks_where_jemalloc_unmaps`.
+const UNMAPPING_CHILD: &str = "BLOCKMEM_TEST_UNMAPPING_CHILD";
+
+/// Where jemalloc may unmap part of a mapping (`retain:false`), the
+/// huge-page hooks are not installed, so no block lies in a marked area.
+/// jemalloc reads its settings once, at start, so this runs in a child
+/// process of this test binary started with `_RJEM_MALLOC_CONF`.
+#[test]
+fn no_marks_where_jemalloc_unmaps() {
+    if std::env::var_os(UNMAPPING_CHILD).is_some() {
+        // Blocks of 16 MiB: without retain, jemalloc maps each one on its
+        // own, large enough for the hooks to mark it if they were there.
+        const SIZE: usize = 16 << 20;
+        let store = MemoryStore::new();
+        for i in 0..8 {
+            store
+                .write(format!("unmapping/{i}"), vec![1u8; SIZE])
+                .unwrap();
+        }
+        let areas = huge_page_areas();
+        let marked = (0..8)
+            .map(|i| {
+                store
+                    .read(format!("unmapping/{i}"))
+                    .unwrap()
+                    .as_ptr()
+                    .addr()
+            })
+            .filter(|&p| areas.iter().any(|&(a, b)| (a..b).contains(&p)))
+            .count();
+        assert_eq!(marked, 0, "blocks in areas marked for huge pages");
+        return;
+    }
+    if thp_mode().is_none() {
+        println!("no transparent huge pages in this kernel: skipped");
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "no_marks_where_jemalloc_unmaps", "--nocapture"])
+        .env(UNMAPPING_CHILD, "1")
+        .env("_RJEM_MALLOC_CONF", "retain:false")
+        .output()
+        .expect("run this test binary again");
+    assert!(
+        out.status.success(),
+        "the child with retain:false failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
