@@ -64,12 +64,45 @@ impl Listing {
         Ok(())
     }
 
-    /// Empties the listing, keeping its buffers for reuse.
-    pub(crate) fn clear(&mut self) {
-        self.bytes.clear();
-        self.offsets.truncate(1);
-        self.sizes.clear();
-        self.more = false;
+    /// Makes room for `keys` more keys of `bytes` bytes in all.
+    pub(crate) fn try_reserve(&mut self, keys: usize, bytes: usize) -> Result<()> {
+        let oom = |_| Error::OutOfMemory { size: bytes as u64 };
+        self.bytes.try_reserve(bytes).map_err(oom)?;
+        self.offsets.try_reserve(keys).map_err(oom)?;
+        self.sizes.try_reserve(keys).map_err(oom)
+    }
+
+    /// Of the keys from `start` on, keeps those for which `size_of` gives
+    /// a size, with that size, and drops the others, in place.
+    pub(crate) fn retain_from(
+        &mut self,
+        start: usize,
+        mut size_of: impl FnMut(&[u8]) -> Option<u64>,
+    ) {
+        let mut kept = start;
+        let mut end = self.offsets[start];
+        for i in start..self.len() {
+            let (from, to) = (self.offsets[i], self.offsets[i + 1]);
+            let Some(size) = size_of(&self.bytes[from..to]) else {
+                continue;
+            };
+            // `kept <= i`: this writes only what was read already.
+            self.bytes.copy_within(from..to, end);
+            end += to - from;
+            self.sizes[kept] = size;
+            kept += 1;
+            self.offsets[kept] = end;
+        }
+        self.truncate(kept);
+    }
+
+    /// Keeps the first `len` keys.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        if len < self.len() {
+            self.bytes.truncate(self.offsets[len]);
+            self.offsets.truncate(len + 1);
+            self.sizes.truncate(len);
+        }
     }
 
     pub(crate) fn set_more(&mut self, more: bool) {
@@ -185,5 +218,45 @@ impl<'a> IntoIterator for &'a Listing {
     type IntoIter = Iter<'a>;
     fn into_iter(self) -> Iter<'a> {
         self.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing(keys: &[&str]) -> Listing {
+        let mut l = Listing::default();
+        for k in keys {
+            l.try_push(k.as_bytes(), 0).unwrap();
+        }
+        l
+    }
+
+    #[test]
+    fn retain_from_keeps_found_keys_with_their_sizes() {
+        let mut l = listing(&["a", "bb", "ccc", "dddd", "e"]);
+        // From key 1 on, keep those with an odd length, sized by length.
+        l.retain_from(1, |k| (k.len() % 2 == 1).then_some(k.len() as u64 * 10));
+        assert_eq!(l.to_vecs(), [&b"a"[..], b"ccc", b"e"]);
+        assert_eq!(l.iter().map(|(_, s)| s).collect::<Vec<_>>(), [0, 30, 10]);
+        l.retain_from(0, |_| None);
+        assert!(l.is_empty());
+        assert_eq!(l, Listing::default());
+    }
+
+    #[test]
+    fn truncate_keeps_a_prefix() {
+        let mut l = listing(&["a", "bb", "ccc"]);
+        l.truncate(5);
+        assert_eq!(l.len(), 3);
+        l.truncate(1);
+        assert_eq!(l.to_vecs(), [b"a"]);
+        assert_eq!(l.last_key(), Some(&b"a"[..]));
+        l.try_push(b"z", 7).unwrap();
+        assert_eq!(
+            l.iter().collect::<Vec<_>>(),
+            [(&b"a"[..], 0), (&b"z"[..], 7)]
+        );
     }
 }

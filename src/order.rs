@@ -10,9 +10,10 @@
 //! batches, then checks each against its shard. It never holds this set's
 //! lock while taking a shard lock, and a creator or deleter takes this
 //! lock only inside its shard lock: one lock order, shard then set, so
-//! they cannot deadlock. The lock is held for one batch of a scan at most,
-//! so a long listing delays the creation of keys by at most one batch and
-//! never delays an overwrite or a read.
+//! they cannot deadlock. A scan holds the lock only to copy the coded
+//! leaves that one batch needs (a few KiB), and decodes them after
+//! releasing it, so a long listing delays the creation of keys by at most
+//! one such copy and never delays an overwrite or a read.
 //!
 //! The keys are front-coded in leaves of up to [`LEAF_KEYS`] keys: each
 //! key is stored as the length of the prefix it shares with the key before
@@ -146,19 +147,6 @@ fn common_len(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
-/// Compares the key `prev[..shared] ++ rest` with `key`.
-fn cmp_coded(prev: &[u8], shared: usize, rest: &[u8], key: &[u8]) -> Ordering {
-    let head = &prev[..shared];
-    let n = shared.min(key.len());
-    head[..n].cmp(&key[..n]).then_with(|| {
-        if shared > key.len() {
-            Ordering::Greater
-        } else {
-            rest.cmp(&key[shared..])
-        }
-    })
-}
-
 fn oom(size: usize) -> Error {
     Error::OutOfMemory { size: size as u64 }
 }
@@ -167,12 +155,36 @@ impl Leaf {
     /// Where `key` goes: the offset of the first entry greater than or
     /// equal to it (or the end), with the key before that entry left in
     /// `prev`. Returns also whether that entry equals `key`.
+    ///
+    /// Most entries are placed without comparing bytes. While the entries
+    /// read so far are below `key`, `matched` is the prefix the last of
+    /// them shares with `key`. An entry sharing more than `matched` bytes
+    /// with it is below `key` too; one sharing fewer is above (it differs
+    /// from the entry before it where that entry still agreed with `key`,
+    /// and is the greater of the two there). Only an entry sharing exactly
+    /// `matched` bytes has its rest compared. This relies on every entry
+    /// recording the longest prefix it shares, which `encode`'s callers
+    /// ensure.
     fn seek(&self, key: &[u8], prev: &mut Vec<u8>) -> (usize, bool) {
         prev.clear();
         let mut at = 0;
+        let mut matched = 0;
         while at < self.buf.len() {
             let c = decode(&self.buf, at);
-            match cmp_coded(prev, c.shared, c.rest, key) {
+            let order = match c.shared.cmp(&matched) {
+                Ordering::Greater => Ordering::Less,
+                Ordering::Less => Ordering::Greater,
+                Ordering::Equal => {
+                    let tail = &key[matched..];
+                    let m = common_len(c.rest, tail);
+                    let order = c.rest[m..].cmp(&tail[m..]);
+                    if order == Ordering::Less {
+                        matched += m;
+                    }
+                    order
+                }
+            };
+            match order {
                 Ordering::Less => {
                     prev.truncate(c.shared);
                     prev.extend_from_slice(c.rest);
@@ -353,9 +365,14 @@ impl KeyOrder {
     }
 
     /// Appends to `out` up to `max` keys after `lo` and before `hi` (if
-    /// any), in order (with size 0: the set holds no sizes), under one
-    /// hold of the read lock. Returns whether
-    /// the scan stopped at `max` (more keys may follow).
+    /// any), in order (with size 0: the set holds no sizes). Returns
+    /// whether the scan stopped at `max` (more keys may follow).
+    ///
+    /// The read lock is held only to copy the leaves that can hold those
+    /// keys, whole and still coded; they are decoded, compared and
+    /// appended after it is released. A creator or remover of a key waits
+    /// for the lock while holding its shard's lock, so a shorter hold here
+    /// is also a shorter wait for readers of that shard.
     pub(crate) fn scan(
         &self,
         lo: Bound<&[u8]>,
@@ -368,33 +385,37 @@ impl KeyOrder {
             Bound::Excluded(k) => (k, true),
             Bound::Unbounded => (&[][..], false),
         };
-        let leaves = self.leaves.read();
-        let first = leaves
-            .map
-            .range::<[u8], _>((Bound::Unbounded, Bound::Included(lo_key)))
-            .next_back()
-            .map(|(bound, _)| &bound[..])
-            .unwrap_or_default();
+        let copied = self.copy_leaves(lo_key, hi, max)?;
+        if !copied.bytes.is_empty() {
+            // Room for the keys up front, each guessed as long as the first
+            // copied one (stored whole), rather than growing step by step.
+            let keys = copied.keys.min(max);
+            let first_len = decode(&copied.bytes, 0).rest.len();
+            out.try_reserve(keys, keys.saturating_mul(first_len))?;
+        }
         let mut key: Vec<u8> = Vec::new();
+        let mut past_lo = false;
         let mut taken = 0;
-        for leaf in leaves
-            .map
-            .range::<[u8], _>((Bound::Included(first), Bound::Unbounded))
-            .map(|(_, l)| l)
-        {
+        let mut from = 0;
+        for &to in &copied.ends {
+            let buf = &copied.bytes[from..to];
+            from = to;
             key.clear();
             let mut at = 0;
-            while at < leaf.buf.len() {
-                let c = decode(&leaf.buf, at);
+            while at < buf.len() {
+                let c = decode(buf, at);
                 at = c.end;
                 key.truncate(c.shared);
                 key.try_reserve(c.rest.len())
                     .map_err(|_| oom(c.rest.len()))?;
                 key.extend_from_slice(c.rest);
-                match key[..].cmp(lo_key) {
-                    Ordering::Less => continue,
-                    Ordering::Equal if lo_excluded => continue,
-                    _ => {}
+                if !past_lo {
+                    // Keys are in order: once past `lo`, all that follow are.
+                    match key[..].cmp(lo_key) {
+                        Ordering::Less => continue,
+                        Ordering::Equal if lo_excluded => continue,
+                        _ => past_lo = true,
+                    }
                 }
                 if hi.is_some_and(|hi| key[..] >= *hi) {
                     return Ok(false);
@@ -406,8 +427,62 @@ impl KeyOrder {
                 taken += 1;
             }
         }
+        // The copy ends where the set does, or before `hi`: it holds more
+        // than `max` keys otherwise (see `copy_leaves`).
         Ok(false)
     }
+
+    /// Copies, under one hold of the read lock, the leaf whose range holds
+    /// `lo` and the leaves after it, up to the first that starts at `hi` or
+    /// beyond, or until the leaves after the first hold more than `max`
+    /// keys (all of which are above `lo`), whichever comes first.
+    fn copy_leaves(&self, lo: &[u8], hi: Option<&[u8]>, max: usize) -> Result<CopiedLeaves> {
+        let mut copied = CopiedLeaves {
+            bytes: Vec::new(),
+            ends: Vec::new(),
+            keys: 0,
+        };
+        // Room for a typical copy before taking the lock.
+        let guess = 2 * LEAF_BYTES;
+        copied.bytes.try_reserve(guess).map_err(|_| oom(guess))?;
+        let leaves = self.leaves.read();
+        let first = leaves
+            .map
+            .range::<[u8], _>((Bound::Unbounded, Bound::Included(lo)))
+            .next_back()
+            .map(|(bound, _)| &bound[..])
+            .unwrap_or_default();
+        let mut after_first = 0usize;
+        for (i, (bound, leaf)) in leaves
+            .map
+            .range::<[u8], _>((Bound::Included(first), Bound::Unbounded))
+            .enumerate()
+        {
+            if i > 0 && (after_first > max || hi.is_some_and(|hi| bound[..] >= *hi)) {
+                break;
+            }
+            copied
+                .bytes
+                .try_reserve(leaf.buf.len())
+                .map_err(|_| oom(leaf.buf.len()))?;
+            copied.ends.try_reserve(1).map_err(|_| oom(8))?;
+            copied.bytes.extend_from_slice(&leaf.buf);
+            copied.ends.push(copied.bytes.len());
+            copied.keys += leaf.keys;
+            if i > 0 {
+                after_first += leaf.keys;
+            }
+        }
+        Ok(copied)
+    }
+}
+
+/// Leaves copied out of the set by [`KeyOrder::copy_leaves`]: their coded
+/// bytes back to back, where each one ends, and how many keys they hold.
+struct CopiedLeaves {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    keys: usize,
 }
 
 #[cfg(test)]
@@ -499,7 +574,7 @@ mod tests {
                         } else {
                             Bound::Included(&k[..])
                         };
-                        let max = 1 + next(40);
+                        let max = 1 + next(200);
                         let want: Vec<Vec<u8>> = model
                             .range::<[u8], _>((lo, Bound::Unbounded))
                             .filter(|m| hi.is_none_or(|hi| &m[..] < hi))

@@ -872,9 +872,9 @@ impl MemoryStore {
         let limit = if limit == 0 { usize::MAX } else { limit };
         let mut listing = Listing::default();
         self.check_open()?;
-        // Candidates from the key order, a batch at a time, each checked
-        // against its shard (and dropped if no longer stored).
-        let mut keys = Listing::default();
+        // Candidates from the key order, a batch at a time, appended to the
+        // result and then checked against their shards: those no longer
+        // stored are dropped, the others get their sizes.
         let mut after: Option<Vec<u8>> = None;
         loop {
             let lo = match (&after, start_after) {
@@ -882,26 +882,23 @@ impl MemoryStore {
                 (None, Some(s)) if s >= prefix => Bound::Excluded(s),
                 (None, _) => Bound::Included(prefix),
             };
-            keys.clear();
-            let want = limit
-                .saturating_sub(listing.len())
-                .saturating_add(1)
-                .min(BATCH);
-            let more = self.order.scan(lo, end.as_deref(), want, &mut keys)?;
-            for key in keys.keys() {
-                let Some(size) = self.index.read(key).get(key).map(|b| b.len() as u64) else {
-                    continue;
-                };
-                if listing.len() == limit {
-                    listing.set_more(true);
-                    return self.check_open().map(|()| listing);
-                }
-                listing.try_push(key, size)?;
+            let start = listing.len();
+            let want = limit.saturating_sub(start).saturating_add(1).min(BATCH);
+            let more = self.order.scan(lo, end.as_deref(), want, &mut listing)?;
+            if more {
+                after = listing.last_key().map(<[u8]>::to_vec);
+            }
+            listing.retain_from(start, |key| {
+                self.index.read(key).get(key).map(|b| b.len() as u64)
+            });
+            if listing.len() > limit {
+                listing.truncate(limit);
+                listing.set_more(true);
+                break;
             }
             if !more {
                 break;
             }
-            after = keys.last_key().map(<[u8]>::to_vec);
         }
         // A close during the call emptied the shards: say so rather than
         // return what was listed before it.
