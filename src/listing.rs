@@ -66,10 +66,11 @@ impl Listing {
 
     /// Makes room for `keys` more keys of `bytes` bytes in all.
     pub(crate) fn try_reserve(&mut self, keys: usize, bytes: usize) -> Result<()> {
-        let oom = |_| Error::OutOfMemory { size: bytes as u64 };
-        self.bytes.try_reserve(bytes).map_err(oom)?;
-        self.offsets.try_reserve(keys).map_err(oom)?;
-        self.sizes.try_reserve(keys).map_err(oom)
+        let oom = |size: usize| move |_| Error::OutOfMemory { size: size as u64 };
+        self.bytes.try_reserve(bytes).map_err(oom(bytes))?;
+        let words = keys.saturating_mul(8);
+        self.offsets.try_reserve(keys).map_err(oom(words))?;
+        self.sizes.try_reserve(keys).map_err(oom(words))
     }
 
     /// Of the keys from `start` on, keeps those for which `size_of` gives

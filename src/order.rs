@@ -11,9 +11,11 @@
 //! lock while taking a shard lock, and a creator or deleter takes this
 //! lock only inside its shard lock: one lock order, shard then set, so
 //! they cannot deadlock. A scan holds the lock only to copy the coded
-//! leaves that one batch needs (a few KiB), and decodes them after
-//! releasing it, so a long listing delays the creation of keys by at most
-//! one such copy and never delays an overwrite or a read.
+//! leaves that one batch of keys needs (a few KiB for keys that share
+//! most of their bytes; at most one leaf per key of the batch), and
+//! decodes them after releasing it, so a long listing delays the creation
+//! of keys by at most one such copy and never delays an overwrite or a
+//! read.
 //!
 //! The keys are front-coded in leaves of up to [`LEAF_KEYS`] keys: each
 //! key is stored as the length of the prefix it shares with the key before
@@ -31,8 +33,12 @@ use parking_lot::RwLock;
 use crate::error::{Error, Result};
 use crate::listing::Listing;
 
-/// Keys a scan copies per hold of the set's read lock.
+/// Most keys one scan returns.
 pub(crate) const BATCH: usize = 256;
+
+/// Most key bytes a scan reserves in its output before it has decoded
+/// them; longer output grows as it goes.
+const RESERVE_CAP: usize = 64 << 10;
 
 /// A leaf splits in two when it holds more keys than this or more than
 /// [`LEAF_BYTES`] bytes after its first key: small enough that rewriting
@@ -387,11 +393,12 @@ impl KeyOrder {
         };
         let copied = self.copy_leaves(lo_key, hi, max)?;
         if !copied.bytes.is_empty() {
-            // Room for the keys up front, each guessed as long as the first
-            // copied one (stored whole), rather than growing step by step.
+            // Room for the keys up front, rather than growing step by step:
+            // each guessed as long as the first copied key (stored whole),
+            // and the guess capped, as that key may be far longer.
             let keys = copied.keys.min(max);
             let first_len = decode(&copied.bytes, 0).rest.len();
-            out.try_reserve(keys, keys.saturating_mul(first_len))?;
+            out.try_reserve(keys, keys.saturating_mul(first_len).min(RESERVE_CAP))?;
         }
         let mut key: Vec<u8> = Vec::new();
         let mut past_lo = false;
@@ -443,7 +450,7 @@ impl KeyOrder {
             keys: 0,
         };
         // Room for a typical copy before taking the lock.
-        let guess = 2 * LEAF_BYTES;
+        let guess = 4 * LEAF_BYTES;
         copied.bytes.try_reserve(guess).map_err(|_| oom(guess))?;
         let leaves = self.leaves.read();
         let first = leaves
