@@ -164,13 +164,13 @@ impl Leaf {
     ///
     /// Most entries are placed without comparing bytes. While the entries
     /// read so far are below `key`, `matched` is the prefix the last of
-    /// them shares with `key`. An entry sharing more than `matched` bytes
-    /// with it is below `key` too; one sharing fewer is above (it differs
-    /// from the entry before it where that entry still agreed with `key`,
-    /// and is the greater of the two there). Only an entry sharing exactly
-    /// `matched` bytes has its rest compared. This relies on every entry
-    /// recording the longest prefix it shares, which `encode`'s callers
-    /// ensure.
+    /// them shares with `key`. An entry that shares more than `matched`
+    /// bytes with the entry before it is below `key` too; one that shares
+    /// fewer is above (it differs from the entry before it where that
+    /// entry still agreed with `key`, and is the greater of the two there).
+    /// Only an entry sharing exactly `matched` bytes has its rest compared.
+    /// This relies on every entry recording the longest prefix it shares
+    /// with the entry before it, which every caller of `encode` ensures.
     fn seek(&self, key: &[u8], prev: &mut Vec<u8>) -> (usize, bool) {
         prev.clear();
         let mut at = 0;
