@@ -52,12 +52,7 @@ impl Listing {
     /// Appends a key; growth is fallible, so a listing too large to
     /// allocate is [`Error::OutOfMemory`] rather than an abort.
     pub(crate) fn try_push(&mut self, key: &[u8], size: u64) -> Result<()> {
-        let oom = |_| Error::OutOfMemory {
-            size: key.len() as u64,
-        };
-        self.bytes.try_reserve(key.len()).map_err(oom)?;
-        self.offsets.try_reserve(1).map_err(oom)?;
-        self.sizes.try_reserve(1).map_err(oom)?;
+        self.try_reserve(1, key.len())?;
         self.bytes.extend_from_slice(key);
         self.offsets.push(self.bytes.len());
         self.sizes.push(size);

@@ -449,26 +449,29 @@ def main():
     results = check_targets(run, targets)
     met = sum(r[3] == "PASS" for r in results)
     goals = sum(r[3] != "reference" for r in results)
-    # Without the cache phase's numbers (older runs), its targets go
-    # unmeasured: one note rather than a warning each.
-    cache_targets = {t["name"] for t in expand(targets) if t.get("value", "").startswith("cache:")}
-    if not run.cache:
-        print(f"note: no cache.csv in {args.dir} (the cache phase's numbers):"
-              f" its {len(cache_targets)} targets are not measured")
-    # The same for the cache-speed phase's set.
-    speed_targets = {t["name"] for t in expand(targets)
-                     if any(n.startswith(f"go:{SPEED_SET}:") for n in t.get("ratio", [t.get("value", "")]))}
-    if SPEED_SET not in run.go:
-        print(f"note: no go-{SPEED_SET}.csv in {args.dir} (the {SPEED_SET} phase's numbers):"
-              f" its {len(speed_targets)} targets are not measured")
+    # A phase whose numbers are absent (an older run, or a phase that did not
+    # run) leaves its targets unmeasured: one note per phase rather than a
+    # warning per target.
+    def measured_by(prefix):
+        return {t["name"] for t in expand(targets)
+                if any(n.startswith(prefix) for n in t.get("ratio", [t.get("value", "")]))}
+    phases = [("cache:", bool(run.cache), "cache.csv", "the cache phase"),
+              (f"go:{SPEED_SET}:", SPEED_SET in run.go, f"go-{SPEED_SET}.csv", f"the {SPEED_SET} phase"),
+              ("clarge:", bool(run.large_c), "large-c.csv", "the large-c phase")]
+    missing = set()
+    for prefix, present, source, phase in phases:
+        if not present:
+            names = measured_by(prefix)
+            print(f"note: no {source} in {args.dir} ({phase}'s numbers):"
+                  f" its {len(names)} targets are not measured")
+            missing |= names
     # The same for a file trace the cache phase could not fetch.
     absent = sorted(t for t in FILE_TRACES if run.cache and t not in cache_traces(run.cache))
-    file_targets = {t["name"] for t in expand(targets)
-                    if any(t.get("value", "").startswith(f"cache:{trace}:") for trace in absent)}
     if absent:
+        file_targets = set().union(*(measured_by(f"cache:{trace}:") for trace in absent))
         print(f"note: no rows of the file trace {', '.join(absent)} in {args.dir}/cache.csv (not fetched, or the run predates it):"
               f" its {len(file_targets)} targets are not measured")
-    missing = (cache_targets if not run.cache else file_targets) | (speed_targets if SPEED_SET not in run.go else set())
+        missing |= file_targets
     for name, _, measured, _ in results:
         if measured.startswith("not measured") and name not in missing:
             print(f"warning: target not measured (missing benchmark or misspelt name): {name}")
