@@ -16,20 +16,7 @@ use std::ptr::null_mut;
 
 use blockmem::{Error, MemoryStore, Options};
 
-/// Address space in use by this process, from /proc/self/status.
-fn vm_size() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmSize:"))
-        .expect("VmSize in /proc/self/status");
-    let kb: u64 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .expect("VmSize value");
-    kb * 1024
-}
+mod common;
 
 /// A read-only, never-touched mapping of zero bytes: it takes address
 /// space but no memory.
@@ -148,7 +135,7 @@ fn out_of_memory_is_a_typed_error_and_changes_nothing() {
     let source = Source::map(SOURCE_LEN);
     let big = source.bytes();
 
-    let limit = vm_size() + MARGIN;
+    let limit = common::status_bytes("VmSize") + MARGIN;
     let Some(guard) = AddressLimit::set(limit) else {
         println!("SKIPPED: setrlimit(RLIMIT_AS) failed; cannot provoke OutOfMemory here");
         return;

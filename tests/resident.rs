@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 use blockmem::MemoryStore;
 
+mod common;
+
 const PER_BLOCK: u64 = 90;
 const TOTAL: usize = 256 << 20;
 const GIVE_BACK: Duration = Duration::from_secs(10);
@@ -36,13 +38,7 @@ const SMALL_STORE_SLACK: u64 = 1 << 20;
 /// build, varying from run to run), and which are no memory the store
 /// holds.
 fn anonymous() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("RssAnon:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("RssAnon in /proc/self/status");
-    kib << 10
+    common::status_bytes("RssAnon")
 }
 
 fn resident() -> u64 {
@@ -151,7 +147,7 @@ fn a_small_store_costs_what_it_holds() {
     for i in 0..sizes.len() {
         let p = store.read(format!("small/{i}")).unwrap().as_ptr().addr();
         assert!(
-            !areas.iter().any(|&(a, b)| (a..b).contains(&p)),
+            !in_areas(&areas, p),
             "block {i} of a small store lies in an area marked for huge pages"
         );
     }
@@ -203,6 +199,11 @@ fn thp_mode() -> Option<String> {
     Some(text[start..end].to_string())
 }
 
+/// Whether address `p` lies in one of `areas` (from [`huge_page_areas`]).
+fn in_areas(areas: &[(usize, usize)], p: usize) -> bool {
+    areas.iter().any(|&(a, b)| (a..b).contains(&p))
+}
+
 /// The memory areas (VMAs) of the process that carry the huge-page mark
 /// (`hg` in their `VmFlags`), as address ranges.
 fn huge_page_areas() -> Vec<(usize, usize)> {
@@ -246,12 +247,11 @@ fn given_back_memory_loses_the_huge_page_mark() {
     }
     // Blocks kept, one in 32, and those of them in marked areas.
     let areas = huge_page_areas();
-    let in_marked = |p: usize| areas.iter().any(|&(a, b)| (a..b).contains(&p));
     let kept: Vec<usize> = (0..blocks).step_by(32).collect();
     let marked: Vec<usize> = kept
         .iter()
         .copied()
-        .filter(|&i| in_marked(store.read(key(i)).unwrap().as_ptr().addr()))
+        .filter(|&i| in_areas(&areas, store.read(key(i)).unwrap().as_ptr().addr()))
         .collect();
     if let Some(why) = no_hooks() {
         println!("{why}: skipped");
@@ -276,7 +276,7 @@ fn given_back_memory_loses_the_huge_page_mark() {
             .copied()
             .filter(|&i| {
                 let p = store.read(key(i)).unwrap().as_ptr().addr();
-                areas.iter().any(|&(a, b)| (a..b).contains(&p))
+                in_areas(&areas, p)
             })
             .collect();
         if still.is_empty() {
@@ -358,7 +358,7 @@ fn no_marks_where_jemalloc_unmaps() {
                     .as_ptr()
                     .addr()
             })
-            .filter(|&p| areas.iter().any(|&(a, b)| (a..b).contains(&p)))
+            .filter(|&p| in_areas(&areas, p))
             .count();
         assert_eq!(marked, 0, "blocks in areas marked for huge pages");
         return;

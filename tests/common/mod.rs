@@ -1,4 +1,6 @@
 //! Code shared by the integration tests (`mod common;` in each test file).
+//! Each test uses only some of it.
+#![allow(dead_code)]
 
 pub mod payload;
 
@@ -27,4 +29,16 @@ pub fn recount(store: &MemoryStore) -> Result<(u64, u64), String> {
         ));
     }
     Ok((count, total))
+}
+
+/// A field of `/proc/self/status` that the kernel gives in kB (`VmSize`,
+/// `RssAnon`, ...), in bytes.
+pub fn status_bytes(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/self/status"));
+    kib << 10
 }
