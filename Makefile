@@ -38,7 +38,7 @@ comma := ,
 # The shared library's SONAME, and -z nodelete: jemalloc's background
 # threads and the extent hooks it calls (src/large.rs) run code of the
 # library, so a dlclose must never unmap it.
-SONAME_FLAG := $(if $(filter %-linux-gnu %-linux-musl,$(HOST)),-C link-arg=-Wl$(comma)-soname$(comma)libblockmem.so.$(SOMAJOR) -C link-arg=-Wl$(comma)-z$(comma)nodelete)
+SO_LINK_FLAGS := $(if $(filter %-linux-gnu %-linux-musl,$(HOST)),-C link-arg=-Wl$(comma)-soname$(comma)libblockmem.so.$(SOMAJOR) -C link-arg=-Wl$(comma)-z$(comma)nodelete)
 
 .PHONY: all build lib go-lib example test test-rust test-c test-go test-install \
         test-clone test-go-module test-readme lint lint-rust lint-go header-check \
@@ -58,7 +58,7 @@ lib:
 	@mkdir -p $(RELEASE_DIR)
 	$(CARGO) rustc --release --lib --features capi --crate-type staticlib,cdylib \
 	  --message-format=json-render-diagnostics \
-	  -- $(SONAME_FLAG) --print native-static-libs \
+	  -- $(SO_LINK_FLAGS) --print native-static-libs \
 	  2>&1 > $(CAPI_JSON) | tee $(CAPI_JSON).err >&2
 	@out=$$(sed -n -E 's%^\{"reason":"build-script-executed","package_id":"$(PKG_ID_RE)".*"out_dir":"([^"]*)".*%\2%p' $(CAPI_JSON) | tail -n 1); \
 	  test -f "$$out/blockmem.h" || { echo "cargo did not report the generated header" >&2; exit 1; }; \

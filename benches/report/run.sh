@@ -48,11 +48,10 @@ GO_LARGE='^BenchmarkLargeSet$'
 
 # The cache-speed set (benches/cache/speed): hits, small writes and the
 # 2-goroutine rows in one process; the steady-state write, which holds
-# 64 MiB of blocks, and the real-size reads, which hold 256 MiB, each in a
-# process of its own, as the binding's real-size set is.
+# 64 MiB of blocks, and the real-size reads against otter, which hold
+# 256 MiB, each in a process of its own, as the binding's real-size set is.
 SPEED_HITS='^Benchmark(Hit|Write)$'
 SPEED_STEADY='^BenchmarkSteadyWrite$'
-# Store mode against otter at real size (256 MiB), in a process of its own.
 SPEED_LARGE='^BenchmarkLargeHit$'
 
 # The cache phase's file trace: CloudPhysics' vSCSI block I/O trace sample
