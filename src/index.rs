@@ -285,9 +285,18 @@ impl Keys {
     fn take(&mut self, key: &[u8], hash: u64) -> Option<Block> {
         let found = self.table.find_entry(hash, |b| b.key() == key);
         let block = found.ok()?.remove().0;
-        // Gives most of a table emptied by deletes back.
+        // Gives most of a table emptied by deletes back, by moving the
+        // blocks to a smaller table when memory for one can be had: a
+        // removal itself never needs memory (hashbrown's own `shrink_to`
+        // would abort the process if it could not allocate).
         if self.table.capacity() > 64 && self.table.len() * 8 < self.table.capacity() {
-            self.table.shrink_to(self.table.len() * 2, rehash);
+            let mut smaller = HashTable::new();
+            if smaller.try_reserve(self.table.len() * 2, rehash).is_ok() {
+                for block in self.table.drain() {
+                    smaller.insert_unique(rehash(&block), block, rehash);
+                }
+                self.table = smaller;
+            }
         }
         Some(block)
     }

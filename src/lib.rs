@@ -3,7 +3,8 @@
 //! A block is an immutable byte string stored under a byte-string key
 //! (typically a path such as `share/content/chunk-0/block-0`). The store is
 //! safe to share between threads, copies block data outside its lock, lists
-//! and deletes by prefix in O(log n + k), and keeps `block_count` and
+//! by prefix in O(log n + k) and deletes by prefix in O(k log n) (as an
+//! ordered map does), and keeps `block_count` and
 //! `total_size` in O(1). Reads can be zero-copy ([`bytes::Bytes`]) or copy
 //! into a caller's buffer.
 //!

@@ -49,6 +49,22 @@ impl Default for Listing {
 }
 
 impl Listing {
+    /// An empty listing, as [`Default`] makes, but [`Error::OutOfMemory`]
+    /// rather than an abort when its first word cannot be allocated.
+    pub(crate) fn try_new() -> Result<Listing> {
+        let mut offsets = Vec::new();
+        offsets
+            .try_reserve_exact(1)
+            .map_err(|_| Error::OutOfMemory { size: 8 })?;
+        offsets.push(0);
+        Ok(Listing {
+            bytes: Vec::new(),
+            offsets,
+            sizes: Vec::new(),
+            more: false,
+        })
+    }
+
     /// Appends a key; growth is fallible, so a listing too large to
     /// allocate is [`Error::OutOfMemory`] rather than an abort.
     pub(crate) fn try_push(&mut self, key: &[u8], size: u64) -> Result<()> {

@@ -46,6 +46,10 @@ const RESERVE_CAP: usize = 64 << 10;
 const LEAF_KEYS: usize = 64;
 const LEAF_BYTES: usize = 2048;
 
+/// Unused bytes a leaf keeps after removals before it is moved to a
+/// buffer of its size (see [`Leaf::shrink`]).
+const SHRINK_MIN: usize = 256;
+
 /// On cache lines of its own (as the index shards are): its lock word is
 /// written by every listing, prefix deletion, creation and removal of a
 /// key, and must not share a line with the store's read-mostly fields,
@@ -61,7 +65,10 @@ pub(crate) struct KeyOrder {
 /// so every key has a leaf; only that leaf may be empty.
 struct Leaves {
     map: BTreeMap<Box<[u8]>, Leaf>,
-    /// Reused by inserts to hold the key before the insertion point.
+    /// Reused to hold the key before an insertion or removal point, and a
+    /// bound being removed. Its capacity is at least the length of every
+    /// key ever added (an insert makes room first, and fails if it
+    /// cannot), so a removal copies keys here without allocating.
     scratch: Vec<u8>,
 }
 
@@ -93,12 +100,25 @@ struct Coded<'a> {
     end: usize,
 }
 
-fn put_varint(buf: &mut Vec<u8>, mut v: usize) {
+/// Bytes of the longest varint (a `usize` of 64 bits, 7 bits a byte).
+const VARINT_MAX: usize = 10;
+
+/// Writes `v` as a varint at the start of `out`; returns its length.
+fn varint_into(out: &mut [u8; VARINT_MAX], mut v: usize) -> usize {
+    let mut n = 0;
     while v >= 0x80 {
-        buf.push((v as u8) | 0x80);
+        out[n] = (v as u8) | 0x80;
         v >>= 7;
+        n += 1;
     }
-    buf.push(v as u8);
+    out[n] = v as u8;
+    n + 1
+}
+
+fn put_varint(buf: &mut Vec<u8>, v: usize) {
+    let mut bytes = [0; VARINT_MAX];
+    let n = varint_into(&mut bytes, v);
+    buf.extend_from_slice(&bytes[..n]);
 }
 
 fn varint_len(mut v: usize) -> usize {
@@ -236,29 +256,60 @@ impl Leaf {
         Ok(())
     }
 
-    /// Removes `key`; `false` when the leaf does not hold it.
+    /// Removes `key`; `false` when the leaf does not hold it. Rewrites the
+    /// leaf in place: a removal allocates nothing (`prev` has room for
+    /// any key of the set, see [`Leaves::scratch`]), so it cannot fail.
     fn remove(&mut self, key: &[u8], prev: &mut Vec<u8>) -> bool {
         let (at, found) = self.seek(key, prev);
         if !found {
             return false;
         }
         let gone = decode(&self.buf, at);
-        let mut buf = Vec::with_capacity(self.buf.len());
-        buf.extend_from_slice(&self.buf[..at]);
-        let mut tail_from = gone.end;
-        if gone.end < self.buf.len() {
+        let (gone_shared, gone_end) = (gone.shared, gone.end);
+        if gone_end == self.buf.len() {
+            self.buf.truncate(at);
+        } else {
             // The next key shares min(gone.shared, next.shared) bytes with
-            // the key before the removed one (keys are sorted).
-            let n = decode(&self.buf, gone.end);
-            let s = gone.shared.min(n.shared);
-            encode(&mut buf, s, (&key[s..n.shared], n.rest));
-            tail_from = n.end;
+            // the key before the removed one (keys are sorted). Its new
+            // entry is its two lengths, the removed key's bytes it shared
+            // beyond that, then its rest, which stays where it is: the new
+            // entry ends where the old one ended. It is shorter than the
+            // two entries it replaces (the removed entry's rest holds the
+            // moved bytes, and its lengths outweigh any growth of the
+            // next entry's rest length), so it starts after `at`.
+            let n = decode(&self.buf, gone_end);
+            let (n_shared, rest_len, end) = (n.shared, n.rest.len(), n.end);
+            let s = gone_shared.min(n_shared);
+            let moved = &key[s..n_shared];
+            let (mut shared_bytes, mut len_bytes) = ([0; VARINT_MAX], [0; VARINT_MAX]);
+            let shared_n = varint_into(&mut shared_bytes, s);
+            let len_n = varint_into(&mut len_bytes, moved.len() + rest_len);
+            let rest_at = end - rest_len;
+            let moved_at = rest_at - moved.len();
+            let start = moved_at - len_n - shared_n;
+            debug_assert!(start > at);
+            self.buf[moved_at..rest_at].copy_from_slice(moved);
+            self.buf[start..start + shared_n].copy_from_slice(&shared_bytes[..shared_n]);
+            self.buf[start + shared_n..moved_at].copy_from_slice(&len_bytes[..len_n]);
+            self.buf.drain(at..start);
         }
-        buf.extend_from_slice(&self.buf[tail_from..]);
-        // Shrinks the buffer to its contents (a remove never needs more).
-        self.buf = buf;
         self.keys -= 1;
+        self.shrink();
         true
+    }
+
+    /// Gives back the room that removals freed once it is most of the
+    /// buffer, when a smaller buffer can be had; when it cannot, the leaf
+    /// keeps the room (a removal itself never needs memory).
+    fn shrink(&mut self) {
+        if self.buf.capacity() < 2 * self.buf.len() + SHRINK_MIN {
+            return;
+        }
+        let mut buf = Vec::new();
+        if buf.try_reserve_exact(self.buf.len()).is_ok() {
+            buf.extend_from_slice(&self.buf);
+            self.buf = buf;
+        }
     }
 
     /// Whether the leaf should split: more than [`LEAF_KEYS`] keys, or more
@@ -334,6 +385,11 @@ impl KeyOrder {
         let mut guard = self.leaves.write();
         let leaves = &mut *guard;
         let mut scratch = std::mem::take(&mut leaves.scratch);
+        scratch.clear();
+        if scratch.try_reserve(key.len()).is_err() {
+            leaves.scratch = scratch;
+            return Err(oom(key.len()));
+        }
         let (_, leaf) = leaves.leaf_mut(key);
         let result = leaf.insert(key, &mut scratch);
         let split = if result.is_ok() && leaf.is_full() {
@@ -349,7 +405,8 @@ impl KeyOrder {
         result
     }
 
-    /// Removes `key` (which must be present).
+    /// Removes `key` (which must be present). Allocates nothing, so a
+    /// delete or a prefix deletion cannot run out of memory here.
     pub(crate) fn remove(&self, key: &[u8]) {
         let mut guard = self.leaves.write();
         let leaves = &mut *guard;
@@ -358,8 +415,11 @@ impl KeyOrder {
         let removed = leaf.remove(key, &mut scratch);
         debug_assert!(removed, "a key removed twice");
         if leaf.keys == 0 && !bound.is_empty() {
-            let bound: Box<[u8]> = bound.into();
-            leaves.map.remove(&bound);
+            // The bound was a key of the set, so it fits in `scratch`.
+            debug_assert!(bound.len() <= scratch.capacity());
+            scratch.clear();
+            scratch.extend_from_slice(bound);
+            leaves.map.remove(scratch.as_slice());
         }
         leaves.scratch = scratch;
     }
@@ -539,6 +599,24 @@ mod tests {
         assert_eq!(out.last_key(), Some(&b"c"[..]));
         drop(order.take_all());
         assert_eq!(scan(&order, Bound::Unbounded, None, 5), (vec![], false));
+    }
+
+    #[test]
+    fn removals_give_room_back() {
+        let order = KeyOrder::default();
+        let keys: Vec<Vec<u8>> = (0..60)
+            .map(|i| format!("share/content/file-{i:03}/block-0").into_bytes())
+            .collect();
+        for k in &keys {
+            order.insert(k).unwrap();
+        }
+        for k in &keys[..56] {
+            order.remove(k);
+        }
+        assert_eq!(scan(&order, Bound::Unbounded, None, 100).0, keys[56..]);
+        for leaf in order.leaves.read().map.values() {
+            assert!(leaf.buf.capacity() < 2 * leaf.buf.len() + SHRINK_MIN);
+        }
     }
 
     /// Against a `BTreeSet` under random inserts, removes and scans, with

@@ -16,7 +16,9 @@
 //!   which only the creation and removal of a key change (under the key's
 //!   shard lock). Listing and prefix deletion read candidates from it a
 //!   batch at a time, then check or remove each under its own shard lock:
-//!   O(log n + k), and they never stop a writer of other keys. They are
+//!   O(log n + k) for a listing, O(k log n) for a deletion (each removed
+//!   key is found again in the order), and they never stop a writer of
+//!   other keys. They are
 //!   not snapshots; what they guarantee is in their docs.
 //! - `block_count` and `total_size` are striped counters updated under the
 //!   shard lock; a `max_bytes` cap adds one shared counter, reserved from
@@ -199,11 +201,19 @@ impl fmt::Debug for MemoryStore {
 
 /// The smallest key greater than every key that starts with `prefix`, or
 /// `None` when no such key exists (empty prefix, or all bytes 0xFF).
-pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let last = prefix.iter().rposition(|&b| b != 0xFF)?;
-    let mut end = prefix[..=last].to_vec();
+/// [`Error::OutOfMemory`] when its copy cannot be allocated.
+pub(crate) fn prefix_end(prefix: &[u8]) -> Result<Option<Vec<u8>>> {
+    let Some(last) = prefix.iter().rposition(|&b| b != 0xFF) else {
+        return Ok(None);
+    };
+    let mut end = Vec::new();
+    end.try_reserve_exact(last + 1)
+        .map_err(|_| Error::OutOfMemory {
+            size: last as u64 + 1,
+        })?;
+    end.extend_from_slice(&prefix[..=last]);
     end[last] += 1;
-    Some(end)
+    Ok(Some(end))
 }
 
 /// Reads into a caller's buffer copy blocks (or ranges) of at most this
@@ -790,7 +800,8 @@ impl MemoryStore {
     /// another thread during the call may or may not be; the result counts
     /// exactly the blocks this call removed. Writers of other keys are
     /// never stopped: keys are removed one at a time, each under its own
-    /// shard's lock. O(log n + k) for k matching blocks.
+    /// shard's lock. O(k log n) for k matching blocks, as an ordered map's
+    /// removals: each key is taken out of the key order on its own.
     ///
     /// # Errors
     /// [`Error::StoreClosed`], or [`Error::OutOfMemory`] when the list of
@@ -802,14 +813,21 @@ impl MemoryStore {
             // No stored key is that long, so nothing matches.
             return Ok(Deleted::default());
         }
-        let end = prefix_end(prefix);
+        let end = prefix_end(prefix)?;
         // Every candidate first, so running out of memory removes nothing.
-        let mut keys = Listing::default();
+        let mut keys = Listing::try_new()?;
         let mut more =
             self.order
                 .scan(Bound::Included(prefix), end.as_deref(), BATCH, &mut keys)?;
+        let mut last = Vec::new();
         while more {
-            let last = keys.last_key().map(<[u8]>::to_vec).unwrap_or_default();
+            let key = keys.last_key().unwrap_or_default();
+            last.clear();
+            last.try_reserve(key.len())
+                .map_err(|_| Error::OutOfMemory {
+                    size: key.len() as u64,
+                })?;
+            last.extend_from_slice(key);
             more = self
                 .order
                 .scan(Bound::Excluded(&last), end.as_deref(), BATCH, &mut keys)?;
@@ -856,7 +874,9 @@ impl MemoryStore {
     /// guarantees of [`list`](Self::list).
     /// [`Listing::has_more`] tells whether further matches remain; pass
     /// [`Listing::last_key`] as the next `start_after`. `limit == 0` means
-    /// no limit.
+    /// no limit. A walk by pages gives each key stored for the whole walk
+    /// exactly once, in order, whatever other threads write or delete
+    /// meanwhile.
     ///
     /// # Errors
     /// As [`list`](Self::list).
@@ -868,9 +888,9 @@ impl MemoryStore {
     ) -> Result<Listing> {
         let prefix = prefix.as_ref();
         let start_after = start_after.as_ref().map(|s| s.as_ref());
-        let end = prefix_end(prefix);
+        let end = prefix_end(prefix)?;
         let limit = if limit == 0 { usize::MAX } else { limit };
-        let mut listing = Listing::default();
+        let mut listing = Listing::try_new()?;
         self.check_open()?;
         // Candidates from the key order, a batch at a time, appended to the
         // result and then checked against their shards: those no longer
@@ -1045,11 +1065,11 @@ mod tests {
 
     #[test]
     fn prefix_end_cases() {
-        assert_eq!(prefix_end(b""), None);
-        assert_eq!(prefix_end(b"\xff\xff"), None);
-        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
-        assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
-        assert_eq!(prefix_end(b"\x00"), Some(b"\x01".to_vec()));
+        assert_eq!(prefix_end(b"").unwrap(), None);
+        assert_eq!(prefix_end(b"\xff\xff").unwrap(), None);
+        assert_eq!(prefix_end(b"ab").unwrap(), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(b"a\xff").unwrap(), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(b"\x00").unwrap(), Some(b"\x01".to_vec()));
     }
 
     #[test]

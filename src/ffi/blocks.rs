@@ -200,7 +200,7 @@ pub unsafe extern "C" fn blockmem_delete(
 /// Every matching key stored when the call begins and not written during
 /// it is removed; a key written during the call may or may not be. Blocks
 /// are removed one at a time, so writers of other keys are never stopped.
-/// O(log n + k) for k blocks removed.
+/// O(k log n) for k blocks removed, as an ordered map's removals.
 ///
 /// Errors: `STORE_CLOSED`, `OUT_OF_MEMORY` (the list of keys to remove
 /// could not be allocated; nothing was removed), `INVALID_ARGUMENT`.

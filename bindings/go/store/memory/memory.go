@@ -506,8 +506,8 @@ func (s *Store) delete(ctx context.Context, op, key string) (bool, error) {
 }
 
 // DeleteByPrefix removes every block whose key starts with prefix; the
-// empty prefix removes everything. Cost is O(log n + k) for k removed
-// blocks. Every matching key stored when the call begins and not written
+// empty prefix removes everything. Cost is O(k log n) for k removed
+// blocks, as an ordered map's removals. Every matching key stored when the call begins and not written
 // during it is removed; a key written during the call may or may not be.
 // Blocks are removed one at a time, so writers of other keys never wait
 // for the whole deletion. When memory runs out (store.ErrOutOfMemory),
