@@ -231,6 +231,21 @@ fn read_into(c: &mut Criterion) {
                     .unwrap()
             })
         });
+        // The same read into a buffer 16 bytes above the block's data
+        // modulo 4 KiB, where a plain `memcpy` meets 4 KiB aliasing (see
+        // `large::copy`): where `malloc` places many buffers.
+        let data_at = store.read(KEY).unwrap().as_ptr();
+        let mut backing = vec![0u8; data.len() + 4096];
+        let want = (data_at as usize + 16) % 4096;
+        let at = (want + 4096 - backing.as_ptr() as usize % 4096) % 4096;
+        let aliased = &mut backing[at..at + data.len()];
+        g.bench_function(BenchmarkId::new("rust_aliased", name), |b| {
+            b.iter(|| {
+                store
+                    .read_into(black_box(KEY), black_box(&mut *aliased))
+                    .unwrap()
+            })
+        });
         let mut limit = MemcpyLimit::new(data);
         g.bench_function(BenchmarkId::new("limit_memcpy", name), |b| {
             b.iter(|| limit.run())

@@ -1055,7 +1055,9 @@ fn copy_out(src: &[u8], buf: &mut [u8]) -> Result<usize> {
         needed: src.len(),
         capacity,
     })?;
-    dst.copy_from_slice(src);
+    // SAFETY: `dst` is `src.len()` writable bytes of the caller's buffer,
+    // which cannot overlap a block's data.
+    unsafe { large::copy(dst.as_mut_ptr(), src.as_ptr(), src.len()) };
     Ok(src.len())
 }
 
