@@ -326,6 +326,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_table_emptied_by_removals_shrinks() {
+        let mut keys = Keys::default();
+        let blocks: Vec<Block> = (0..2000u32)
+            .map(|i| Block::try_new(format!("file-{i}/block-0").as_bytes(), b"x").unwrap())
+            .collect();
+        let names: Vec<Vec<u8>> = blocks.iter().map(|b| b.key().to_vec()).collect();
+        for block in blocks {
+            let hash = rehash(&block);
+            keys.insert(block, hash).unwrap();
+        }
+        let full = keys.table.capacity();
+        for name in &names[10..] {
+            assert!(keys.take(name, table_hash(hash(name))).is_some());
+        }
+        assert!(
+            keys.table.capacity() * 8 < full,
+            "{} of {full}",
+            keys.table.capacity()
+        );
+        for name in &names[..10] {
+            assert!(keys.get(name, table_hash(hash(name))).is_some());
+        }
+    }
+
+    #[test]
     fn hash_spreads_similar_keys_over_shards() {
         // Long keys (the word loop), medium (two overlapping words), short
         // (one or two half-words), tiny (three bytes).

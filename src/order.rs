@@ -65,8 +65,8 @@ pub(crate) struct KeyOrder {
 /// so every key has a leaf; only that leaf may be empty.
 struct Leaves {
     map: BTreeMap<Box<[u8]>, Leaf>,
-    /// Reused to hold the key before an insertion or removal point, and a
-    /// bound being removed. Its capacity is at least the length of every
+    /// Reused to hold the key before an insertion or removal point, the
+    /// keys a split decodes, and a bound being removed. Its capacity is at least the length of every
     /// key ever added (an insert makes room first, and fails if it
     /// cannot), so a removal copies keys here without allocating.
     scratch: Vec<u8>,
@@ -321,9 +321,11 @@ impl Leaf {
     }
 
     /// Splits off the upper half as a new leaf, returned with its bound
-    /// (its first key).
-    fn split(&mut self) -> Result<(Box<[u8]>, Leaf)> {
-        let mut key = Vec::new();
+    /// (its first key). Keys are decoded into `key`, which has room for
+    /// any key of the set (see [`Leaves::scratch`]); every allocation is
+    /// fallible.
+    fn split(&mut self, key: &mut Vec<u8>) -> Result<(Box<[u8]>, Leaf)> {
+        key.clear();
         let mut at = 0;
         for _ in 0..self.keys / 2 {
             let c = decode(&self.buf, at);
@@ -334,10 +336,16 @@ impl Leaf {
         let first = decode(&self.buf, at);
         key.truncate(first.shared);
         key.extend_from_slice(first.rest);
+        // Exactly its length, so that it becomes a box without a copy.
+        let mut bound = Vec::new();
+        bound
+            .try_reserve_exact(key.len())
+            .map_err(|_| oom(key.len()))?;
+        bound.extend_from_slice(key);
         let size = coded_len(0, key.len()) + self.buf.len() - first.end;
         let mut upper = Vec::new();
         upper.try_reserve_exact(size).map_err(|_| oom(size))?;
-        encode(&mut upper, 0, (&key, &[]));
+        encode(&mut upper, 0, (key, &[]));
         upper.extend_from_slice(&self.buf[first.end..]);
         let mut lower = Vec::new();
         lower.try_reserve_exact(at).map_err(|_| oom(at))?;
@@ -346,7 +354,7 @@ impl Leaf {
         self.buf = lower;
         self.keys /= 2;
         Ok((
-            key.into_boxed_slice(),
+            bound.into_boxed_slice(),
             Leaf {
                 buf: upper,
                 keys: upper_keys,
@@ -366,16 +374,13 @@ fn common_len_coded(prev: &[u8], shared: usize, rest: &[u8], key: &[u8]) -> usiz
     }
 }
 
-impl Leaves {
-    /// The leaf whose range holds `key`.
-    fn leaf_mut(&mut self, key: &[u8]) -> (&[u8], &mut Leaf) {
-        let (bound, leaf) = self
-            .map
-            .range_mut::<[u8], _>((Bound::Unbounded, Bound::Included(key)))
-            .next_back()
-            .expect("the first leaf's bound is the empty key");
-        (bound, leaf)
-    }
+/// The leaf of `map` whose range holds `key`.
+fn leaf_mut<'a>(map: &'a mut BTreeMap<Box<[u8]>, Leaf>, key: &[u8]) -> (&'a [u8], &'a mut Leaf) {
+    let (bound, leaf) = map
+        .range_mut::<[u8], _>((Bound::Unbounded, Bound::Included(key)))
+        .next_back()
+        .expect("the first leaf's bound is the empty key");
+    (bound, leaf)
 }
 
 impl KeyOrder {
@@ -383,49 +388,42 @@ impl KeyOrder {
     /// when memory for it cannot be allocated.
     pub(crate) fn insert(&self, key: &[u8]) -> Result<()> {
         let mut guard = self.leaves.write();
-        let leaves = &mut *guard;
-        let mut scratch = std::mem::take(&mut leaves.scratch);
+        let Leaves { map, scratch } = &mut *guard;
         scratch.clear();
-        if scratch.try_reserve(key.len()).is_err() {
-            leaves.scratch = scratch;
-            return Err(oom(key.len()));
-        }
-        let (_, leaf) = leaves.leaf_mut(key);
-        let result = leaf.insert(key, &mut scratch);
-        let split = if result.is_ok() && leaf.is_full() {
+        scratch.try_reserve(key.len()).map_err(|_| oom(key.len()))?;
+        let (_, leaf) = leaf_mut(map, key);
+        leaf.insert(key, scratch)?;
+        if leaf.is_full() {
             // A failed split leaves a large leaf, which works.
-            leaf.split().ok()
-        } else {
-            None
-        };
-        if let Some((bound, upper)) = split {
-            leaves.map.insert(bound, upper);
+            if let Ok((bound, upper)) = leaf.split(scratch) {
+                map.insert(bound, upper);
+            }
         }
-        leaves.scratch = scratch;
-        result
+        Ok(())
     }
 
     /// Removes `key` (which must be present). Allocates nothing, so a
     /// delete or a prefix deletion cannot run out of memory here.
     pub(crate) fn remove(&self, key: &[u8]) {
         let mut guard = self.leaves.write();
-        let leaves = &mut *guard;
-        let mut scratch = std::mem::take(&mut leaves.scratch);
-        let (bound, leaf) = leaves.leaf_mut(key);
-        let removed = leaf.remove(key, &mut scratch);
+        let Leaves { map, scratch } = &mut *guard;
+        let (bound, leaf) = leaf_mut(map, key);
+        let removed = leaf.remove(key, scratch);
         debug_assert!(removed, "a key removed twice");
         if leaf.keys == 0 && !bound.is_empty() {
             // The bound was a key of the set, so it fits in `scratch`.
             debug_assert!(bound.len() <= scratch.capacity());
             scratch.clear();
             scratch.extend_from_slice(bound);
-            leaves.map.remove(scratch.as_slice());
+            map.remove(scratch.as_slice());
         }
-        leaves.scratch = scratch;
     }
 
     /// Removes every key, returning what held them, to be freed after the
-    /// caller's locks are released.
+    /// caller's locks are released. For close only: it leaves no leaf at
+    /// all, not even the first, which every insert and remove needs, and
+    /// after close none runs (they check for it under the key's shard
+    /// lock, which close takes too).
     pub(crate) fn take_all(&self) -> impl Drop {
         std::mem::take(&mut self.leaves.write().map)
     }
