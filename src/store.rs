@@ -895,6 +895,7 @@ impl MemoryStore {
         // Candidates from the key order, a batch at a time, appended to the
         // result and then checked against their shards: those no longer
         // stored are dropped, the others get their sizes.
+        // The last key of the previous batch, once there is one.
         let mut after: Option<Vec<u8>> = None;
         loop {
             let lo = match (&after, start_after) {
@@ -906,7 +907,14 @@ impl MemoryStore {
             let want = limit.saturating_sub(start).saturating_add(1).min(BATCH);
             let more = self.order.scan(lo, end.as_deref(), want, &mut listing)?;
             if more {
-                after = listing.last_key().map(<[u8]>::to_vec);
+                let key = listing.last_key().unwrap_or_default();
+                let last = after.get_or_insert_with(Vec::new);
+                last.clear();
+                last.try_reserve(key.len())
+                    .map_err(|_| Error::OutOfMemory {
+                        size: key.len() as u64,
+                    })?;
+                last.extend_from_slice(key);
             }
             listing.retain_from(start, |key| {
                 self.index.read(key).get(key).map(|b| b.len() as u64)

@@ -191,3 +191,32 @@ fn prefix_deletion_out_of_memory_removes_all_or_nothing() {
         );
     }
 }
+
+#[test]
+fn listing_out_of_memory_is_an_error() {
+    const FILES: usize = 256;
+    let store = store(false);
+    let keys = keys(FILES);
+    for key in &keys {
+        store.write(key, key.as_bytes()).unwrap();
+    }
+    let prefix = "share/content/file-1";
+    let matching = keys.iter().filter(|k| k.starts_with(prefix)).count();
+    for page in [0, 100] {
+        let want = if page == 0 { matching } else { page };
+        let mut failures = 0;
+        for allowance in 0.. {
+            let result = with_allowance(allowance, || store.list_page(prefix, None::<&str>, page));
+            match result {
+                Err(Error::OutOfMemory { .. }) => failures += 1,
+                Ok(listing) => {
+                    assert_eq!(listing.len(), want, "page {page}");
+                    break;
+                }
+                Err(e) => panic!("page {page}: {e}"),
+            }
+        }
+        assert!(failures > 0, "page {page}: a listing allocates");
+    }
+    assert_eq!(store.block_count(), keys.len() as u64);
+}
