@@ -101,18 +101,25 @@ fn prefix_store(n: usize) -> MemoryStore {
 /// Distance, modulo one 4 KiB page, that the limit benchmarks keep between
 /// destination and source. Copies whose destination sits just above the
 /// source modulo 4 KiB (as with two buffers allocated one after the other)
-/// run up to 1.4x slower on this machine's CPU ("4K aliasing"); the limits
-/// should be the best case, so they avoid it.
+/// can run many times slower on this machine's CPU ("4K aliasing", see
+/// `large::copy`); the limits should be the best case, so they avoid it.
 const LIMIT_DISTANCE: usize = 2048;
+
+/// Room for `len` bytes at an address `page_offset` past a multiple of
+/// 4 KiB. Returns the backing buffer and the offset of that room in it.
+fn page_placed(len: usize, page_offset: usize) -> (Vec<u8>, usize) {
+    let backing = vec![0u8; len + 4096];
+    let base = backing.as_ptr() as usize;
+    let offset = (page_offset % 4096 + 4096 - base % 4096) % 4096;
+    (backing, offset)
+}
 
 /// A copy of `data` placed so that `(dst - src) % 4096 == LIMIT_DISTANCE`
 /// for the given destination address. Returns the backing buffer and the
 /// offset of the copy in it.
 fn placed_source(data: &[u8], dst: *const u8) -> (Vec<u8>, usize) {
-    let mut backing = vec![0u8; data.len() + 4096];
-    let base = backing.as_ptr() as usize;
-    let want = (dst as usize).wrapping_sub(LIMIT_DISTANCE) % 4096;
-    let offset = (want + 4096 - base % 4096) % 4096;
+    let (mut backing, offset) =
+        page_placed(data.len(), (dst as usize).wrapping_sub(LIMIT_DISTANCE));
     backing[offset..offset + data.len()].copy_from_slice(data);
     (backing, offset)
 }
@@ -234,10 +241,8 @@ fn read_into(c: &mut Criterion) {
         // The same read into a buffer 16 bytes above the block's data
         // modulo 4 KiB, where a plain `memcpy` meets 4 KiB aliasing (see
         // `large::copy`): where `malloc` places many buffers.
-        let data_at = store.read(KEY).unwrap().as_ptr();
-        let mut backing = vec![0u8; data.len() + 4096];
-        let want = (data_at as usize + 16) % 4096;
-        let at = (want + 4096 - backing.as_ptr() as usize % 4096) % 4096;
+        let data_at = store.read(KEY).unwrap().as_ptr() as usize;
+        let (mut backing, at) = page_placed(data.len(), data_at + 16);
         let aliased = &mut backing[at..at + data.len()];
         g.bench_function(BenchmarkId::new("rust_aliased", name), |b| {
             b.iter(|| {

@@ -43,7 +43,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::block::Policy;
-use crate::error::{Error, Result};
+use crate::error::{copy_fallibly, Error, Result};
 
 /// The slot value of a block that has no entry (yet).
 pub(crate) const NO_SLOT: u32 = u32::MAX;
@@ -283,8 +283,7 @@ impl Cache {
             size: key.len() as u64,
         };
         let mut copy = Vec::new();
-        copy.try_reserve_exact(key.len()).map_err(oom)?;
-        copy.extend_from_slice(key);
+        copy_fallibly(&mut copy, key)?;
         let key = copy.into_boxed_slice();
         let mut q = self.queues.lock();
         let slot = match q.free {
@@ -365,13 +364,7 @@ impl Cache {
         let Some(slot) = slot else {
             return Ok(None);
         };
-        let stored = &q.entries[slot as usize].key;
-        key.clear();
-        key.try_reserve(stored.len())
-            .map_err(|_| Error::OutOfMemory {
-                size: stored.len() as u64,
-            })?;
-        key.extend_from_slice(stored);
+        copy_fallibly(key, &q.entries[slot as usize].key)?;
         Ok(Some(slot))
     }
 

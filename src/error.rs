@@ -68,6 +68,20 @@ pub enum Error {
     },
 }
 
+/// Replaces the contents of `dst` by a copy of `src`, or fails with
+/// [`Error::OutOfMemory`] (leaving `dst` empty) when room for it cannot be
+/// allocated. The room is reserved exactly, so a fresh vector filled here
+/// becomes a boxed slice without another allocation.
+pub(crate) fn copy_fallibly(dst: &mut Vec<u8>, src: &[u8]) -> Result<()> {
+    dst.clear();
+    dst.try_reserve_exact(src.len())
+        .map_err(|_| Error::OutOfMemory {
+            size: src.len() as u64,
+        })?;
+    dst.extend_from_slice(src);
+    Ok(())
+}
+
 /// Shorthand for `Result<T, blockmem::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

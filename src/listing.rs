@@ -39,12 +39,7 @@ pub struct Listing {
 
 impl Default for Listing {
     fn default() -> Self {
-        Listing {
-            bytes: Vec::new(),
-            offsets: vec![0],
-            sizes: Vec::new(),
-            more: false,
-        }
+        Listing::empty(vec![0])
     }
 }
 
@@ -57,12 +52,17 @@ impl Listing {
             .try_reserve_exact(1)
             .map_err(|_| Error::OutOfMemory { size: 8 })?;
         offsets.push(0);
-        Ok(Listing {
+        Ok(Listing::empty(offsets))
+    }
+
+    /// An empty listing around `offsets`, which holds just the first 0.
+    fn empty(offsets: Vec<usize>) -> Listing {
+        Listing {
             bytes: Vec::new(),
             offsets,
             sizes: Vec::new(),
             more: false,
-        })
+        }
     }
 
     /// Appends a key; growth is fallible, so a listing too large to

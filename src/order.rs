@@ -30,7 +30,7 @@ use std::ops::Bound;
 
 use parking_lot::RwLock;
 
-use crate::error::{Error, Result};
+use crate::error::{copy_fallibly, Error, Result};
 use crate::listing::Listing;
 
 /// Most keys one scan returns.
@@ -66,9 +66,10 @@ pub(crate) struct KeyOrder {
 struct Leaves {
     map: BTreeMap<Box<[u8]>, Leaf>,
     /// Reused to hold the key before an insertion or removal point, the
-    /// keys a split decodes, and a bound being removed. Its capacity is at least the length of every
-    /// key ever added (an insert makes room first, and fails if it
-    /// cannot), so a removal copies keys here without allocating.
+    /// keys a split decodes, and a bound being removed. Its capacity is at
+    /// least the length of every key ever added (an insert makes room
+    /// first, and fails if it cannot), so a removal copies keys here
+    /// without allocating.
     scratch: Vec<u8>,
 }
 
@@ -306,8 +307,7 @@ impl Leaf {
             return;
         }
         let mut buf = Vec::new();
-        if buf.try_reserve_exact(self.buf.len()).is_ok() {
-            buf.extend_from_slice(&self.buf);
+        if copy_fallibly(&mut buf, &self.buf).is_ok() {
             self.buf = buf;
         }
     }
@@ -336,12 +336,8 @@ impl Leaf {
         let first = decode(&self.buf, at);
         key.truncate(first.shared);
         key.extend_from_slice(first.rest);
-        // Exactly its length, so that it becomes a box without a copy.
         let mut bound = Vec::new();
-        bound
-            .try_reserve_exact(key.len())
-            .map_err(|_| oom(key.len()))?;
-        bound.extend_from_slice(key);
+        copy_fallibly(&mut bound, key)?;
         let size = coded_len(0, key.len()) + self.buf.len() - first.end;
         let mut upper = Vec::new();
         upper.try_reserve_exact(size).map_err(|_| oom(size))?;

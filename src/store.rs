@@ -35,7 +35,7 @@ use bytes::Bytes;
 use crate::block::{Block, DataView};
 use crate::cache::{self, Cache, Verdict};
 use crate::counters::Counters;
-use crate::error::{Error, Result};
+use crate::error::{copy_fallibly, Error, Result};
 use crate::index::{key_hash, Index, Keys, WriteShard};
 use crate::large;
 use crate::listing::{Deleted, Listing};
@@ -207,11 +207,7 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Result<Option<Vec<u8>>> {
         return Ok(None);
     };
     let mut end = Vec::new();
-    end.try_reserve_exact(last + 1)
-        .map_err(|_| Error::OutOfMemory {
-            size: last as u64 + 1,
-        })?;
-    end.extend_from_slice(&prefix[..=last]);
+    copy_fallibly(&mut end, &prefix[..=last])?;
     end[last] += 1;
     Ok(Some(end))
 }
@@ -821,13 +817,7 @@ impl MemoryStore {
                 .scan(Bound::Included(prefix), end.as_deref(), BATCH, &mut keys)?;
         let mut last = Vec::new();
         while more {
-            let key = keys.last_key().unwrap_or_default();
-            last.clear();
-            last.try_reserve(key.len())
-                .map_err(|_| Error::OutOfMemory {
-                    size: key.len() as u64,
-                })?;
-            last.extend_from_slice(key);
+            copy_fallibly(&mut last, keys.last_key().unwrap_or_default())?;
             more = self
                 .order
                 .scan(Bound::Excluded(&last), end.as_deref(), BATCH, &mut keys)?;
@@ -907,14 +897,8 @@ impl MemoryStore {
             let want = limit.saturating_sub(start).saturating_add(1).min(BATCH);
             let more = self.order.scan(lo, end.as_deref(), want, &mut listing)?;
             if more {
-                let key = listing.last_key().unwrap_or_default();
                 let last = after.get_or_insert_with(Vec::new);
-                last.clear();
-                last.try_reserve(key.len())
-                    .map_err(|_| Error::OutOfMemory {
-                        size: key.len() as u64,
-                    })?;
-                last.extend_from_slice(key);
+                copy_fallibly(last, listing.last_key().unwrap_or_default())?;
             }
             listing.retain_from(start, |key| {
                 self.index.read(key).get(key).map(|b| b.len() as u64)
