@@ -43,7 +43,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::block::Policy;
-use crate::error::{copy_fallibly, Error, Result};
+use crate::error::{copy_fallibly, oom, Error, Result};
 
 /// The slot value of a block that has no entry (yet).
 pub(crate) const NO_SLOT: u32 = u32::MAX;
@@ -279,9 +279,6 @@ impl Cache {
     /// Gives a new key of `size` bytes an entry; returns its slot. Fails,
     /// changing nothing, when memory for it cannot be allocated.
     pub(crate) fn insert(&self, key: &[u8], size: u64, hash: u64) -> Result<u32> {
-        let oom = |_| Error::OutOfMemory {
-            size: key.len() as u64,
-        };
         let mut copy = Vec::new();
         copy_fallibly(&mut copy, key)?;
         let key = copy.into_boxed_slice();
@@ -299,7 +296,7 @@ impl Cache {
                     .ok()
                     .filter(|&s| s != NO_SLOT)
                     .ok_or(Error::OutOfMemory { size })?;
-                q.entries.try_reserve(1).map_err(oom)?;
+                q.entries.try_reserve(1).map_err(|_| oom(key.len()))?;
                 q.entries.push(Entry {
                     key,
                     size,

@@ -68,6 +68,11 @@ pub enum Error {
     },
 }
 
+/// [`Error::OutOfMemory`] for an allocation of `size` bytes.
+pub(crate) fn oom(size: usize) -> Error {
+    Error::OutOfMemory { size: size as u64 }
+}
+
 /// Replaces the contents of `dst` by a copy of `src`, or fails with
 /// [`Error::OutOfMemory`] (leaving `dst` empty) when room for it cannot be
 /// allocated. The room is reserved exactly, so a fresh vector filled here
@@ -75,9 +80,7 @@ pub enum Error {
 pub(crate) fn copy_fallibly(dst: &mut Vec<u8>, src: &[u8]) -> Result<()> {
     dst.clear();
     dst.try_reserve_exact(src.len())
-        .map_err(|_| Error::OutOfMemory {
-            size: src.len() as u64,
-        })?;
+        .map_err(|_| oom(src.len()))?;
     dst.extend_from_slice(src);
     Ok(())
 }

@@ -17,7 +17,7 @@ use hashbrown::{HashTable, TryReserveError};
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::block::Block;
-use crate::error::Error;
+use crate::error::{oom, Error};
 
 /// Number of index shards. A power of two, and many times the core count of
 /// large machines: two threads working on disjoint sets of keys then rarely
@@ -276,7 +276,7 @@ impl Keys {
                 TryReserveError::AllocError { layout } => layout.size(),
                 TryReserveError::CapacityOverflow => usize::MAX,
             };
-            return Err((Error::OutOfMemory { size: size as u64 }, block));
+            return Err((oom(size), block));
         }
         self.table.insert_unique(hash, block, rehash);
         Ok(())

@@ -1,6 +1,6 @@
 //! Results of listing and prefix deletion.
 
-use crate::error::{Error, Result};
+use crate::error::{oom, Result};
 
 /// What [`MemoryStore::delete_by_prefix`](crate::MemoryStore::delete_by_prefix)
 /// removed.
@@ -44,13 +44,11 @@ impl Default for Listing {
 }
 
 impl Listing {
-    /// An empty listing, as [`Default`] makes, but [`Error::OutOfMemory`]
+    /// An empty listing, as [`Default`] makes, but [`Error::OutOfMemory`](crate::Error::OutOfMemory)
     /// rather than an abort when its first word cannot be allocated.
     pub(crate) fn try_new() -> Result<Listing> {
         let mut offsets = Vec::new();
-        offsets
-            .try_reserve_exact(1)
-            .map_err(|_| Error::OutOfMemory { size: 8 })?;
+        offsets.try_reserve_exact(1).map_err(|_| oom(8))?;
         offsets.push(0);
         Ok(Listing::empty(offsets))
     }
@@ -66,7 +64,7 @@ impl Listing {
     }
 
     /// Appends a key; growth is fallible, so a listing too large to
-    /// allocate is [`Error::OutOfMemory`] rather than an abort.
+    /// allocate is [`Error::OutOfMemory`](crate::Error::OutOfMemory) rather than an abort.
     pub(crate) fn try_push(&mut self, key: &[u8], size: u64) -> Result<()> {
         self.try_reserve(1, key.len())?;
         self.bytes.extend_from_slice(key);
@@ -77,11 +75,10 @@ impl Listing {
 
     /// Makes room for `keys` more keys of `bytes` bytes in all.
     pub(crate) fn try_reserve(&mut self, keys: usize, bytes: usize) -> Result<()> {
-        let oom = |size: usize| move |_| Error::OutOfMemory { size: size as u64 };
-        self.bytes.try_reserve(bytes).map_err(oom(bytes))?;
+        self.bytes.try_reserve(bytes).map_err(|_| oom(bytes))?;
         let words = keys.saturating_mul(8);
-        self.offsets.try_reserve(keys).map_err(oom(words))?;
-        self.sizes.try_reserve(keys).map_err(oom(words))
+        self.offsets.try_reserve(keys).map_err(|_| oom(words))?;
+        self.sizes.try_reserve(keys).map_err(|_| oom(words))
     }
 
     /// Of the keys from `start` on, keeps those for which `size_of` gives

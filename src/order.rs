@@ -30,7 +30,7 @@ use std::ops::Bound;
 
 use parking_lot::RwLock;
 
-use crate::error::{copy_fallibly, Error, Result};
+use crate::error::{copy_fallibly, oom, Result};
 use crate::listing::Listing;
 
 /// Most keys one scan returns.
@@ -172,10 +172,6 @@ fn encode(buf: &mut Vec<u8>, shared: usize, rest: (&[u8], &[u8])) {
 
 fn common_len(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
-}
-
-fn oom(size: usize) -> Error {
-    Error::OutOfMemory { size: size as u64 }
 }
 
 impl Leaf {
